@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's test command: install what the suite needs, then run it.
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh -k vae`).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test || { echo "setup failed" >&2; exit 1; }
+.venv/bin/python -m pytest "$@"
+rc=$?
+# pytest exits 5 when it collected no test: for us that is a failure, not a pass.
+if [[ $rc -eq 5 ]]; then echo "no tests were collected" >&2; exit 1; fi
+exit $rc

@@ -1,0 +1,204 @@
+"""Dataclass configs. The resolved config is written as JSON into every run folder and
+checkpoint, so a run can always be rebuilt from its own files.
+
+`None` in a field means "the default for this model kind / loss / data": `resolve()` fills
+every such field, once, so the rest of the code never guesses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from genlab.errors import GenlabError, check_range, unknown_name
+
+MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
+GAN_LOSSES = ("minimax", "non-saturating", "hinge", "least-squares", "wgan-gp")
+LIKELIHOODS = ("bernoulli", "gaussian")
+ARCHITECTURES = ("mlp", "conv")
+DCGAN_PRESETS = ("classic", "lesson")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+NORMS = ("batch", "layer", "none")
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist5k"
+    data_dir: str | None = None  # else $GENLAB_DATA, then the Debian location, then download
+    download: bool = False
+    image_size: int | None = None  # resize/crop images to this size (None: native)
+    holdout_class: int | None = None  # leave this class out of training (anomaly detection)
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "vae"
+    data_shape: tuple[int, ...] = ()  # (2,) or (C, H, W); filled from the data
+    latent_dim: int | None = None
+    architecture: str | None = None  # ae/vae: "mlp" or "conv"
+    hidden_dim: int | None = None  # MLP width
+    depth: int | None = None  # MLP hidden layers
+    filters: int | None = None  # conv base width (DCGAN's ngf = ndf)
+    likelihood: str = "bernoulli"  # ae/vae decoder
+    num_classes: int = 0  # > 0: conditional model (filled from the data when conditional)
+    conditional: bool = False
+    spectral_norm: bool = False
+    minibatch_disc: bool = False
+    minibatch_std: bool = False
+    pack: int = 1
+    preset: str = "classic"  # dcgan: "classic" (Radford et al.) or "lesson"
+    discriminator_norm: str | None = None  # "batch" | "layer" | "none"; None: by loss
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    steps: int | None = None  # optimizer steps of the generator (GAN) / model (AE, VAE)
+    epochs: float | None = None  # alternative to steps
+    batch_size: int | None = None
+    lr: float | None = None
+    lr_d: float | None = None  # discriminator learning rate (None: same as lr)
+    betas: tuple[float, float] | None = None
+    seed: int = 0
+    beta: float = 1.0  # KL weight (beta-VAE, Higgins et al. 2017)
+    kl_warmup_steps: int = 0  # linear KL warm-up from 0 to beta
+    loss: str | None = None  # GAN loss
+    n_critic: int | None = None  # discriminator steps per generator step
+    gp_weight: float = 10.0  # lambda of WGAN-GP
+    ema_decay: float | None = None  # generator EMA (0: off)
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    deterministic: bool = False
+    checkpoint_every: int | None = None
+    sample_every: int | None = None
+    log_every: int = 10
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        d = dict(d)
+        model = _from_dict(ModelConfig, d.pop("model", {}))
+        data = _from_dict(DataConfig, d.pop("data", {}))
+        cfg = _from_dict(cls, d)
+        cfg.model, cfg.data = model, data
+        return cfg
+
+
+def _from_dict(cls, d: dict[str, Any]):
+    names = {f.name for f in fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise GenlabError(f"unknown {cls.__name__} field(s): {', '.join(sorted(unknown))}")
+    out = cls(**{k: v for k, v in d.items() if k not in ("model", "data")})
+    for key in ("data_shape", "betas"):
+        if isinstance(getattr(out, key, None), list):
+            setattr(out, key, tuple(getattr(out, key)))
+    return out
+
+
+# Defaults by model kind and by data kind ("points" or "image"). One table, read once in resolve().
+KIND_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("ae", "image"): dict(latent_dim=16, hidden_dim=512, depth=2, filters=32, batch_size=128,
+                          lr=1e-3, betas=(0.9, 0.999), epochs=30),
+    ("vae", "image"): dict(latent_dim=16, hidden_dim=512, depth=2, filters=32, batch_size=128,
+                           lr=1e-3, betas=(0.9, 0.999), epochs=30),
+    ("ae", "points"): dict(latent_dim=1, hidden_dim=128, depth=3, batch_size=256, lr=1e-3,
+                           betas=(0.9, 0.999), steps=5000),
+    ("vae", "points"): dict(latent_dim=2, hidden_dim=128, depth=3, batch_size=256, lr=1e-3,
+                            betas=(0.9, 0.999), steps=5000),
+    ("gan", "points"): dict(latent_dim=2, hidden_dim=256, depth=3, batch_size=256, lr=2e-4,
+                            betas=(0.5, 0.999), steps=10000, loss="non-saturating", n_critic=1),
+    ("gan", "image"): dict(latent_dim=64, hidden_dim=512, depth=2, batch_size=64, lr=2e-4,
+                           betas=(0.5, 0.999), epochs=30, loss="non-saturating", n_critic=1),
+    ("dcgan", "image"): dict(latent_dim=100, filters=64, batch_size=64, lr=2e-4,
+                             betas=(0.5, 0.999), epochs=10, loss="non-saturating", n_critic=1),
+}
+# WGAN-GP's own recipe (Gulrajani et al. 2017, Algorithm 1): Adam(1e-4, 0, 0.9), n_critic 5.
+LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "wgan-gp": dict(lr=1e-4, betas=(0.0, 0.9), n_critic=5),
+}
+
+
+def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
+            num_classes: int = 0, dataset_size: int | None = None) -> TrainConfig:
+    """Return a copy of `cfg` with every `None` filled and every value checked."""
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model),
+                              data=dataclasses.replace(cfg.data))
+    m = cfg.model
+    if m.kind not in MODEL_KINDS:
+        raise unknown_name("model", m.kind, MODEL_KINDS)
+    if m.kind == "dcgan" and data_kind != "image":
+        raise GenlabError(f"dcgan needs image data; {cfg.data.name!r} is 2D points (use gan)")
+    key = (m.kind, data_kind)
+    defaults = dict(KIND_DEFAULTS[key])
+    is_gan = m.kind in ("gan", "dcgan")
+    if is_gan:
+        loss = cfg.loss or defaults["loss"]
+        if loss not in GAN_LOSSES:
+            raise unknown_name("loss", loss, GAN_LOSSES)
+        defaults.update(LOSS_DEFAULTS.get(loss, {}))
+        cfg.loss = loss
+    elif cfg.loss is not None:
+        raise GenlabError(f"--loss applies to gan and dcgan, not {m.kind}")
+
+    m.data_shape = tuple(example_shape)
+    for name in ("latent_dim", "hidden_dim", "depth", "filters"):
+        if getattr(m, name) is None:
+            setattr(m, name, defaults.get(name))
+    if m.architecture is None:
+        m.architecture = "conv" if data_kind == "image" and min(example_shape[1:]) >= 28 else "mlp"
+    if m.architecture not in ARCHITECTURES:
+        raise unknown_name("architecture", m.architecture, ARCHITECTURES)
+    if m.likelihood not in LIKELIHOODS:
+        raise unknown_name("likelihood", m.likelihood, LIKELIHOODS)
+    if m.preset not in DCGAN_PRESETS:
+        raise unknown_name("dcgan preset", m.preset, DCGAN_PRESETS)
+    if m.conditional:
+        if num_classes <= 0:
+            raise GenlabError(f"--conditional needs class labels; {cfg.data.name!r} has none")
+        m.num_classes = num_classes
+    if m.discriminator_norm is None:
+        # WGAN-GP penalizes per-sample gradients, which batch norm couples (paper, Sec. 4).
+        m.discriminator_norm = "layer" if cfg.loss == "wgan-gp" else "batch"
+    if m.discriminator_norm not in NORMS:
+        raise unknown_name("discriminator norm", m.discriminator_norm, NORMS)
+    check_range("pack", m.pack, 1, 16)
+    check_range("latent_dim", m.latent_dim, 1, 4096)
+
+    for name in ("batch_size", "lr", "betas", "n_critic"):
+        if getattr(cfg, name) is None:
+            setattr(cfg, name, defaults.get(name))
+    if cfg.n_critic is None:
+        cfg.n_critic = 1
+    if cfg.lr_d is None:
+        cfg.lr_d = cfg.lr
+    if cfg.ema_decay is None:
+        cfg.ema_decay = 0.0
+    if cfg.steps is None and cfg.epochs is None:
+        cfg.steps, cfg.epochs = defaults.get("steps"), defaults.get("epochs")
+    if cfg.steps is None:
+        if dataset_size is None:
+            raise GenlabError("give --steps, or a dataset size to turn --epochs into steps")
+        per_epoch = max(1, dataset_size // cfg.batch_size)
+        cfg.steps = max(1, round(cfg.epochs * per_epoch / (cfg.n_critic if is_gan else 1)))
+    if cfg.checkpoint_every is None:
+        cfg.checkpoint_every = max(1, min(1000, cfg.steps // 5))
+    if cfg.sample_every is None:
+        cfg.sample_every = max(1, min(1000, cfg.steps // 10))
+    if m.pack > 1 and cfg.batch_size % m.pack:
+        raise GenlabError(f"batch size {cfg.batch_size} must be a multiple of --pack {m.pack}")
+    if cfg.precision not in PRECISIONS:
+        raise unknown_name("precision", cfg.precision, PRECISIONS)
+    check_range("steps", cfg.steps, 1, None)
+    check_range("batch_size", cfg.batch_size, 1, 65536)
+    check_range("lr", cfg.lr, 0.0, 1.0)
+    check_range("beta", cfg.beta, 0.0, 1e4)
+    check_range("n_critic", cfg.n_critic, 1, 100)
+    check_range("gp_weight", cfg.gp_weight, 0.0, 1e4)
+    check_range("ema_decay", cfg.ema_decay, 0.0, 1.0 - 1e-9)
+    return cfg
