@@ -1,0 +1,126 @@
+"""The hub's routes. No ML code here: the page comes from `lesson`, the diagrams from
+`diagrams`, the live simulations from `genlab.web.simulations` (mounted when importable).
+
+Routes
+  GET /                  the lesson page (HTML, formulas as MathML, code read from the source)
+  GET /api/architecture  ?sim=gan2d|vae|dcgan&<config>: layers of the real model (diagrams.py)
+  GET /api/quiz          the knowledge-check questions, answers and explanations
+  GET /api/health        {"status": "ok"}
+  /static/...            files under genlab/web/static only (StaticFiles refuses anything else)
+  /ws/sim/..., /api/sim/...  the live simulations' router
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from genlab.errors import GenlabError
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Only our own origin: no inline script, no CDN, no plugin, no framing.
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: adds SECURITY_HEADERS to every HTTP response (streams untouched)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                message = {**message, "headers": list(message.get("headers", [])) + extra}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+
+def _simulations_router(limits: dict[str, Any]):
+    """The sims' APIRouter, or None while `genlab.web.simulations` is absent.
+
+    `create_router(**limits)` is used when the module offers it, else its `router`."""
+    try:
+        sims = importlib.import_module("genlab.web.simulations")
+    except ModuleNotFoundError as e:
+        if e.name in ("genlab.web.simulations",):
+            return None
+        raise
+    if hasattr(sims, "create_router"):
+        return sims.create_router(**limits)
+    return getattr(sims, "router", None)
+
+
+def create_app(**limits: Any) -> FastAPI:
+    """Build the hub. `limits` (e.g. max_sessions) are passed on to the simulations."""
+    from genlab.web import diagrams, lesson
+    from genlab.web.content import quiz
+
+    app = FastAPI(title="genlab hub", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.limits = dict(limits)
+    app.state.page = None
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        if app.state.page is None:  # built once per process: the code shown is what runs
+            app.state.page = lesson.build_page()
+        return HTMLResponse(app.state.page, headers={"cache-control": "no-cache"})
+
+    @app.get("/api/architecture")
+    def architecture(request: Request, sim: str = "vae") -> JSONResponse:
+        params = {k: v for k, v in request.query_params.items() if k != "sim"}
+        try:
+            return JSONResponse(diagrams.describe(sim, params))
+        except GenlabError as e:
+            return JSONResponse({"detail": str(e)}, status_code=422)
+
+    @app.get("/api/quiz")
+    def quiz_data() -> dict:
+        return {"concepts": list(quiz.CONCEPTS), "questions": quiz.QUESTIONS}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+    @app.get("/api/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    router = _simulations_router(app.state.limits)
+    if router is not None:
+        app.include_router(router)
+    app.state.simulations = router is not None
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, follow_symlink=False), name="static")
+    app.add_middleware(SecurityHeaders)
+    return app

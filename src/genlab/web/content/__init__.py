@@ -1,0 +1,1 @@
+"""Lesson content: the text (`lesson_text`) and the knowledge check (`quiz`)."""

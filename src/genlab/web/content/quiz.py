@@ -1,0 +1,4 @@
+"""Knowledge check (filled below)."""
+CONCEPTS = ("Autoencoder", "ELBO", "Reparameterization", "Latent Space", "GAN", "DCGAN",
+            "Mode Collapse")
+QUESTIONS: list[dict] = []
