@@ -1,0 +1,101 @@
+"""Shapes: every kind, architecture and DCGAN preset produces exactly data_shape; D gives (B // pack,)."""
+
+import pytest
+import torch
+
+from genlab.config import ModelConfig
+from genlab.errors import GenlabError
+from genlab.models import MODELS, VAEOutput, build_model
+
+torch.set_num_threads(1)
+
+
+def test_models_dict_is_the_four_kinds():
+    assert set(MODELS) == {"ae", "vae", "gan", "dcgan"}
+
+
+def test_unknown_kind_is_a_genlab_error():
+    with pytest.raises(GenlabError, match="unknown model 'flow'"):
+        build_model(ModelConfig(kind="flow", data_shape=(2,)))
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+@pytest.mark.parametrize("shape,arch", [((2,), "mlp"), ((1, 8, 8), "mlp"), ((1, 28, 28), "conv"),
+                                        ((3, 32, 32), "conv"), ((1, 64, 64), "conv"),
+                                        ((1, 28, 28), "mlp")])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_autoencoders_reconstruct_data_shape(kind, shape, arch, likelihood):
+    cfg = ModelConfig(kind=kind, data_shape=shape, architecture=arch, latent_dim=3,
+                      hidden_dim=16, depth=2, filters=4, likelihood=likelihood)
+    model = build_model(cfg)
+    x = torch.rand(2, *shape)
+    if kind == "vae":
+        out = model(x)
+        assert isinstance(out, VAEOutput)
+        assert out.x_hat.shape == x.shape
+        assert out.mu.shape == out.logvar.shape == out.z.shape == (2, 3)
+        assert (model.decoder_logvar is not None) == (likelihood == "gaussian")
+        if likelihood == "gaussian":
+            assert model.decoder_logvar.shape == ()
+    else:
+        assert model(x).shape == x.shape
+        assert model.encode(x).shape == (2, 3)
+    assert model.decode(torch.randn(5, 3)).shape == (5, *shape)
+    assert model.latent_dim == 3 and model.config.kind == kind
+
+
+@pytest.mark.parametrize("preset", ["classic", "lesson"])
+@pytest.mark.parametrize("size", [28, 32, 64, 128])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_output_shapes(preset, size, channels):
+    cfg = ModelConfig(kind="dcgan", data_shape=(channels, size, size), latent_dim=8, filters=4,
+                      preset=preset)
+    model = build_model(cfg)
+    z = model.sample_latent(2)
+    assert z.shape == (2, 8)
+    x = model.generator(z)
+    assert x.shape == (2, channels, size, size)
+    assert x.abs().max() <= 1.0  # tanh output
+    assert model.discriminator(x).shape == (2,)
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 8, 8), (1, 28, 28)])
+def test_mlp_gan_output(shape):
+    model = build_model(ModelConfig(kind="gan", data_shape=shape, latent_dim=2, hidden_dim=16,
+                                    depth=2))
+    x = model.generator(model.sample_latent(6))
+    assert x.shape == (6, *shape)
+    if len(shape) == 1:  # linear output for points: not squashed
+        model.generator.net[-1].bias.data.fill_(5.0)
+        assert model.generator(model.sample_latent(6)).min() > 1.0
+    else:
+        assert x.abs().max() <= 1.0
+    assert model.discriminator(x).shape == (6,)
+
+
+@pytest.mark.parametrize("kind,shape", [("gan", (2,)), ("gan", (1, 8, 8)), ("dcgan", (3, 32, 32))])
+@pytest.mark.parametrize("pack", [2, 4])
+def test_packed_discriminator_shape(kind, shape, pack):
+    cfg = ModelConfig(kind=kind, data_shape=shape, latent_dim=4, hidden_dim=16, depth=2,
+                      filters=4, pack=pack)
+    model = build_model(cfg)
+    assert model.discriminator(torch.randn(8, *shape)).shape == (8 // pack,)
+    with pytest.raises(GenlabError):
+        model.discriminator(torch.randn(pack + 1, *shape))
+
+
+@pytest.mark.parametrize("options", [dict(spectral_norm=True), dict(minibatch_disc=True),
+                                     dict(minibatch_std=True), dict(discriminator_norm="layer"),
+                                     dict(discriminator_norm="none"),
+                                     dict(minibatch_disc=True, minibatch_std=True,
+                                          spectral_norm=True, pack=2)])
+@pytest.mark.parametrize("kind,shape,preset", [("gan", (2,), "classic"),
+                                               ("dcgan", (1, 28, 28), "classic"),
+                                               ("dcgan", (3, 32, 32), "lesson")])
+def test_discriminator_options_keep_shapes(options, kind, shape, preset):
+    cfg = ModelConfig(kind=kind, data_shape=shape, latent_dim=4, hidden_dim=16, depth=2,
+                      filters=4, preset=preset, **options)
+    model = build_model(cfg)
+    out = model.discriminator(torch.randn(8, *shape))
+    assert out.shape == (8 // options.get("pack", 1),)
+    out.sum().backward()
