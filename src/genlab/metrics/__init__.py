@@ -1,8 +1,34 @@
 """Evaluation metrics: pure functions, each pinned by tests on cases with known answers.
 
 - `toy2d`: PacGAN/VEEGAN mode coverage on 2D Gaussian mixtures.
+- `frechet`: Fréchet distance between Gaussians fitted to features (FID).
+- `kid`: kernel inception distance (unbiased MMD², cubic kernel, subsets).
+- `precision_recall`: improved precision/recall (k=3) and density/coverage (k=5).
+- `anomaly`: AUROC / AUPRC of anomaly scores.
+- `mode_count`: classes found and KL of the class histogram (stacked-MNIST protocol).
 """
 
+from genlab.metrics.anomaly import anomaly_auc
+from genlab.metrics.frechet import fit_gaussian, frechet_distance, frechet_distance_from_features
+from genlab.metrics.kid import kernel_inception_distance, mmd2_unbiased
+from genlab.metrics.mode_count import mode_count, stack_digits
+from genlab.metrics.precision_recall import density_coverage, knn_radii, precision_recall
 from genlab.metrics.toy2d import ModeProtocol, ModeReport, mode_coverage, mode_protocol
 
-__all__ = ["ModeProtocol", "ModeReport", "mode_coverage", "mode_protocol"]
+__all__ = [
+    "ModeProtocol",
+    "ModeReport",
+    "anomaly_auc",
+    "density_coverage",
+    "fit_gaussian",
+    "frechet_distance",
+    "frechet_distance_from_features",
+    "kernel_inception_distance",
+    "knn_radii",
+    "mmd2_unbiased",
+    "mode_count",
+    "mode_coverage",
+    "mode_protocol",
+    "precision_recall",
+    "stack_digits",
+]

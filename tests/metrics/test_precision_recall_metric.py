@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+
+from genlab.errors import GenlabError
+from genlab.metrics import precision_recall as pr_module
+from genlab.metrics.precision_recall import density_coverage, knn_radii, precision_recall
+
+
+def test_knn_radius_excludes_the_point_itself():
+    x = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    assert knn_radii(x, 1).tolist() == [1.0, 1.0, 2.0, 4.0]
+    assert knn_radii(x, 2).tolist() == [3.0, 2.0, 3.0, 6.0]
+
+
+def test_identical_sets():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 8))
+    assert precision_recall(x, x) == {"precision": 1.0, "recall": 1.0}
+    dc = density_coverage(x, x, k=5)
+    assert dc["coverage"] == 1.0
+    # each point lies in its own ball and in exactly k others on average: (k+1)/k
+    # (up to ties broken by float round-off of the matrix-product distances)
+    assert dc["density"] == pytest.approx(6 / 5, abs=0.005)
+
+
+def test_same_distribution_independent_samples():
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(2000, 4)), rng.normal(size=(2000, 4))
+    r = precision_recall(real, fake)
+    assert r["precision"] > 0.9 and r["recall"] > 0.9
+    dc = density_coverage(real, fake)
+    assert dc["density"] == pytest.approx(1.0, abs=0.1)
+    assert dc["coverage"] > 0.95  # Naeem et al.: 1 - (1/2)^k for large samples
+
+
+def test_disjoint_far_apart_sets():
+    rng = np.random.default_rng(2)
+    real, fake = rng.normal(size=(200, 4)), rng.normal(size=(200, 4)) + 100
+    assert precision_recall(real, fake) == {"precision": 0.0, "recall": 0.0}
+    assert density_coverage(real, fake) == {"density": 0.0, "coverage": 0.0}
+
+
+def test_collapsed_generator_is_precise_but_has_no_recall():
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(500, 4))
+    fake = np.repeat(real[:1], 500, axis=0)  # every sample is one real point
+    r = precision_recall(real, fake)
+    assert r["precision"] == 1.0
+    assert r["recall"] < 0.02  # fake k-NN radius is 0: only the copied point is recalled
+    dc = density_coverage(real, fake)
+    assert dc["coverage"] == pytest.approx(1 / 500)
+    assert dc["density"] >= 1 / 5  # inside at least its own ball
+
+
+def test_blocked_computation_matches_unblocked(monkeypatch):
+    rng = np.random.default_rng(4)
+    real, fake = rng.normal(size=(137, 3)), rng.normal(size=(91, 3)) + 0.3
+    full = (precision_recall(real, fake), density_coverage(real, fake))
+    monkeypatch.setattr(pr_module, "BLOCK", 16)
+    assert (precision_recall(real, fake), density_coverage(real, fake)) == full
+
+
+def test_bad_k():
+    with pytest.raises(GenlabError, match="k must be"):
+        precision_recall(np.zeros((3, 2)), np.zeros((3, 2)), k=3)
