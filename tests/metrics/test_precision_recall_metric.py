@@ -1,10 +1,14 @@
+import importlib
+
 import numpy as np
 import pytest
 import torch
 
 from genlab.errors import GenlabError
-from genlab.metrics import precision_recall as pr_module
 from genlab.metrics.precision_recall import density_coverage, knn_radii, precision_recall
+
+# the package re-exports the function `precision_recall`, which shadows the submodule name
+pr_module = importlib.import_module("genlab.metrics.precision_recall")
 
 
 def test_knn_radius_excludes_the_point_itself():
