@@ -4,6 +4,7 @@
 - `frechet`: Fréchet distance between Gaussians fitted to features (FID).
 - `kid`: kernel inception distance (unbiased MMD², cubic kernel, subsets).
 - `precision_recall`: improved precision/recall (k=3) and density/coverage (k=5).
+- `likelihood`: ELBO terms, IWAE bound (k = 5000 in batches), active units.
 - `anomaly`: AUROC / AUPRC of anomaly scores.
 - `mode_count`: classes found and KL of the class histogram (stacked-MNIST protocol).
 """
@@ -11,6 +12,7 @@
 from genlab.metrics.anomaly import anomaly_auc
 from genlab.metrics.frechet import fit_gaussian, frechet_distance, frechet_distance_from_features
 from genlab.metrics.kid import kernel_inception_distance, mmd2_unbiased
+from genlab.metrics.likelihood import active_units, elbo_terms, iwae_bound, log_likelihood
 from genlab.metrics.mode_count import mode_count, stack_digits
 from genlab.metrics.precision_recall import density_coverage, knn_radii, precision_recall
 from genlab.metrics.toy2d import ModeProtocol, ModeReport, mode_coverage, mode_protocol
@@ -18,13 +20,17 @@ from genlab.metrics.toy2d import ModeProtocol, ModeReport, mode_coverage, mode_p
 __all__ = [
     "ModeProtocol",
     "ModeReport",
+    "active_units",
     "anomaly_auc",
     "density_coverage",
+    "elbo_terms",
     "fit_gaussian",
     "frechet_distance",
     "frechet_distance_from_features",
+    "iwae_bound",
     "kernel_inception_distance",
     "knn_radii",
+    "log_likelihood",
     "mmd2_unbiased",
     "mode_count",
     "mode_coverage",
