@@ -135,3 +135,70 @@ def test_logit_losses_are_stable_for_large_logits():
         loss = losses.discriminator_loss(name, big, -big) + losses.generator_loss(name, big)
         loss.backward()
         assert torch.isfinite(loss) and torch.isfinite(big.grad).all()
+
+
+# ----- Goodfellow et al. 2014, Prop. 1 and Thm. 1 on a 1D toy -------------------------------
+
+def _toy_counts():
+    """p_data and p_g on a 1D grid as integer counts, so an empirical batch is exact."""
+    grid = np.linspace(-4, 4, 33)
+    p = np.exp(-0.5 * ((grid + 1) / 0.8) ** 2) + 0.3 * np.exp(-0.5 * ((grid - 2) / 0.5) ** 2)
+    q = np.exp(-0.5 * ((grid - 0.5) / 1.5) ** 2)
+    n_data = np.round(400 * p / p.sum()).astype(int) + 1  # every point has mass in both
+    n_g = np.round(400 * q / q.sum()).astype(int) + 1
+    idx_real = torch.tensor(np.repeat(np.arange(len(grid)), n_data))
+    idx_fake = torch.tensor(np.repeat(np.arange(len(grid)), n_g))
+    return n_data / n_data.sum(), n_g / n_g.sum(), idx_real, idx_fake
+
+
+def _optimal_free_discriminator(name, idx_real, idx_fake, size):
+    """Minimize discriminator_loss over a free logit per grid point."""
+    logits = torch.zeros(size, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([logits], lr=1, max_iter=500, tolerance_grad=1e-12,
+                            tolerance_change=1e-14, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = losses.discriminator_loss(name, logits[idx_real], logits[idx_fake])
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return logits.detach()
+
+
+@pytest.mark.parametrize("name", ["minimax", "non-saturating"])
+def test_optimal_discriminator_and_jensen_shannon(name):
+    p_data, p_g, idx_real, idx_fake = _toy_counts()
+    logits = _optimal_free_discriminator(name, idx_real, idx_fake, len(p_data))
+    # Prop. 1: D*(x) = p_data(x) / (p_data(x) + p_g(x))
+    d_star = p_data / (p_data + p_g)
+    np.testing.assert_allclose(torch.sigmoid(logits).numpy(), d_star, atol=1e-5)
+    # Thm. 1: C(G) = max_D V(D, G) = −log 4 + 2 · JSD(p_data ‖ p_g)
+    value = -float(losses.discriminator_loss(name, logits[idx_real], logits[idx_fake]))
+    jsd = jensenshannon(p_data, p_g) ** 2  # scipy returns the distance √JSD (natural log)
+    assert value == pytest.approx(-math.log(4) + 2 * jsd, abs=1e-8)
+    # the minimax generator term alone: E_{p_g}[log(1 − D*(x))]
+    g_value = float(losses.generator_loss("minimax", logits[idx_fake]))
+    assert g_value == pytest.approx(float(np.sum(p_g * np.log(1 - d_star))), abs=1e-8)
+
+
+def test_least_squares_optimal_discriminator():
+    # Mao et al. 2017, Eq. 4: D* = (b p_data + a p_g) / (p_data + p_g), a = 0, b = 1
+    p_data, p_g, idx_real, idx_fake = _toy_counts()
+    d = _optimal_free_discriminator("least-squares", idx_real, idx_fake, len(p_data))
+    np.testing.assert_allclose(d.numpy(), p_data / (p_data + p_g), atol=1e-5)
+
+
+def test_hinge_optimal_discriminator_is_clipped_sign():
+    # hinge D loss per point: p·max(0, 1 − d) + q·max(0, 1 + d), minimized by d = +1 where
+    # p > q and d = −1 where p < q: no single-point change of that D lowers the loss
+    p_data, p_g, idx_real, idx_fake = _toy_counts()
+    d_star = torch.tensor(np.sign(p_data - p_g), dtype=torch.float64)
+    best = float(losses.discriminator_loss("hinge", d_star[idx_real], d_star[idx_fake]))
+    for i in range(len(p_data)):
+        for c in np.linspace(-3, 3, 61):
+            d = d_star.clone()
+            d[i] = c
+            value = float(losses.discriminator_loss("hinge", d[idx_real], d[idx_fake]))
+            assert value >= best - 1e-12

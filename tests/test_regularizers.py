@@ -31,3 +31,185 @@ def test_gradient_penalty_linear_critic_is_exact():
     assert gp.item() == pytest.approx((13.0 - 1.0) ** 2)
     gp.backward()  # create_graph=True: the penalty trains the critic, ∂/∂w = 2(‖w‖−1) w/‖w‖
     torch.testing.assert_close(critic.w.grad, 2 * (13.0 - 1.0) * w / 13.0)
+
+
+class QuadraticCritic(nn.Module):
+    """D(x) = ½ Σ a ⊙ pack(x)²: ∇D = a ⊙ pack(x), one value per packed group."""
+
+    def __init__(self, a, pack=1):
+        super().__init__()
+        self.a, self.pack = a, pack
+
+    def forward(self, x, y=None):
+        h = regularizers.pack(x, self.pack).flatten(1)
+        return 0.5 * (self.a * h * h).sum(1)
+
+
+def test_gradient_penalty_draws_eps_uniform_per_sample():
+    # x̃ = 0 and ‖x‖ = 1: x̂ = ε x, ‖∇D(x̂)‖ = ε, penalty = mean (ε − 1)², E = ∫(ε−1)² dε = 1/3
+    x_real = torch.nn.functional.normalize(torch.randn(20000, 3), dim=1)
+    critic = QuadraticCritic(torch.ones(3))
+    gp = regularizers.gradient_penalty(critic, x_real, torch.zeros_like(x_real))
+    assert gp.item() == pytest.approx(1 / 3, abs=0.01)
+    # the same with a seeded generator, against the ε the reference draws from it
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    x_real = torch.randn(64, 3)
+    gp = regularizers.gradient_penalty(critic, x_real, torch.zeros_like(x_real), generator=g1)
+    eps = torch.rand(64, 1, generator=g2)
+    ref = ((eps * x_real).norm(dim=1) - 1).pow(2).mean()
+    torch.testing.assert_close(gp.detach(), ref)
+
+
+def test_gradient_penalty_matches_autograd_reference_on_mlp_critic():
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1), nn.Flatten(0))
+    x = torch.randn(6, 3)  # x = x̃, so x̂ = x whatever ε is
+    gp = regularizers.gradient_penalty(lambda v, y=None: critic(v), x, x.clone())
+    ref = []
+    for i in range(6):
+        jac = torch.autograd.functional.jacobian(lambda v: critic(v[None]).sum(), x[i])
+        ref.append((jac.norm() - 1) ** 2)
+    torch.testing.assert_close(gp.detach(), torch.stack(ref).mean())
+    gp.backward()  # second-order gradients reach the critic's weights (not the output bias)
+    assert all(critic[i].weight.grad.abs().sum() > 0 for i in (0, 2))
+
+
+@pytest.mark.parametrize("pack", [2, 4])
+def test_gradient_penalty_with_packing_norms_each_group(pack):
+    a = torch.rand(pack * 3) + 0.5
+    critic = QuadraticCritic(a, pack)
+    x = torch.randn(8, 3)
+    gp = regularizers.gradient_penalty(critic, x, x.clone(), pack=pack)
+    grads = a * x.reshape(8 // pack, pack * 3)  # one gradient per packed group
+    ref = (grads.norm(dim=1) - 1).pow(2).mean()
+    torch.testing.assert_close(gp.detach(), ref)
+    # a linear critic on packed input: exactly (‖w‖ − 1)²
+    w = torch.randn(pack * 3)
+    linear = lambda v, y=None: regularizers.pack(v, pack) @ w  # noqa: E731
+    gp = regularizers.gradient_penalty(linear, torch.randn(8, 3), torch.randn(8, 3), pack=pack)
+    assert gp.item() == pytest.approx(float((w.norm() - 1) ** 2), rel=1e-5)
+
+
+def test_gradient_penalty_on_real_discriminators():
+    from genlab.config import ModelConfig
+    from genlab.models import build_model
+    for cfg in [ModelConfig(kind="dcgan", data_shape=(1, 28, 28), filters=4, latent_dim=4,
+                            discriminator_norm="layer", pack=2),
+                ModelConfig(kind="gan", data_shape=(2,), hidden_dim=8, depth=2, latent_dim=2,
+                            num_classes=3, discriminator_norm="layer")]:
+        d = build_model(cfg).discriminator
+        x = torch.randn(4, *cfg.data_shape)
+        y = torch.tensor([0, 1, 2, 0]) if cfg.num_classes else None
+        gp = regularizers.gradient_penalty(d, x, torch.randn_like(x), y=y, pack=cfg.pack)
+        gp.backward()
+        assert torch.isfinite(gp) and any(p.grad is not None for p in d.parameters())
+
+
+def test_gradient_penalty_rejects_mismatched_batches():
+    with pytest.raises(GenlabError):
+        regularizers.gradient_penalty(LinearCritic(torch.ones(2)), torch.ones(4, 2), torch.ones(3, 2))
+    with pytest.raises(GenlabError):
+        regularizers.gradient_penalty(LinearCritic(torch.ones(2)), torch.ones(3, 2),
+                                      torch.ones(3, 2), pack=2)
+
+
+def test_pack_groups_consecutive_samples():
+    x = torch.arange(8 * 3.0).reshape(8, 3)
+    packed = regularizers.pack(x, 2)
+    assert packed.shape == (4, 6)
+    torch.testing.assert_close(packed[1], torch.cat([x[2], x[3]]))
+    img = torch.randn(6, 2, 4, 4)
+    packed = regularizers.pack(img, 3)
+    assert packed.shape == (2, 6, 4, 4)
+    torch.testing.assert_close(packed[1, 2:4], img[4])  # group 1, member 1 -> channels 2..3
+    assert regularizers.pack(img, 1) is img
+    with pytest.raises(GenlabError):
+        regularizers.pack(img, 4)
+
+
+@pytest.mark.parametrize("kind,shape", [("gan", (2,)), ("dcgan", (3, 32, 32))])
+def test_spectral_norm_matches_largest_singular_value(kind, shape):
+    from genlab.config import ModelConfig
+    from genlab.models import build_model
+    model = build_model(ModelConfig(kind=kind, data_shape=shape, latent_dim=4, hidden_dim=32,
+                                    depth=3, filters=8, spectral_norm=True))
+    layers = [m for m in model.discriminator.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    assert layers and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in layers)
+    assert not any(torch.nn.utils.parametrize.is_parametrized(m)
+                   for m in model.generator.modules())
+    model.train()
+    for layer in layers:
+        for _ in range(200):  # each training-mode access runs one power iteration
+            layer.weight
+        w = layer.parametrizations.weight.original
+        w_mat = w.reshape(w.shape[0], -1)  # (out, in · kh · kw)
+        sigma = torch.linalg.matrix_norm(w_mat, ord=2)
+        sn = layer.parametrizations.weight[0]
+        sigma_hat = torch.vdot(sn._u, w_mat.mv(sn._v))  # uᵀ W v
+        assert sigma_hat.item() == pytest.approx(sigma.item(), rel=1e-3)
+        w_sn = layer.weight.reshape(w.shape[0], -1)
+        torch.testing.assert_close(w_sn, w_mat / sigma_hat)  # W_SN = W / σ(W)
+        assert torch.linalg.matrix_norm(w_sn, ord=2).item() == pytest.approx(1.0, rel=1e-3)
+
+
+def test_minibatch_discrimination_by_hand():
+    mbd = regularizers.MinibatchDiscrimination(2, num_kernels=1, kernel_dim=2)
+    with torch.no_grad():
+        mbd.T.copy_(torch.eye(2))  # M_i = x_i
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    # L1 distances: d01 = 1, d02 = 2, d12 = 3; o_i = Σ_{j≠i} exp(−d_ij)
+    e = torch.exp
+    o = torch.stack([e(torch.tensor(-1.)) + e(torch.tensor(-2.)),
+                     e(torch.tensor(-1.)) + e(torch.tensor(-3.)),
+                     e(torch.tensor(-2.)) + e(torch.tensor(-3.))])
+    torch.testing.assert_close(mbd(x), torch.cat([x, o[:, None]], 1))
+    # two kernels of dimension 1 see the two coordinates separately
+    mbd2 = regularizers.MinibatchDiscrimination(2, num_kernels=2, kernel_dim=1)
+    with torch.no_grad():
+        mbd2.T.copy_(torch.eye(2))
+    o0 = torch.tensor([1 + e(torch.tensor(-1.)), 2 * e(torch.tensor(-1.)), 1 + e(torch.tensor(-1.))])
+    o1 = torch.tensor([1 + e(torch.tensor(-2.)), 1 + e(torch.tensor(-2.)), 2 * e(torch.tensor(-2.))])
+    torch.testing.assert_close(mbd2(x)[:, 2:], torch.stack([o0, o1], 1))
+
+
+def test_minibatch_discrimination_sees_the_other_samples():
+    torch.manual_seed(0)
+    mbd = regularizers.MinibatchDiscrimination(4, num_kernels=3, kernel_dim=2)
+    x = torch.randn(5, 4)
+    out = mbd(x)
+    assert out.shape == (5, 7)
+    x2 = x.clone()
+    x2[4] += 1.0  # change another batch member
+    assert not torch.allclose(mbd(x2)[0, 4:], out[0, 4:])
+    torch.testing.assert_close(mbd(x2)[0, :4], x[0])  # the features pass through
+    single = mbd(x[:1])
+    torch.testing.assert_close(single[0, 4:], torch.zeros(3))  # alone: no other samples
+    out.sum().backward()
+    assert mbd.T.grad.abs().sum() > 0
+
+
+def test_minibatch_stddev_by_hand():
+    layer = regularizers.MinibatchStdDev(eps=0.0)
+    x = torch.tensor([[[[1.0, 5.0]]], [[[3.0, 1.0]]]])  # (N=2, C=1, H=1, W=2)
+    # population std per position: |1−3|/2 = 1, |5−1|/2 = 2; averaged: 1.5
+    out = layer(x)
+    assert out.shape == (2, 2, 1, 2)
+    torch.testing.assert_close(out[:, 1], torch.full((2, 1, 2), 1.5))
+    torch.testing.assert_close(out[:, :1], x)
+    flat = layer(torch.tensor([[0.0, 0.0], [2.0, 4.0]]))  # stds 1 and 2 -> 1.5
+    torch.testing.assert_close(flat[:, 2], torch.tensor([1.5, 1.5]))
+
+
+def test_ema_follows_the_recurrence():
+    gen = nn.Linear(2, 2)
+    ema = regularizers.make_ema(gen, decay=0.9)
+    ema.update_parameters(gen)  # the first update copies
+    w0 = gen.weight.detach().clone()
+    with torch.no_grad():
+        gen.weight.add_(1.0)
+    ema.update_parameters(gen)
+    torch.testing.assert_close(ema.module.weight, 0.9 * w0 + 0.1 * (w0 + 1.0))
+    z = torch.randn(3, 2)
+    torch.testing.assert_close(ema(z), ema.module(z))
+    with pytest.raises(GenlabError):
+        regularizers.make_ema(gen, 1.0)
