@@ -1,6 +1,321 @@
-"""Builds the lesson page (placeholder while the content lands)."""
+"""Builds the lesson page: one HTML document, no inline script or style (the CSP forbids both).
+
+- Formulas: LaTeX in content/formulas.py -> MathML on the server (latex2mathml), each with the
+  genlab functions that compute it.
+- Code: the real source of the DCGAN generator and the gradient penalty, read with
+  inspect.getsource when the page is built, highlighted by a small tokenizer-based highlighter.
+- Figures: inline SVG from content/figures.py; prose: content/s*_*.html with placeholders
+  <!--figure:NAME--> <!--formula:NAME--> <!--diagram:SIM--> <!--sim:SIM--> <!--code:NAME-->.
+- Knowledge check: content/quiz.py, rendered as real forms (radio buttons + a submit button).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import inspect
+import io
+import keyword
+import re
+import tokenize
+from pathlib import Path
+
+from latex2mathml.converter import convert as latex_to_mathml
+
+from genlab import __version__
+from genlab.web.content import figures, formulas, quiz
+
+CONTENT = Path(__file__).resolve().parent / "content"
+STATIC = Path(__file__).resolve().parent / "static"
+
+TITLE = "Generative Models: VAE &amp; GAN"
+SUBTITLE = "Learning the shape of data, then sampling new reality from the learned distribution"
+PATH = ("Autoencoder", "VAE", "GAN")
+PREREQUISITES = ("neural networks", "CNN architectures", "information theory")
+ESTIMATED_TIME = "about 90 minutes: 45 reading, 30 in the simulations, 15 for the quiz"
+
+# (id, kind, heading, fragment file) in the lesson's order.
+SECTIONS = (
+    ("motivation", "Motivation", "Why learn P(x)?", "s1_motivation.html"),
+    ("intuition", "Intuition", "From autoencoders to VAEs", "s2_intuition.html"),
+    ("math", "Math", "The ELBO, derived", "s3_math.html"),
+    ("deep-dive", "Deep dive", "GANs: the game, its equilibrium and its failure", "s4_deep_dive.html"),
+    ("code", "Code", "The code that runs", "s5_code.html"),
+)
+SIMS = ("gan2d", "vae", "dcgan", "beyond")
+SIM_LABELS = {"gan2d": "2D GAN playground", "vae": "VAE lab", "dcgan": "DCGAN lab",
+              "beyond": "Anomaly detection and conditional generation"}
+DIAGRAM_CAPTIONS = {
+    "vae": "The VAE lab's model, built with genlab.models.build_model and traced layer by layer: "
+           "encoder → (μ, log σ²) → z → decoder.",
+    "gan2d": "The playground's generator and discriminator (genlab.models.GAN), traced from the "
+             "real modules with the current settings.",
+    "dcgan": "The DCGAN lab's generator and discriminator (genlab.models.DCGAN), traced from the "
+             "real modules.",
+}
+PLACEHOLDER = re.compile(r"<!--(figure|formula|diagram|sim|code):([a-z0-9_]+)-->")
 
 
+# ---------------------------------------------------------------- names and code
+def resolve_name(dotted: str):
+    """Import `a.b.C.method` -> the object; raises ImportError/AttributeError if missing."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
+def _exists(dotted: str) -> bool:
+    try:
+        resolve_name(dotted)
+        return True
+    except (ImportError, AttributeError):
+        return False
+
+
+_BUILTINS = {"super", "len", "range", "max", "min", "isinstance", "tuple", "list", "dict",
+             "int", "float", "sum", "print", "getattr", "setattr", "zip", "enumerate"}
+
+
+def highlight_python(source: str) -> str:
+    """HTML-escaped Python with <span class="tok-*"> around keywords, names being defined,
+    strings, numbers, comments and builtins. Whitespace is kept exactly."""
+    lines = source.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    out, pos, prev = [], 0, ""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return html.escape(source)
+    for tok in tokens:
+        start = offsets[tok.start[0] - 1] + tok.start[1] if tok.start[0] <= len(lines) else len(source)
+        end = offsets[tok.end[0] - 1] + tok.end[1] if tok.end[0] <= len(lines) else len(source)
+        if start < pos:
+            continue
+        out.append(html.escape(source[pos:start]))
+        text = source[start:end]
+        cls = ""
+        if tok.type == tokenize.COMMENT:
+            cls = "com"
+        elif tok.type == tokenize.STRING or tok.type in _FSTRING_TYPES:
+            cls = "str"
+        elif tok.type == tokenize.NUMBER:
+            cls = "num"
+        elif tok.type == tokenize.NAME:
+            if keyword.iskeyword(text) or text in ("self", "cls"):
+                cls = "kw"
+            elif prev in ("def", "class"):
+                cls = "def"
+            elif text in _BUILTINS:
+                cls = "bi"
+        elif tok.type == tokenize.OP and text == "@":
+            cls = "kw"
+        out.append(f'<span class="tok-{cls}">{html.escape(text)}</span>' if cls else html.escape(text))
+        pos = end
+        if tok.type == tokenize.NAME:
+            prev = text
+    out.append(html.escape(source[pos:]))
+    return "".join(out)
+
+
+_FSTRING_TYPES = {getattr(tokenize, n) for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
+                  if hasattr(tokenize, n)}
+
+
+def source_of(dotted: str) -> tuple[str, str, int]:
+    """(source text, file path relative to the genlab package, first line) of a class/function."""
+    obj = resolve_name(dotted)
+    lines, first = inspect.getsourcelines(obj)
+    path = Path(inspect.getsourcefile(obj)).resolve()
+    try:
+        shown = "genlab/" + path.relative_to(Path(__file__).resolve().parents[1]).as_posix()
+    except ValueError:
+        shown = path.name
+    return "".join(lines), shown, first
+
+
+# ---------------------------------------------------------------- fragments
+class _Counter:
+    def __init__(self):
+        self.n = 0
+
+    def next(self) -> int:
+        self.n += 1
+        return self.n
+
+
+def render_formula(name: str) -> str:
+    f = formulas.FORMULAS[name]
+    mathml = latex_to_mathml(f["latex"], display="block")
+    names = [n for n in f.get("computes", []) if _exists(n)]
+    trained = [n for n in f.get("trained_by", []) if _exists(n)]
+    notes = ""
+    if names:
+        notes += "computed by " + ", ".join(f"<code>{html.escape(n)}</code>" for n in names)
+    if trained:
+        notes += ("approached by a discriminator trained with "
+                  + ", ".join(f"<code>{html.escape(n)}</code>" for n in trained))
+    note = f'<figcaption><b>{html.escape(f["label"])}</b>{" — " + notes if notes else ""}</figcaption>'
+    return (f'<figure class="formula" id="eq-{name}" data-formula="{name}">'
+            f'<div class="math-scroll" tabindex="0" role="group" aria-label="{html.escape(f["label"])}">'
+            f'{mathml}</div>{note}</figure>')
+
+
+def render_figure(name: str, counter: _Counter) -> str:
+    svg, caption = figures.FIGURES[name]()
+    n = counter.next()
+    return (f'<figure class="fig" id="fig-{name}">{svg}'
+            f'<figcaption><b>Figure {n}.</b> {html.escape(caption)}</figcaption></figure>')
+
+
+def render_diagram(sim: str, counter: _Counter) -> str:
+    n = counter.next()
+    return (f'<figure class="arch" data-arch="{sim}" id="arch-{sim}">'
+            f'<div class="arch-body" aria-live="polite"><p class="arch-status">Loading the '
+            f'architecture…</p></div><figcaption><b>Figure {n}.</b> '
+            f'{html.escape(DIAGRAM_CAPTIONS[sim])}</figcaption></figure>')
+
+
+def render_sim(sim: str) -> str:
+    return (f'<div class="sim" data-sim="{sim}" id="sim-{sim}" '
+            f'aria-label="{html.escape(SIM_LABELS[sim])}" role="region"></div>')
+
+
+def render_code(name: str) -> str:
+    dotted, caption = formulas.CODE[name]
+    try:
+        source, path, first = source_of(dotted)
+    except (ImportError, AttributeError, OSError, TypeError) as e:
+        return (f'<figure class="code" id="code-{name}"><p class="missing">'
+                f'Source of <code>{html.escape(dotted)}</code> unavailable ({html.escape(type(e).__name__)}).'
+                f'</p></figure>')
+    return (f'<figure class="code" id="code-{name}" data-source="{html.escape(dotted)}">'
+            f'<figcaption><code>{html.escape(dotted)}</code> — {html.escape(path)}, line {first}. '
+            f'{html.escape(caption)}</figcaption>'
+            f'<pre tabindex="0"><code class="language-python">{highlight_python(source)}</code></pre>'
+            f'</figure>')
+
+
+def render_fragment(text: str, counter: _Counter) -> str:
+    def sub(m: re.Match) -> str:
+        kind, name = m.group(1), m.group(2)
+        if kind == "figure":
+            return render_figure(name, counter)
+        if kind == "formula":
+            return render_formula(name)
+        if kind == "diagram":
+            return render_diagram(name, counter)
+        if kind == "sim":
+            return render_sim(name)
+        return render_code(name)
+
+    return PLACEHOLDER.sub(sub, text)
+
+
+def render_quiz() -> str:
+    items = []
+    for i, q in enumerate(quiz.QUESTIONS, 1):
+        qid = html.escape(q["id"])
+        opts = "".join(
+            f'<label class="opt"><input type="radio" name="q-{qid}" value="{j}" required> '
+            f'<span>{html.escape(o)}</span></label>'
+            for j, o in enumerate(q["options"]))
+        items.append(
+            f'<li><form class="q" id="q-{qid}" data-qid="{qid}" data-answer="{q["answer"]}" '
+            f'data-concept="{html.escape(q["concept"])}"><fieldset>'
+            f'<legend><span class="q-num">{i}.</span> <span class="chip">{html.escape(q["concept"])}</span> '
+            f'{html.escape(q["question"])}</legend><div class="opts">{opts}</div>'
+            f'<div class="q-actions"><button type="submit">Check answer</button></div>'
+            f'<div class="feedback" role="status" aria-live="polite"></div>'
+            f'<p class="explain" hidden>{html.escape(q["explanation"])}</p>'
+            f'</fieldset></form></li>')
+    concepts = "".join(f'<li class="chip" data-concept="{html.escape(c)}">{html.escape(c)}'
+                       f' <span class="concept-score" data-concept-score="{html.escape(c)}"></span></li>'
+                       for c in quiz.CONCEPTS)
+    return (f'<p>{len(quiz.QUESTIONS)} questions over the seven concepts. Answers are checked '
+            f'in your browser and kept only there (localStorage).</p>'
+            f'<ul class="concepts quiz-concepts" aria-label="Score by concept">{concepts}</ul>'
+            f'<ol class="quiz">{"".join(items)}</ol>')
+
+
+# ---------------------------------------------------------------- page
 def build_page() -> str:
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Generative Models: VAE &amp; GAN</title>"
-            "</head><body><h1>Generative Models: VAE &amp; GAN</h1></body></html>")
+    counter = _Counter()
+    sections, toc = [], []
+    for sid, kind, heading, fragment in SECTIONS:
+        body = render_fragment((CONTENT / fragment).read_text(encoding="utf-8"), counter)
+        sections.append(
+            f'<section id="{sid}" class="lesson-section" data-kind="{kind.lower()}" '
+            f'aria-labelledby="h-{sid}"><h2 id="h-{sid}"><span class="kind">{kind}</span> '
+            f'{heading}</h2>{body}<div class="read-mark" data-section="{sid}" aria-hidden="true">'
+            f'</div></section>')
+        toc.append(f'<li><a href="#{sid}" data-toc="{sid}"><span class="kind">{kind}</span> '
+                   f'{heading}</a></li>')
+    sections.append(
+        '<section id="quiz" class="lesson-section" data-kind="quiz" aria-labelledby="h-quiz">'
+        '<h2 id="h-quiz"><span class="kind">Check</span> Knowledge check</h2>'
+        f'{render_quiz()}<div class="read-mark" data-section="quiz" aria-hidden="true"></div>'
+        '</section>')
+    toc.append('<li><a href="#quiz" data-toc="quiz"><span class="kind">Check</span> '
+               'Knowledge check</a></li>')
+    path = "".join(f"<li>{p}</li>" for p in PATH)
+    concepts = "".join(f'<li class="chip">{html.escape(c)}</li>' for c in quiz.CONCEPTS)
+    prereq = ", ".join(PREREQUISITES)
+    sims_js = "1" if (STATIC / "sims" / "index.js").is_file() else "0"
+    n_sections = len(SECTIONS) + 1
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Generative Models: VAE &amp; GAN · genlab</title>
+<meta name="description" content="{SUBTITLE}.">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/hub.css">
+<script type="module" src="/static/hub.js"></script>
+</head>
+<body data-sims="{sims_js}" data-sections="{n_sections}" data-questions="{len(quiz.QUESTIONS)}">
+<a class="skip-link" href="#main">Skip to the lesson</a>
+{figures.ARROW_DEFS}
+<header class="hero">
+  <p class="kicker">genlab lesson</p>
+  <h1>{TITLE}</h1>
+  <p class="subtitle">{SUBTITLE}</p>
+  <ol class="path" aria-label="Learning path">{path}</ol>
+  <dl class="meta">
+    <div><dt>Prerequisites</dt><dd>{prereq}</dd></div>
+    <div><dt>Estimated time</dt><dd>{ESTIMATED_TIME}</dd></div>
+    <div><dt>Concepts covered</dt><dd><ul class="concepts">{concepts}</ul></dd></div>
+  </dl>
+</header>
+<div class="layout">
+<nav class="toc" aria-label="Contents">
+  <h2 class="toc-title">Contents</h2>
+  <ol>{"".join(toc)}</ol>
+  <section class="progress" aria-labelledby="h-progress">
+    <h2 id="h-progress" class="toc-title">Your progress</h2>
+    <p><span id="progress-read">0</span>/{n_sections} sections read</p>
+    <p><span id="progress-sims">0</span>/{len(SIMS)} simulations tried</p>
+    <p><span id="progress-quiz">0</span>/{len(quiz.QUESTIONS)} answers correct
+       (<span id="progress-answered">0</span> answered)</p>
+    <button type="button" id="reset-progress" class="secondary">Reset progress</button>
+    <p class="small">Kept in this browser only.</p>
+  </section>
+</nav>
+<main id="main" tabindex="-1">
+{"".join(sections)}
+</main>
+</div>
+<footer class="site-footer"><p>genlab {__version__} · served locally, nothing leaves this
+machine · formulas rendered as MathML, code read from the running package.</p></footer>
+</body>
+</html>
+"""
