@@ -90,6 +90,18 @@ def test_gradient_penalty_with_packing_norms_each_group(pack):
     assert gp.item() == pytest.approx(float((w.norm() - 1) ** 2), rel=1e-5)
 
 
+def test_gradient_penalty_draws_one_eps_per_packed_group():
+    # x̃ = 0: the gradient of group g is ε_g · a ⊙ pack(x)_g, with ε_g shared by its members
+    critic = QuadraticCritic(torch.ones(6), pack=2)
+    x_real = torch.randn(8, 3)
+    g1, g2 = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    gp = regularizers.gradient_penalty(critic, x_real, torch.zeros_like(x_real), pack=2,
+                                       generator=g1)
+    eps = torch.rand(4, 1, generator=g2)
+    ref = ((eps * x_real.reshape(4, 6)).norm(dim=1) - 1).pow(2).mean()
+    torch.testing.assert_close(gp.detach(), ref)
+
+
 def test_gradient_penalty_on_real_discriminators():
     from genlab.config import ModelConfig
     from genlab.models import build_model

@@ -1,8 +1,8 @@
 """Regularizers and discriminator add-ons against mode collapse.
 
 - Gradient penalty — Gulrajani et al. 2017, "Improved Training of Wasserstein GANs",
-  https://arxiv.org/abs/1704.00028, Algorithm 1 lines 7-8:
-      x̂ = ε x + (1 − ε) x̃,  ε ~ U[0, 1];   penalty = (‖∇_x̂ D(x̂)‖₂ − 1)²
+  https://arxiv.org/abs/1704.00028, Algorithm 1 (ε line 4, x̂ line 6, penalty term line 7):
+      ε ~ U[0, 1],  x̂ = ε x + (1 − ε) x̃,   penalty = (‖∇_x̂ D(x̂)‖₂ − 1)²
   (the trainer multiplies by λ and adds it to the critic loss E[D(x̃)] − E[D(x)]).
 - Spectral normalization — Miyato et al. 2018, "Spectral Normalization for Generative
   Adversarial Networks", https://arxiv.org/abs/1802.05957:  W_SN = W / σ(W), σ by power iteration.
@@ -44,7 +44,7 @@ def pack(x: torch.Tensor, pack: int) -> torch.Tensor:
 def gradient_penalty(discriminator: nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor,
                      y: torch.Tensor | None = None, pack: int = 1,
                      generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP penalty E[(‖∇_x̂ D(x̂)‖₂ − 1)²] (Gulrajani et al. 2017, Algorithm 1, l. 7-8).
+    """WGAN-GP penalty E[(‖∇_x̂ D(x̂)‖₂ − 1)²] (Gulrajani et al. 2017, Algorithm 1, l. 4-7).
 
     `discriminator(x, y)` maps (B, ...) to (B // pack,) critic values; with packing the
     critic's input is a packed group, so one ε is drawn per group and the norm is taken over
@@ -58,16 +58,18 @@ def gradient_penalty(discriminator: nn.Module, x_real: torch.Tensor, x_fake: tor
     if batch % pack:
         raise GenlabError(f"batch of {batch} samples cannot be packed in groups of {pack}")
     groups = batch // pack
-    # ε ~ U[0, 1], one per critic input (per sample, or per packed group)       (line 6)
+    # ε ~ U[0, 1], one per critic input                                          (line 4)
+    # DEVIATION (PacGAN + WGAN-GP, not in either paper): with packing the critic's input is a
+    # group, so one ε per group keeps x̂ on the line between a real and a fake critic input.
     eps = torch.rand(groups, 1, device=x_real.device, dtype=x_real.dtype, generator=generator)
     eps = eps.repeat_interleave(pack, dim=0)  # (B, 1)
     eps = eps.reshape(batch, *([1] * (x_real.dim() - 1)))  # (B, 1, ...)
-    # x̂ = ε x + (1 − ε) x̃                                                       (line 7)
+    # x̂ = ε x + (1 − ε) x̃                                                       (line 6)
     x_hat = (eps * x_real.detach() + (1 - eps) * x_fake.detach()).requires_grad_(True)
     d_hat = discriminator(x_hat, y) if y is not None else discriminator(x_hat)
     (grad,) = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
     grad = grad.reshape(groups, -1)  # (B/pack, pack * prod(data_shape))
-    # (‖∇_x̂ D(x̂)‖₂ − 1)²                                                        (line 8)
+    # (‖∇_x̂ D(x̂)‖₂ − 1)², averaged over the m critic inputs                     (lines 7, 9)
     return ((grad.norm(2, dim=1) - 1.0) ** 2).mean()
 
 
@@ -102,7 +104,8 @@ class MinibatchDiscrimination(nn.Module):
         m = (f @ self.T).reshape(-1, self.num_kernels, self.kernel_dim)  # M: (N, B, C)
         l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # ‖M_i,b − M_j,b‖_L1: (N, N, B)
         c = torch.exp(-l1)  # c_b(x_i, x_j): (N, N, B)
-        o = c.sum(1) - 1.0  # o(x_i)_b = Σ_j c_b − self term exp(0): (N, B)
+        # DEVIATION: the paper's Σ_j includes j = i; we subtract that constant term exp(0) = 1
+        o = c.sum(1) - 1.0  # o(x_i)_b = Σ_{j≠i} c_b(x_i, x_j): (N, B)
         return torch.cat([f, o], dim=1)  # (N, A + B)
 
     def extra_repr(self) -> str:

@@ -24,12 +24,18 @@ from genlab.errors import GenlabError
 from genlab.regularizers import MinibatchDiscrimination, pack as pack_samples
 
 
-def one_hot(y: torch.Tensor | None, num_classes: int, dtype: torch.dtype) -> torch.Tensor:
-    """(B,) int64 -> (B, num_classes) float; a clear error for missing / out-of-range labels."""
+def check_labels(y: torch.Tensor | None, num_classes: int) -> None:
+    """A clear error for missing labels, and (on CPU) for labels outside [0, K)."""
     if y is None:
         raise GenlabError("this model is conditional: pass class labels y")
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+    # range checked on CPU only: on an accelerator the check would synchronize every step
+    if y.device.type == "cpu" and y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
         raise GenlabError(f"class labels must be in [0, {num_classes - 1}]")
+
+
+def one_hot(y: torch.Tensor | None, num_classes: int, dtype: torch.dtype) -> torch.Tensor:
+    """(B,) int64 -> (B, num_classes) float; a clear error for missing / out-of-range labels."""
+    check_labels(y, num_classes)
     return F.one_hot(y.long(), num_classes).to(dtype)  # (B, K)
 
 
@@ -149,9 +155,7 @@ class Discriminator(nn.Module):
         h = self.body(x)  # φ(x)
         out = self.head(h).reshape(-1)  # ψ(φ(x)): (B / pack,)
         if self.embed is not None:
-            if y is None:
-                raise GenlabError("this model is conditional: pass class labels y")
-            one_hot(y, self.num_classes, h.dtype)  # range check
+            check_labels(y, self.num_classes)
             out = out + (self.embed(y.long()) * h.flatten(1)).sum(1)  # + embed(y)ᵀ φ(x)
         return out
 
