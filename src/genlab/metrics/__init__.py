@@ -6,10 +6,18 @@
 - `precision_recall`: improved precision/recall (k=3) and density/coverage (k=5).
 - `likelihood`: ELBO terms, IWAE bound (k = 5000 in batches), active units.
 - `anomaly`: AUROC / AUPRC of anomaly scores.
+- `disentanglement`: MIG and the FactorVAE score (disentanglement_lib settings).
 - `mode_count`: classes found and KL of the class histogram (stacked-MNIST protocol).
 """
 
 from genlab.metrics.anomaly import anomaly_auc
+from genlab.metrics.disentanglement import (
+    discretize,
+    factor_vae_score,
+    mig,
+    mutual_information_matrix,
+    sample_codes,
+)
 from genlab.metrics.frechet import fit_gaussian, frechet_distance, frechet_distance_from_features
 from genlab.metrics.kid import kernel_inception_distance, mmd2_unbiased
 from genlab.metrics.likelihood import active_units, elbo_terms, iwae_bound, log_likelihood
@@ -23,7 +31,9 @@ __all__ = [
     "active_units",
     "anomaly_auc",
     "density_coverage",
+    "discretize",
     "elbo_terms",
+    "factor_vae_score",
     "fit_gaussian",
     "frechet_distance",
     "frechet_distance_from_features",
@@ -31,10 +41,13 @@ __all__ = [
     "kernel_inception_distance",
     "knn_radii",
     "log_likelihood",
+    "mig",
     "mmd2_unbiased",
     "mode_count",
     "mode_coverage",
     "mode_protocol",
+    "mutual_information_matrix",
     "precision_recall",
+    "sample_codes",
     "stack_digits",
 ]
