@@ -95,6 +95,8 @@ def download(urls: str | Sequence[str], dest: str | Path, md5: str) -> Path:
                 os.replace(tmp_path, dest)
                 return dest
             failures.append(f"{url} (checksum mismatch: expected md5 {md5}, got {got})")
+        except urllib.error.HTTPError as e:
+            failures.append(f"{url} (HTTP {e.code} {e.reason})")
         except (urllib.error.URLError, OSError, ValueError) as e:
             failures.append(f"{url} ({getattr(e, 'reason', None) or e})")
         finally:
