@@ -18,6 +18,7 @@ from typing import Any, Callable
 from genlab.data.batches import EpochSampler
 from genlab.data.dataset import Dataset, resize_images, stratified_split
 from genlab.data.normalize import TARGETS, Normalizer, normalizer_for
+from genlab.data.shapes import FACTOR_NAMES, FACTOR_SIZES, render_shapes, sample_factors
 from genlab.data.toy2d import load_csv, load_toy, points_dataset
 from genlab.errors import GenlabError, unknown_name
 
@@ -119,5 +120,6 @@ def load_dataset(name: str = DEFAULT_DATASET, split: str = "train", data_dir: st
 
 
 __all__ = ["Dataset", "DATASETS", "DATASET_NAMES", "DEFAULT_DATASET", "EpochSampler",
-           "Normalizer", "TARGETS", "load_dataset", "normalizer_for", "points_dataset",
-           "resize_images", "stratified_split"]
+           "FACTOR_NAMES", "FACTOR_SIZES", "Normalizer", "TARGETS", "load_dataset",
+           "normalizer_for", "points_dataset", "render_shapes", "resize_images",
+           "sample_factors", "stratified_split"]
