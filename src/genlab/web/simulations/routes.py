@@ -1,0 +1,167 @@
+"""HTTP and WebSocket routes of the live simulations (mounted by genlab.web.app).
+
+    WS  /ws/sim/{kind}       kind: gan2d | vae | dcgan | beyond. The page sends JSON text
+                             messages (schemas.py); the server answers with binary frames
+                             (frames.py) and small JSON text messages:
+                             {"type": "error", "message"} — shown on the page;
+                             {"type": "status", "playing"} ; {"type": "closed", "reason"}.
+    GET /api/sim/limits      the server's limits and every setting's default and bounds
+    GET /api/sim/presets     named GAN playground configurations (mode collapse and remedies)
+    GET /api/sim/status      {"running": n, "max_sessions": m}
+
+A worker process starts at the first message that needs one (play, step, config...), so an
+open page costs nothing until the learner presses Play. The socket (and its worker) is closed
+after `idle_seconds` without a message: the page sends {"type": "ping"} while it is visible.
+No message names a file; nothing here reads or writes one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import fields
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from genlab.web.simulations.schemas import (CONFIGS, MessageError, SimLimits, parse_config,
+                                            parse_message)
+from genlab.web.simulations.sessions import SessionManager, warm_up
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Goodfellow et al.'s minimax game, nothing against collapse: watch modes vanish
+    "mode-collapse": dict(data="grid25", loss="minimax", spectral_norm=False,
+                          minibatch_disc=False, pack=1, n_critic=1, lr_g=1e-3, lr_d=1e-3),
+    "wgan-gp": dict(data="grid25", loss="wgan-gp", spectral_norm=False, minibatch_disc=False,
+                    pack=1, n_critic=5, lr_g=1e-3, lr_d=1e-3),
+    "spectral-norm": dict(data="grid25", loss="hinge", spectral_norm=True, minibatch_disc=False,
+                          pack=1, n_critic=1, lr_g=1e-3, lr_d=1e-3),
+    "minibatch-discrimination": dict(data="grid25", loss="non-saturating", spectral_norm=False,
+                                     minibatch_disc=True, pack=1, n_critic=1, lr_g=1e-3,
+                                     lr_d=1e-3),
+    "packing": dict(data="grid25", loss="non-saturating", spectral_norm=False,
+                    minibatch_disc=False, pack=4, n_critic=1, lr_g=1e-3, lr_d=1e-3),
+}
+PING = "ping"
+
+
+def _bounds(kind: str) -> dict[str, Any]:
+    schema = CONFIGS[kind].model_json_schema()
+    return schema["properties"]
+
+
+def create_router(**limits: Any) -> APIRouter:
+    """A router with its own session manager; unknown limit names are refused."""
+    known = {f.name for f in fields(SimLimits)}
+    unknown = set(limits) - known
+    if unknown:
+        raise TypeError(f"unknown simulation limit(s): {', '.join(sorted(unknown))}")
+    lim = SimLimits(**{k: v for k, v in limits.items() if v is not None})
+    manager = SessionManager(lim)
+    threading.Thread(target=warm_up, name="genlab-sim-warmup", daemon=True).start()
+    router = APIRouter()
+    router.manager = manager  # tests and the app can inspect it
+
+    @router.get("/api/sim/limits")
+    def get_limits() -> dict:
+        return {"limits": lim.to_dict(), "settings": {k: _bounds(k) for k in CONFIGS}}
+
+    @router.get("/api/sim/presets")
+    def get_presets() -> dict:
+        return {"gan2d": PRESETS}
+
+    @router.get("/api/sim/status")
+    def get_status() -> dict:
+        manager.reap()
+        return {"running": len(manager), "max_sessions": lim.max_sessions}
+
+    @router.websocket("/ws/sim/{kind}")
+    async def simulation(websocket: WebSocket, kind: str) -> None:
+        await websocket.accept()
+        if kind not in CONFIGS:
+            await _error(websocket, f"unknown simulation {kind!r}: choose one of "
+                                    f"{', '.join(CONFIGS)}")
+            await websocket.close(code=1008)
+            return
+        await _serve(websocket, kind, manager)
+
+    return router
+
+
+async def _error(websocket: WebSocket, message: str) -> None:
+    await websocket.send_text(json.dumps({"type": "error", "message": message}))
+
+
+async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> None:
+    lim = manager.limits
+    session = None
+    config: dict[str, Any] = {}
+    pump: asyncio.Task | None = None
+
+    async def forward() -> None:  # worker → page
+        while True:
+            data = await session.next_message()
+            if data is None:
+                await websocket.send_text(json.dumps(
+                    {"type": "closed", "reason": "the simulation stopped; press Play to start "
+                                                 "again"}))
+                return
+            if data[:1] == b"{":
+                await websocket.send_text(data.decode())
+            else:
+                await websocket.send_bytes(data)
+
+    try:
+        while True:
+            try:
+                raw = await asyncio.wait_for(websocket.receive_text(), timeout=lim.idle_seconds)
+            except asyncio.TimeoutError:
+                await websocket.send_text(json.dumps(
+                    {"type": "closed", "reason": f"stopped after {lim.idle_seconds:g} s without "
+                                                 "a message; press Play to start again"}))
+                await websocket.close(code=4000)
+                return
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                await _error(websocket, "a message must be JSON")
+                continue
+            if isinstance(data, dict) and data.get("type") == PING:
+                if session is not None:
+                    session.last_seen = time.monotonic()
+                continue
+            try:
+                msg = parse_message(data)
+                if msg.type == "config":
+                    config = parse_config(kind, msg.config, lim).model_dump()
+                if session is None or session.closed:
+                    if session is not None:
+                        await asyncio.to_thread(manager.close, session)
+                    session = await asyncio.to_thread(manager.open, kind, config)
+                    session.attach(asyncio.get_running_loop())
+                    pump = asyncio.create_task(forward())
+                    if msg.type == "config":
+                        continue  # the worker starts with this configuration
+                _relay(session, msg, config)
+            except MessageError as e:
+                await _error(websocket, str(e))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if pump is not None:
+            pump.cancel()
+        if session is not None:
+            await asyncio.to_thread(manager.close, session)
+
+
+def _relay(session, msg, config: dict[str, Any]) -> None:
+    if msg.type == "config":
+        session.send("config", config)
+    elif msg.type in ("play", "pause", "reset"):
+        session.send(msg.type)
+    elif msg.type == "step":
+        session.send("step", msg.n)
+    else:
+        session.send("msg", msg.model_dump())

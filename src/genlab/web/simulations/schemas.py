@@ -1,0 +1,222 @@
+"""Every message the page sends, validated with pydantic before it reaches a simulation.
+
+Bounds live here (and in `SimLimits`), so a value out of range becomes one readable line on
+the page — `width must be ≤ 512 (got 4096)` — never an exception in the server.
+
+Messages are JSON text frames `{"type": ..., ...}`:
+    {"type": "config", "config": {...}}   replace the settings (restarts training when a
+                                           setting that shapes the model or data changes)
+    {"type": "play"} {"type": "pause"} {"type": "step", "n": 1..100} {"type": "reset"}
+    {"type": "points", "points": [[x, y], ...]}      GAN: the learner's drawn data (≤ 2000)
+    {"type": "decode", "z": [z1, z2]}                VAE: decode a latent point
+    {"type": "interpolate", "a": i, "b": j}          VAE: interpolate two shown digits
+    {"type": "score", "image": [784 floats 0..1]}    beyond: anomaly score of a drawn digit
+    {"type": "generate", "label": 0..9}              beyond: conditional samples of a class
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, asdict
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, TypeAdapter, model_validator
+
+GAN_LOSS_NAMES = ("minimax", "non-saturating", "hinge", "least-squares", "wgan-gp")
+GAN_DATA_NAMES = ("ring8", "grid25", "spiral", "moons", "drawn")
+
+
+@dataclass
+class SimLimits:
+    """Server-side bounds; `create_router(**limits)` (from `genlab serve`) overrides them."""
+
+    max_sessions: int = 4  # simulations running at once, all learners together
+    idle_seconds: float = 120.0  # no message for this long (or socket closed): stopped, freed
+    max_steps_per_second: int = 1500  # training steps a simulation may take per second
+    frames_per_second: float = 30.0  # state frames sent per second while playing
+    max_points: int = 2000  # points a learner may draw
+    max_width: int = 512  # MLP hidden width (GAN playground)
+    max_depth: int = 6
+    max_batch: int = 1024
+    threads_per_session: int = 1  # torch threads in each simulation's worker process
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GanConfig(_Strict):
+    data: Literal["ring8", "grid25", "spiral", "moons", "drawn"] = "grid25"
+    loss: Literal["minimax", "non-saturating", "hinge", "least-squares", "wgan-gp"] = "wgan-gp"
+    spectral_norm: bool = False
+    minibatch_disc: bool = False
+    pack: int = Field(1, ge=1, le=8)
+    width: int = Field(128, ge=8, le=512)
+    depth: int = Field(3, ge=1, le=6)
+    latent: int = Field(2, ge=1, le=16)
+    lr_g: float = Field(1e-3, gt=0, le=1e-2)
+    lr_d: float = Field(1e-3, gt=0, le=1e-2)
+    n_critic: int = Field(5, ge=1, le=10)
+    batch: int = Field(256, ge=8, le=1024)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    speed: int = Field(10, ge=1, le=100)  # generator steps per frame (≈30 frames/s)
+
+    @model_validator(mode="after")
+    def _batch_packs(self):
+        if self.batch % self.pack:
+            raise ValueError(f"batch {self.batch} must be a multiple of pack {self.pack}")
+        if self.minibatch_disc and self.batch > 128:
+            raise ValueError(f"minibatch discrimination compares every pair of samples: use "
+                             f"batch ≤ 128 with it (got {self.batch})")
+        return self
+
+
+class VaeConfig(_Strict):
+    model: Literal["vae", "ae"] = "vae"
+    beta: float = Field(1.0, ge=0.0, le=20.0)
+    width: int = Field(256, ge=16, le=512)
+    lr: float = Field(2e-3, gt=0, le=1e-2)
+    batch: int = Field(128, ge=16, le=512)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    speed: int = Field(4, ge=1, le=50)
+
+
+class DcganConfig(_Strict):
+    loss: Literal["non-saturating", "wgan-gp", "hinge", "least-squares"] = "non-saturating"
+    filters: int = Field(16, ge=4, le=64)
+    latent: int = Field(32, ge=2, le=128)
+    lr: float = Field(5e-4, gt=0, le=1e-2)
+    batch: int = Field(64, ge=8, le=256)
+    n_critic: int = Field(1, ge=1, le=5)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    speed: int = Field(1, ge=1, le=10)
+
+
+class BeyondConfig(_Strict):
+    task: Literal["anomaly", "conditional"] = "anomaly"
+    holdout: int = Field(-1, ge=-1, le=9)  # anomaly: digit left out of training (-1: none)
+    beta: float = Field(1.0, ge=0.0, le=20.0)
+    latent: int = Field(8, ge=2, le=32)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    speed: int = Field(4, ge=1, le=50)
+
+
+CONFIGS: dict[str, type[_Strict]] = {"gan2d": GanConfig, "vae": VaeConfig, "dcgan": DcganConfig,
+                                     "beyond": BeyondConfig}
+
+
+class ConfigMsg(_Strict):
+    type: Literal["config"]
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlayMsg(_Strict):
+    type: Literal["play", "pause", "reset"]
+
+
+class StepMsg(_Strict):
+    type: Literal["step"]
+    n: int = Field(1, ge=1, le=100)
+
+
+Coordinate = Annotated[float, Field(ge=-10.0, le=10.0, allow_inf_nan=False)]
+
+
+class PointsMsg(_Strict):
+    type: Literal["points"]
+    points: list[tuple[Coordinate, Coordinate]] = Field(max_length=2000)
+
+
+class DecodeMsg(_Strict):
+    type: Literal["decode"]
+    z: tuple[Annotated[float, Field(ge=-6.0, le=6.0, allow_inf_nan=False)], ...] = Field(
+        min_length=1, max_length=32)
+
+
+class InterpolateMsg(_Strict):
+    type: Literal["interpolate"]
+    a: int = Field(ge=0, le=4999)
+    b: int = Field(ge=0, le=4999)
+    steps: int = Field(10, ge=2, le=16)
+
+
+class ScoreMsg(_Strict):
+    type: Literal["score"]
+    image: list[Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]] = Field(
+        min_length=784, max_length=784)
+
+
+class GenerateMsg(_Strict):
+    type: Literal["generate"]
+    label: int = Field(ge=0, le=9)
+
+
+Message = Annotated[Union[ConfigMsg, PlayMsg, StepMsg, PointsMsg, DecodeMsg, InterpolateMsg,
+                          ScoreMsg, GenerateMsg], Field(discriminator="type")]
+_MESSAGE = TypeAdapter(Message)
+MESSAGE_TYPES = ("config", "play", "pause", "reset", "step", "points", "decode", "interpolate",
+                 "score", "generate")
+
+
+class MessageError(ValueError):
+    """A message the page sent that we refuse; `str()` is the line shown on the page."""
+
+
+def explain(error: ValidationError, skip: int = 0) -> str:
+    """One readable line from a pydantic error: `width must be ≤ 512 (got 4096)`.
+
+    `skip` leading location parts are dropped (the union tag of a message)."""
+    lines = []
+    for e in error.errors()[:3]:
+        where = ".".join(str(p) for p in e["loc"][skip:])
+        ctx = e.get("ctx") or {}
+        kind = e["type"]
+        if kind in ("less_than_equal", "less_than"):
+            msg = f"must be {'≤' if kind.endswith('equal') else '<'} {ctx.get('le', ctx.get('lt'))}"
+        elif kind in ("greater_than_equal", "greater_than"):
+            msg = f"must be {'≥' if kind.endswith('equal') else '>'} {ctx.get('ge', ctx.get('gt'))}"
+        elif kind == "literal_error":
+            msg = f"must be one of {ctx.get('expected')}"
+        elif kind == "extra_forbidden":
+            msg = "is not a setting"
+        elif kind == "too_long":
+            msg = f"has too many items (at most {ctx.get('max_length')})"
+        elif kind == "too_short":
+            msg = f"has too few items (at least {ctx.get('min_length')})"
+        elif kind == "union_tag_invalid":
+            where, msg = "type", f"must be one of {', '.join(MESSAGE_TYPES)}"
+        else:
+            msg = e["msg"][0].lower() + e["msg"][1:]
+            msg = msg.removeprefix("value error, ")
+        got = e.get("input")
+        shown = "" if isinstance(got, (dict, list)) or kind == "extra_forbidden" else f" (got {got!r:.40})"
+        lines.append(f"{where} {msg}{shown}".strip())
+    return "; ".join(lines)
+
+
+def parse_message(raw: Any) -> BaseModel:
+    """Validate one decoded JSON message; raise MessageError with a one-line reason."""
+    if not isinstance(raw, dict):
+        raise MessageError("a message must be a JSON object with a 'type'")
+    try:
+        return _MESSAGE.validate_python(raw)
+    except ValidationError as e:
+        raise MessageError(explain(e, skip=1)) from None
+
+
+def parse_config(kind: str, raw: dict[str, Any], limits: SimLimits | None = None) -> _Strict:
+    """Validate a simulation's settings (missing keys take their defaults) against the model
+    bounds and the server's limits."""
+    try:
+        cfg = CONFIGS[kind].model_validate(raw)
+    except ValidationError as e:
+        raise MessageError(explain(e)) from None
+    if limits is not None:
+        for name, bound in (("width", limits.max_width), ("depth", limits.max_depth),
+                            ("batch", limits.max_batch)):
+            value = getattr(cfg, name, None)
+            if value is not None and value > bound:
+                raise MessageError(f"{name} must be ≤ {bound} on this server (got {value})")
+    return cfg

@@ -1,0 +1,180 @@
+"""Live simulation sessions, server side: start, relay, limit, stop.
+
+A `Session` is one worker process (worker.py) and the pipe to it. The `SessionManager`
+enforces `SimLimits.max_sessions` (all learners together) and stops sessions that are closed
+or idle; stopping terminates the process, so all of its memory goes back to the system.
+Reading the pipe never blocks the event loop: `Session.attach` registers the pipe with
+`loop.add_reader` and queues what arrives; at most a few state frames wait in the queue (a
+slow page sees fewer frames, never a growing backlog).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import multiprocessing
+import threading
+import time
+from typing import Any
+
+from genlab.web.simulations.schemas import MessageError, SimLimits
+
+_CONTEXT = None
+_CONTEXT_LOCK = threading.Lock()
+MAX_QUEUED_FRAMES = 3
+
+
+def _context():
+    """forkserver (torch imported once, then each worker forks from it), else spawn."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            try:
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(["genlab.web.simulations.worker"])
+            except ValueError:
+                ctx = multiprocessing.get_context("spawn")
+            _CONTEXT = ctx
+        return _CONTEXT
+
+
+def warm_up() -> None:
+    """Start the forkserver now (it imports torch once), so the first Play starts quickly."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _worker_main(conn, kind, config, limits):  # module-level: picklable for forkserver/spawn
+    from genlab.web.simulations.worker import preload, run_worker
+
+    preload()
+    run_worker(conn, kind, config, limits)
+
+
+class Session:
+    """One running simulation: its process, its pipe and the queue of outgoing messages."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, kind: str, config: dict[str, Any], limits: SimLimits):
+        self.id = next(self._ids)
+        self.kind = kind
+        self.started = self.last_seen = time.monotonic()
+        ctx = _context()
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, name=f"genlab-sim-{kind}-{self.id}",
+                                   args=(child, kind, dict(config), limits.to_dict()),
+                                   daemon=True)
+        self.process.start()
+        child.close()
+        self.outbox: collections.deque[bytes] = collections.deque()
+        self.ready = asyncio.Event()
+        self.closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- parent → worker
+    def send(self, *cmd: Any) -> None:
+        self.last_seen = time.monotonic()
+        if not self.closed:
+            try:
+                self.conn.send(cmd)
+            except (BrokenPipeError, OSError):
+                self._gone()
+
+    # -- worker → parent, on the event loop
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        loop.add_reader(self.conn.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        try:
+            while self.conn.poll():
+                data = self.conn.recv_bytes()
+                if data[:4] == b"GLF1" and data[4] == 1:  # a state frame: drop stale ones
+                    stale = [m for m in self.outbox if m[:4] == b"GLF1" and m[4] == 1]
+                    if len(stale) >= MAX_QUEUED_FRAMES:
+                        self.outbox.remove(stale[0])
+                self.outbox.append(data)
+        except (EOFError, OSError):
+            self._gone()
+        self.ready.set()
+
+    def _gone(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self._loop is not None:
+                try:
+                    self._loop.remove_reader(self.conn.fileno())
+                except (ValueError, OSError):
+                    pass
+            self.ready.set()
+
+    async def next_message(self) -> bytes | None:
+        """The next message for the page, or None once the worker is gone."""
+        while not self.outbox:
+            if self.closed:
+                return None
+            self.ready.clear()
+            await self.ready.wait()
+        return self.outbox.popleft()
+
+    def stop(self) -> None:
+        """Stop the worker (politely, then firmly) and release the pipe."""
+        if self.process.is_alive():
+            try:
+                self.conn.send(("stop",))
+            except (BrokenPipeError, OSError):
+                pass
+        self._gone()
+        self.process.join(timeout=0.5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2)
+        self.conn.close()
+
+
+class SessionManager:
+    """Counts and bounds the running sessions; `reap()` stops the idle ones."""
+
+    def __init__(self, limits: SimLimits):
+        self.limits = limits
+        self.sessions: dict[int, Session] = {}
+        self._lock = threading.Lock()
+
+    def open(self, kind: str, config: dict[str, Any]) -> Session:
+        with self._lock:
+            if len(self.sessions) >= self.limits.max_sessions:
+                raise MessageError(
+                    f"{self.limits.max_sessions} simulations are already running on this server "
+                    f"(the limit); stop one, or try again in a minute")
+            session = Session(kind, config, self.limits)
+            self.sessions[session.id] = session
+            return session
+
+    def close(self, session: Session) -> None:
+        with self._lock:
+            self.sessions.pop(session.id, None)
+        session.stop()
+
+    def reap(self, now: float | None = None) -> list[Session]:
+        """Stop every session with no message from its page for `idle_seconds`."""
+        now = time.monotonic() if now is None else now
+        idle = [s for s in list(self.sessions.values())
+                if now - s.last_seen > self.limits.idle_seconds or not s.process.is_alive()]
+        for s in idle:
+            self.close(s)
+        return idle
+
+    def close_all(self) -> None:
+        for s in list(self.sessions.values()):
+            self.close(s)
+
+    def __len__(self) -> int:
+        return len(self.sessions)

@@ -1,0 +1,143 @@
+"""The worker process of one live simulation: it owns the model, trains it, and sends frames.
+
+One process per learner's simulation (started through a forkserver that has already imported
+torch, so a start costs tens of milliseconds): several learners use every core, the server's
+event loop never waits for a training step, and stopping a simulation frees its memory.
+
+Parent → worker (multiprocessing.Connection, pickled tuples):
+    ("config", dict)  ("play",)  ("pause",)  ("step", n)  ("reset",)  ("msg", dict)  ("stop",)
+Worker → parent (`send_bytes`): a binary frame (frames.py, starts with b"GLF1") or a small
+UTF-8 JSON object (starts with b"{": {"type": "error" | "status", ...}) for the page.
+
+Pacing while playing: each frame period (1 / frames_per_second) the worker takes at most
+`speed` training steps and at most max_steps_per_second / frames_per_second, stops early when
+¾ of the period is used, sends one state frame, then waits for the rest of the period while
+listening for commands.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from typing import Any
+
+SIMULATIONS = {
+    "gan2d": ("genlab.web.simulations.gan2d", "GanPlayground"),
+    "vae": ("genlab.web.simulations.vae", "VaeLab"),
+    "dcgan": ("genlab.web.simulations.dcgan", "DcganLab"),
+    "beyond": ("genlab.web.simulations.beyond", "BeyondLab"),
+}
+
+
+def preload() -> None:
+    """Imported by the forkserver once, so each worker starts with torch already loaded."""
+    import torch  # noqa: F401
+
+    import genlab.losses  # noqa: F401
+    import genlab.data  # noqa: F401
+
+
+def build(kind: str, config: dict[str, Any], limits):
+    import importlib
+
+    from genlab.web.simulations.schemas import parse_config
+
+    module_name, class_name = SIMULATIONS[kind]
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(parse_config(kind, config, limits), limits)
+
+
+def _json(kind: str, **fields) -> bytes:
+    return json.dumps({"type": kind, **fields}).encode()
+
+
+def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, Any]) -> None:
+    """Entry point of the worker process; returns when told to stop or the parent is gone."""
+    import torch
+
+    from genlab.errors import GenlabError
+    from genlab.web.simulations.schemas import MessageError, SimLimits
+
+    limits = SimLimits(**limits_dict)
+    torch.set_num_threads(max(1, int(limits.threads_per_session)))
+    period = 1.0 / limits.frames_per_second
+    max_steps_per_frame = max(1, int(limits.max_steps_per_second * period))
+
+    def send(data: bytes) -> None:
+        conn.send_bytes(data)
+
+    def report(e: BaseException) -> None:
+        if isinstance(e, (GenlabError, MessageError)):
+            send(_json("error", message=str(e)))
+        else:  # a bug: say so briefly, keep the traceback in the server log
+            traceback.print_exc()
+            send(_json("error", message=f"the simulation failed: {type(e).__name__}: {e}"))
+
+    try:
+        sim = build(kind, config, limits)
+    except Exception as e:  # noqa: BLE001 - reported to the page, the worker stays usable
+        report(e)
+        sim = None
+    playing = False
+    if sim is not None:
+        send(sim.frame())
+    while True:
+        t0 = time.perf_counter()
+        if playing and sim is not None:
+            try:
+                budget, n = 0.75 * period, min(sim.speed, max_steps_per_frame)
+                for _ in range(n):
+                    sim.train_step()
+                    if time.perf_counter() - t0 > budget:
+                        break
+                send(sim.frame())
+            except Exception as e:  # noqa: BLE001
+                playing = False
+                report(e)
+                send(_json("status", playing=False))
+        # listen for commands for the rest of the period (or until one arrives when paused)
+        while True:
+            wait = max(0.0, period - (time.perf_counter() - t0)) if playing else 5.0
+            if not conn.poll(wait):
+                if playing:
+                    break
+                continue
+            try:
+                cmd = conn.recv()
+            except (EOFError, OSError):
+                return
+            op = cmd[0]
+            if op == "stop":
+                return
+            try:
+                if op == "play":
+                    if sim is None:
+                        raise GenlabError("fix the settings first")
+                    playing = True
+                elif op == "pause":
+                    playing = False
+                elif op == "config":
+                    new = build(kind, cmd[1], limits) if sim is None or not sim.reconfigure(
+                        cmd[1]) else sim
+                    if new is not sim:
+                        sim = new
+                    config = cmd[1]
+                    send(sim.frame())
+                elif op == "reset":
+                    sim = build(kind, config, limits)
+                    send(sim.frame())
+                elif op == "step" and sim is not None:
+                    playing = False
+                    for _ in range(cmd[1]):
+                        sim.train_step()
+                    send(sim.frame())
+                elif op == "msg" and sim is not None:
+                    reply = sim.handle(cmd[1])
+                    if reply is not None:
+                        send(reply)
+            except Exception as e:  # noqa: BLE001
+                report(e)
+            send(_json("status", playing=playing))
+            if playing and time.perf_counter() - t0 >= period:
+                break

@@ -1,0 +1,404 @@
+// Shared page side of the live simulations: the socket, settings <-> URL, controls, events.
+import { decodeFrame } from "./frames.js";
+
+const HEARTBEAT_MS = 15000;
+
+// ---------------------------------------------------------------- small DOM helpers
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function emit(name, detail) {
+  document.dispatchEvent(new CustomEvent(name, { detail }));
+}
+
+// ---------------------------------------------------------------- settings in the URL
+// Each simulation keeps its settings as `<prefix><name>=value` in the query string.
+export function readSettings(prefix, fields) {
+  const params = new URLSearchParams(window.location.search);
+  const out = {};
+  for (const f of fields) {
+    const raw = params.get(prefix + f.name);
+    out[f.name] = raw === null ? f.value : parseValue(f, raw);
+  }
+  return out;
+}
+
+function parseValue(field, raw) {
+  if (field.type === "bool") return raw === "1" || raw === "true";
+  if (field.type === "int" || field.type === "float") {
+    const n = Number(raw);
+    return Number.isFinite(n) ? n : raw; // kept as typed: the server explains what is wrong
+  }
+  return raw;
+}
+
+export function writeSettings(prefix, fields, values) {
+  const url = new URL(window.location.href);
+  for (const f of fields) {
+    const v = values[f.name];
+    if (v === f.value || v === undefined) url.searchParams.delete(prefix + f.name);
+    else url.searchParams.set(prefix + f.name, f.type === "bool" ? (v ? "1" : "0") : String(v));
+  }
+  window.history.replaceState(window.history.state, "", url);
+}
+
+// ---------------------------------------------------------------- controls
+// fields: {name, label, type: "choice"|"bool"|"int"|"float"|"range", value, choices, min, max, step}
+export function buildControls(id, fields, values, onChange) {
+  const inputs = {};
+  const form = el("form", { class: "sim-controls", onsubmit: (e) => e.preventDefault() });
+  for (const f of fields) {
+    if (f.hidden) continue;
+    const inputId = `${id}-${f.name}`;
+    let input;
+    if (f.type === "choice") {
+      input = el("select", { id: inputId, name: f.name },
+        f.choices.map(([v, label]) => el("option", { value: v, text: label })));
+    } else if (f.type === "bool") {
+      input = el("input", { id: inputId, name: f.name, type: "checkbox" });
+    } else if (f.type === "range") {
+      input = el("input", { id: inputId, name: f.name, type: "range", min: f.min, max: f.max,
+                            step: f.step || 1 });
+    } else {
+      input = el("input", { id: inputId, name: f.name, type: "number", min: f.min, max: f.max,
+                            step: f.step || (f.type === "int" ? 1 : "any"), inputmode: "decimal" });
+    }
+    inputs[f.name] = input;
+    const output = f.type === "range" ? el("output", { for: inputId, class: "sim-range-value" }) : null;
+    const wrap = el("div", { class: `sim-field sim-field-${f.type}`, "data-field": f.name },
+      el("label", { for: inputId, text: f.label, title: f.help || null }), input, output);
+    form.append(wrap);
+    const handler = () => {
+      const v = getValue(f, input);
+      if (output) output.textContent = f.format ? f.format(v) : v;
+      onChange(f.name, v);
+    };
+    input.addEventListener(f.type === "int" || f.type === "float" ? "change" : "input", handler);
+    if (f.type === "range") input.addEventListener("input", () => { output.textContent = input.value; });
+  }
+  const set = (vals) => {
+    for (const f of fields) {
+      const input = inputs[f.name];
+      if (!input) continue;
+      const v = vals[f.name];
+      if (f.type === "bool") input.checked = Boolean(v);
+      else if (f.type === "choice" && ![...input.options].some((o) => o.value === String(v))) {
+        input.append(el("option", { value: String(v), text: `${v} (from link)` }));
+        input.value = String(v);
+      } else input.value = String(v);
+      const out = input.parentElement.querySelector("output");
+      if (out) out.textContent = f.format ? f.format(v) : String(v);
+    }
+  };
+  set(values);
+  return { form, inputs, set };
+}
+
+function getValue(field, input) {
+  if (field.type === "bool") return input.checked;
+  if (field.type === "int" || field.type === "range") {
+    const n = Number(input.value);
+    return input.value === "" ? field.value : Number.isInteger(n) ? n : input.value;
+  }
+  if (field.type === "float") return input.value === "" ? field.value : Number(input.value);
+  return input.value;
+}
+
+// ---------------------------------------------------------------- the socket
+// Opened at the first action that needs the server (play, step...). Messages wait for it.
+export class SimSocket {
+  constructor(kind, { onFrame, onError, onStatus, onClosed }) {
+    this.kind = kind;
+    this.handlers = { onFrame, onError, onStatus, onClosed };
+    this.ws = null;
+    this.queue = [];
+    this.heartbeat = null;
+  }
+
+  get open() { return this.ws !== null; }
+
+  connect(config) {
+    if (this.ws) return;
+    const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(`${proto}//${window.location.host}/ws/sim/${this.kind}`);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    this.queue.unshift({ type: "config", config });
+    ws.addEventListener("open", () => {
+      for (const msg of this.queue) ws.send(JSON.stringify(msg));
+      this.queue = [];
+    });
+    ws.addEventListener("message", (event) => {
+      if (typeof event.data === "string") {
+        const msg = JSON.parse(event.data);
+        if (msg.type === "error") this.handlers.onError(msg.message);
+        else if (msg.type === "status") this.handlers.onStatus(msg);
+        else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
+        return;
+      }
+      this.handlers.onFrame(decodeFrame(event.data));
+    });
+    ws.addEventListener("close", (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      clearInterval(this.heartbeat);
+      this.handlers.onClosed(event.code === 1000 || event.code === 1005 ? null
+        : event.reason || "the connection to the server closed");
+    });
+    this.heartbeat = setInterval(() => {
+      if (document.visibilityState === "visible") this.send({ type: "ping" });
+    }, HEARTBEAT_MS);
+  }
+
+  send(msg) {
+    if (!this.ws) return false;
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+    else this.queue.push(msg);
+    return true;
+  }
+
+  close() {
+    if (!this.ws) return;
+    const ws = this.ws;
+    this.ws = null;
+    clearInterval(this.heartbeat);
+    ws.close(1000);
+  }
+}
+
+// ---------------------------------------------------------------- a simulation's frame
+// The common shell: title row, play/pause/step/reset/share buttons, status and error lines.
+export class SimShell {
+  constructor(root, { kind, prefix, fields, title }) {
+    this.root = root;
+    this.kind = kind;
+    this.prefix = prefix;
+    this.fields = fields;
+    this.values = readSettings(prefix, fields);
+    this.playing = false;
+    this.started = false;
+    this.listeners = { frame: [], reply: [] };
+    this.socket = new SimSocket(kind, {
+      onFrame: (f) => this.handleFrame(f),
+      onError: (m) => this.showError(m),
+      onStatus: (s) => this.setPlaying(s.playing),
+      onClosed: (reason) => this.handleClosed(reason),
+    });
+    root.classList.add("sim-mounted");
+    root.replaceChildren();
+    const id = root.id || `sim-${kind}`;
+    this.id = id;
+    this.controls = buildControls(id, fields, this.values, (name, v) => this.change(name, v));
+    this.playButton = el("button", { type: "button", class: "sim-play", "data-action": "play",
+                                     onclick: () => this.togglePlay() }, "▶ Play");
+    this.stepButton = el("button", { type: "button", "data-action": "step",
+                                     onclick: () => this.command({ type: "step", n: 1 }) }, "Step");
+    this.resetButton = el("button", { type: "button", "data-action": "reset",
+                                      onclick: () => this.command({ type: "reset" }) }, "Reset");
+    this.shareButton = el("button", { type: "button", "data-action": "share",
+                                      onclick: () => this.share() }, "Copy link");
+    this.status = el("span", { class: "sim-status", role: "status", "aria-live": "polite" },
+      "Not started — press Play.");
+    this.error = el("p", { class: "sim-error", role: "alert", hidden: true });
+    this.toolbar = el("div", { class: "sim-toolbar" }, this.playButton, this.stepButton,
+      this.resetButton, this.shareButton, this.status);
+    this.body = el("div", { class: "sim-body" });
+    root.append(el("h3", { class: "sim-title", text: title }), this.toolbar, this.error,
+      this.body, this.controls.form);
+    this.announce();
+  }
+
+  config() {
+    const out = {};
+    for (const f of this.fields) if (!f.clientOnly) out[f.name] = this.values[f.name];
+    return out;
+  }
+
+  announce() {
+    writeSettings(this.prefix, this.fields, this.values);
+    emit("genlab:model-config", { sim: this.kind, config: this.config() });
+  }
+
+  change(name, value) {
+    this.values[name] = value;
+    this.clearError();
+    this.announce();
+    const f = this.fields.find((x) => x.name === name);
+    if (f && !f.clientOnly && this.socket.open) this.socket.send({ type: "config", config: this.config() });
+    if (this.onChange) this.onChange(name, value);
+  }
+
+  setValues(values) {
+    Object.assign(this.values, values);
+    this.controls.set(this.values);
+    this.clearError();
+    this.announce();
+    if (this.socket.open) this.socket.send({ type: "config", config: this.config() });
+  }
+
+  ensureStarted() {
+    if (!this.socket.open) {
+      this.socket.connect(this.config());
+      if (this.beforeStart) this.beforeStart();
+    }
+    if (!this.started) {
+      this.started = true;
+      emit("genlab:sim-started", { sim: this.kind });
+    }
+  }
+
+  command(msg) {
+    this.clearError();
+    this.ensureStarted();
+    this.socket.send(msg);
+    if (msg.type === "step") this.setPlaying(false);
+  }
+
+  togglePlay() {
+    if (this.playing) { this.command({ type: "pause" }); this.setPlaying(false); }
+    else { this.command({ type: "play" }); this.setPlaying(true); }
+  }
+
+  setPlaying(playing) {
+    this.playing = playing;
+    this.playButton.textContent = playing ? "❚❚ Pause" : "▶ Play";
+    this.playButton.setAttribute("aria-pressed", playing ? "true" : "false");
+    this.root.dataset.playing = playing ? "1" : "0";
+  }
+
+  share() {
+    const url = window.location.href;
+    const done = () => { this.status.textContent = "Link copied: it opens these settings."; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(url).then(done, () => this.showLink(url));
+    } else this.showLink(url);
+  }
+
+  showLink(url) {
+    this.status.textContent = "";
+    this.status.append("Share this link: ", el("a", { href: url, text: "link to these settings" }));
+  }
+
+  showError(message) {
+    this.error.textContent = message;
+    this.error.hidden = false;
+    this.root.dataset.error = "1";
+  }
+
+  clearError() {
+    this.error.hidden = true;
+    this.error.textContent = "";
+    delete this.root.dataset.error;
+  }
+
+  handleClosed(reason) {
+    this.setPlaying(false);
+    this.socket.close();
+    this.status.textContent = reason ? `Stopped: ${reason}` : "Stopped.";
+  }
+
+  handleFrame(frame) {
+    if (frame.kind === 2) { for (const fn of this.listeners.reply) fn(frame); return; }
+    this.root.dataset.step = String(frame.step);
+    this.status.textContent = `step ${frame.step}${this.playing ? " — training" : ""}`;
+    for (const fn of this.listeners.frame) fn(frame);
+  }
+
+  on(kind, fn) { this.listeners[kind].push(fn); }
+}
+
+// ---------------------------------------------------------------- drawing helpers
+export function fitCanvas(canvas, cssWidth, cssHeight) {
+  const ratio = window.devicePixelRatio || 1;
+  const w = Math.round(cssWidth * ratio), h = Math.round(cssHeight * ratio);
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return ctx;
+}
+
+// A line chart of named series; `series`: [{values, color, label}]
+export function drawChart(canvas, series, { title = "", logY = false, yMin = null, yMax = null } = {}) {
+  const rect = canvas.getBoundingClientRect();
+  const width = Math.max(rect.width, 50), height = Math.max(rect.height, 50);
+  const ctx = fitCanvas(canvas, width, height);
+  ctx.clearRect(0, 0, width, height);
+  const pad = { l: 44, r: 8, t: 18, b: 16 };
+  let lo = Infinity, hi = -Infinity, n = 0;
+  for (const s of series) {
+    for (const v of s.values) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    n = Math.max(n, s.values.length);
+  }
+  if (yMin !== null) lo = yMin;
+  if (yMax !== null) hi = yMax;
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.fillStyle = "#444";
+  ctx.fillText(title, pad.l, 12);
+  if (!Number.isFinite(lo) || n < 2) return;
+  if (hi - lo < 1e-9) { hi += 1; lo -= 1; }
+  const x = (i) => pad.l + (i / (n - 1)) * (width - pad.l - pad.r);
+  const y = (v) => pad.t + (1 - (v - lo) / (hi - lo)) * (height - pad.t - pad.b);
+  ctx.strokeStyle = "#ddd";
+  ctx.beginPath(); ctx.moveTo(pad.l, pad.t); ctx.lineTo(pad.l, height - pad.b);
+  ctx.lineTo(width - pad.r, height - pad.b); ctx.stroke();
+  ctx.fillStyle = "#666";
+  ctx.fillText(fmt(hi), 2, pad.t + 8);
+  ctx.fillText(fmt(lo), 2, height - pad.b);
+  let legendX = pad.l + ctx.measureText(title).width + 12;
+  for (const s of series) {
+    ctx.strokeStyle = s.color; ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    let started = false;
+    s.values.forEach((v, i) => {
+      if (!Number.isFinite(v)) return;
+      const px = x(i), py = y(Math.min(hi, Math.max(lo, v)));
+      if (!started) { ctx.moveTo(px, py); started = true; } else ctx.lineTo(px, py);
+    });
+    ctx.stroke();
+    ctx.fillStyle = s.color;
+    ctx.fillRect(legendX, 5, 10, 3);
+    ctx.fillText(s.label, legendX + 13, 12);
+    legendX += ctx.measureText(s.label).width + 26;
+  }
+}
+
+export function fmt(v, digits = 3) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(1);
+  return Number(v.toPrecision(digits)).toString();
+}
+
+// Gray images (uint8, N×H×W) into a canvas as a grid of `cols` columns.
+export function drawImages(canvas, data, n, h, w, cols, { scale = 3, gap = 2 } = {}) {
+  const rows = Math.ceil(n / cols);
+  const W = cols * (w + gap) - gap, H = rows * (h + gap) - gap;
+  canvas.width = W; canvas.height = H;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(W, H);
+  img.data.fill(255);
+  for (let k = 0; k < n; k++) {
+    const r = Math.floor(k / cols), c = k % cols;
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+      const v = 255 - data[k * h * w + i * w + j];
+      const p = 4 * ((r * (h + gap) + i) * W + c * (w + gap) + j);
+      img.data[p] = img.data[p + 1] = img.data[p + 2] = v;
+      img.data[p + 3] = 255;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  canvas.dataset.scale = String(scale);
+}

@@ -1,0 +1,210 @@
+// GAN playground: a real 2D GAN training in the server (genlab/web/simulations/gan2d.py).
+import { SimShell, el, drawChart, fitCanvas, fmt } from "./core.js";
+
+const LOSSES = [["minimax", "minimax (Goodfellow)"], ["non-saturating", "non-saturating"],
+  ["hinge", "hinge"], ["least-squares", "least-squares"], ["wgan-gp", "WGAN-GP"]];
+const DATA = [["ring8", "ring of 8"], ["grid25", "grid of 25"], ["spiral", "spiral"],
+  ["moons", "two moons"], ["drawn", "points I draw"]];
+export const PRESETS = {
+  "mode-collapse": { label: "Mode collapse (vanilla minimax GAN)", values: { data: "grid25", loss: "minimax", spectral_norm: false, minibatch_disc: false, pack: 1, n_critic: 1, batch: 256 } },
+  "wgan-gp": { label: "Remedy: WGAN-GP", values: { data: "grid25", loss: "wgan-gp", spectral_norm: false, minibatch_disc: false, pack: 1, n_critic: 5, batch: 256 } },
+  "spectral-norm": { label: "Remedy: spectral normalization", values: { data: "grid25", loss: "hinge", spectral_norm: true, minibatch_disc: false, pack: 1, n_critic: 1, batch: 256 } },
+  "minibatch-discrimination": { label: "Remedy: minibatch discrimination", values: { data: "grid25", loss: "non-saturating", spectral_norm: false, minibatch_disc: true, pack: 1, n_critic: 1, batch: 64 } },
+  "packing": { label: "Remedy: packing (PacGAN4)", values: { data: "grid25", loss: "non-saturating", spectral_norm: false, minibatch_disc: false, pack: 4, n_critic: 1, batch: 256 } },
+};
+const DRAWN_VIEW = [-1, 1, -1, 1];
+const MAX_POINTS = 2000;
+const HISTORY = 600;
+
+const FIELDS = [
+  { name: "preset", label: "Preset", type: "choice", value: "custom", clientOnly: true,
+    choices: [["custom", "Custom settings"], ...Object.entries(PRESETS).map(([k, p]) => [k, p.label])] },
+  { name: "data", label: "Target data", type: "choice", value: "grid25", choices: DATA },
+  { name: "loss", label: "Loss", type: "choice", value: "wgan-gp", choices: LOSSES },
+  { name: "spectral_norm", label: "Spectral norm (D)", type: "bool", value: false },
+  { name: "minibatch_disc", label: "Minibatch discrimination", type: "bool", value: false },
+  { name: "pack", label: "Packing", type: "choice", value: 1,
+    choices: [[1, "off"], [2, "2 samples"], [4, "4 samples"], [8, "8 samples"]] },
+  { name: "width", label: "Width", type: "int", value: 128, min: 8, max: 512, step: 8 },
+  { name: "depth", label: "Depth", type: "int", value: 3, min: 1, max: 6 },
+  { name: "latent", label: "Latent dim", type: "int", value: 2, min: 1, max: 16 },
+  { name: "lr_g", label: "LR generator", type: "float", value: 0.001, min: 0.00001, max: 0.01, step: 0.0001 },
+  { name: "lr_d", label: "LR discriminator", type: "float", value: 0.001, min: 0.00001, max: 0.01, step: 0.0001 },
+  { name: "n_critic", label: "n-critic", type: "int", value: 5, min: 1, max: 10 },
+  { name: "batch", label: "Batch size", type: "int", value: 256, min: 8, max: 1024, step: 8 },
+  { name: "seed", label: "Seed", type: "int", value: 0, min: 0, max: 2147483647 },
+  { name: "speed", label: "Steps per frame", type: "range", value: 10, min: 1, max: 100 },
+  { name: "show_heat", label: "Show D heat map", type: "bool", value: true, clientOnly: true },
+  { name: "show_arrows", label: "Show G's gradient", type: "bool", value: true, clientOnly: true },
+];
+
+export function mount(root) {
+  const shell = new SimShell(root, { kind: "gan2d", prefix: "g_", fields: FIELDS,
+                                     title: "GAN playground — 2D data" });
+  shell.values.pack = Number(shell.values.pack);
+  const canvas = el("canvas", { class: "sim-canvas sim-square", "aria-label": "real points (dark), generated points (pink), the discriminator's value as background colour, and the generator's gradient as arrows", role: "img", tabindex: "0" });
+  const metric = (name, label) => el("div", { class: "sim-metric" },
+    el("span", { class: "sim-metric-label", text: label }),
+    el("span", { class: "sim-metric-value", "data-metric": name, text: "–" }));
+  const metrics = el("div", { class: "sim-metrics" },
+    metric("modes", "Modes covered"), metric("hq", "High quality"), metric("kl", "Reverse KL"),
+    metric("loss_d", "D loss"), metric("loss_g", "G loss"));
+  const lossChart = el("canvas", { class: "sim-chart", role: "img", "aria-label": "loss curves" });
+  const coverChart = el("canvas", { class: "sim-chart", role: "img", "aria-label": "modes covered over time" });
+  const legend = el("p", { class: "sim-legend" },
+    el("span", { class: "sim-key sim-key-real" }), " real  ",
+    el("span", { class: "sim-key sim-key-fake" }), " generated  ",
+    el("span", { class: "sim-key sim-key-heat" }), " D says “real” ↔ “fake”  → −∇ loss_G");
+  const drawHint = el("p", { class: "sim-hint", hidden: true },
+    "Draw on the canvas with the mouse or a finger (up to 2000 points). ",
+    el("button", { type: "button", "data-action": "clear-points",
+                   onclick: () => { points = []; sendPoints(); redraw(); } }, "Clear drawing"));
+  shell.body.append(el("div", { class: "sim-main" }, canvas, legend, drawHint),
+    el("div", { class: "sim-side" }, metrics, lossChart, coverChart));
+
+  let frame = null, pending = false, points = [];
+  const history = { d: [], g: [], modes: [], run: null };
+  const preset = shell.controls.inputs.preset;
+
+  shell.onChange = (name, value) => {
+    if (name === "preset" && PRESETS[value]) shell.setValues(PRESETS[value].values);
+    else if (name !== "preset" && name !== "show_heat" && name !== "show_arrows" && name !== "speed"
+             && shell.values.preset !== "custom") {
+      shell.values.preset = "custom"; preset.value = "custom"; shell.announce();
+    }
+    if (name === "pack") shell.values.pack = Number(value);
+    drawHint.hidden = shell.values.data !== "drawn";
+    redraw();
+  };
+  drawHint.hidden = shell.values.data !== "drawn";
+  shell.beforeStart = () => { if (points.length) shell.socket.send({ type: "points", points }); };
+
+  shell.on("frame", (f) => {
+    frame = f;
+    const m = f.meta;
+    if (history.run !== m.run) { history.d = []; history.g = []; history.modes = []; history.run = m.run; }
+    push(history.d, m.loss_d); push(history.g, m.loss_g);
+    if (m.modes !== undefined) push(history.modes, m.modes);
+    set("modes", m.modes === undefined ? "n/a" : `${m.modes} / ${m.num_modes}`);
+    set("hq", m.hq === undefined ? "n/a" : `${fmt(m.hq, 3)} %`);
+    set("kl", m.kl === undefined ? "n/a" : fmt(m.kl));
+    set("loss_d", fmt(m.loss_d)); set("loss_g", fmt(m.loss_g));
+    if (m.diverged) shell.showError("Training diverged (non-finite values): lower the learning rates or press Reset.");
+    redraw();
+  });
+
+  function set(name, text) { metrics.querySelector(`[data-metric="${name}"]`).textContent = text; }
+  function push(arr, v) { arr.push(v === null || v === undefined ? NaN : v); if (arr.length > HISTORY) arr.shift(); }
+
+  function redraw() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; paint(); });
+  }
+
+  function viewBox() {
+    if (shell.values.data === "drawn") return DRAWN_VIEW;
+    return frame ? frame.meta.view : null;
+  }
+
+  function paint() {
+    const size = canvas.getBoundingClientRect().width || 400;
+    const ctx = fitCanvas(canvas, size, size);
+    ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, size, size);
+    const view = viewBox();
+    drawChart(lossChart, [{ values: history.d, color: "#1f6fb2", label: "D loss" },
+      { values: history.g, color: "#c2185b", label: "G loss" }], { title: "losses" });
+    drawChart(coverChart, [{ values: history.modes, color: "#2e7d32", label: "modes covered" }],
+      { title: "mode coverage", yMin: 0, yMax: frame && frame.meta.num_modes ? frame.meta.num_modes : 1 });
+    if (!view) { hint(ctx, size, "Press Play to train a GAN on this data."); return; }
+    const [x0, x1, y0, y1] = view;
+    const sx = (x) => ((x - x0) / (x1 - x0)) * size, sy = (y) => ((y1 - y) / (y1 - y0)) * size;
+    const sameData = frame && (shell.values.data !== "drawn" || frame.meta.view[0] === DRAWN_VIEW[0]);
+    if (frame && sameData && shell.values.show_heat) heatmap(ctx, frame.arrays.heat, size);
+    if (frame && sameData) {
+      dots(ctx, frame.arrays.real.data, sx, sy, "rgba(30,30,30,0.55)", 1.6);
+      dots(ctx, frame.arrays.fake.data, sx, sy, "rgba(216,27,96,0.85)", 1.9);
+      if (shell.values.show_arrows) arrows(ctx, frame.arrays.arrow.data, sx, sy, size);
+    }
+    if (shell.values.data === "drawn") {
+      ctx.fillStyle = "rgba(21,101,192,0.9)";
+      for (const [x, y] of points) { ctx.beginPath(); ctx.arc(sx(x), sy(y), 2, 0, 7); ctx.fill(); }
+      if (!points.length) hint(ctx, size, "Draw your data here, then press Play.");
+    }
+  }
+
+  function hint(ctx, size, text) {
+    ctx.fillStyle = "#555"; ctx.font = "14px system-ui, sans-serif"; ctx.textAlign = "center";
+    ctx.fillText(text, size / 2, size / 2); ctx.textAlign = "start";
+  }
+
+  const heatCanvas = document.createElement("canvas");
+  function heatmap(ctx, heat, size) {
+    const [h, w] = heat.shape;
+    heatCanvas.width = w; heatCanvas.height = h;
+    const hctx = heatCanvas.getContext("2d");
+    const img = hctx.createImageData(w, h);
+    const sorted = Array.from(heat.data).map(Math.abs).sort((a, b) => a - b);
+    const scale = sorted[Math.floor(sorted.length * 0.95)] || 1;
+    const center = frame.meta.loss === "wgan-gp" || frame.meta.loss === "hinge"
+      ? heat.data.reduce((a, b) => a + b, 0) / heat.data.length : 0;
+    for (let i = 0; i < heat.data.length; i++) {
+      const t = Math.tanh((heat.data[i] - center) / (scale || 1)); // -1 fake .. +1 real
+      const [r, g, b] = t >= 0 ? mix([250, 250, 250], [255, 183, 77], t) : mix([250, 250, 250], [100, 181, 246], -t);
+      img.data[4 * i] = r; img.data[4 * i + 1] = g; img.data[4 * i + 2] = b; img.data[4 * i + 3] = 255;
+    }
+    hctx.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(heatCanvas, 0, 0, size, size);
+  }
+  const mix = (a, b, t) => a.map((v, k) => Math.round(v + (b[k] - v) * t));
+
+  function dots(ctx, data, sx, sy, color, r) {
+    ctx.fillStyle = color;
+    for (let i = 0; i < data.length; i += 2) {
+      ctx.beginPath(); ctx.arc(sx(data[i]), sy(data[i + 1]), r, 0, 7); ctx.fill();
+    }
+  }
+
+  function arrows(ctx, data, sx, sy, size) {
+    let maxLen = 0;
+    for (let i = 0; i < data.length; i += 4) maxLen = Math.max(maxLen, Math.hypot(data[i + 2], data[i + 3]));
+    if (!(maxLen > 0)) return;
+    const L = size * 0.06;
+    ctx.strokeStyle = "rgba(20,20,20,0.8)"; ctx.lineWidth = 1.2;
+    for (let i = 0; i < data.length; i += 4) {
+      const x = sx(data[i]), y = sy(data[i + 1]);
+      const dx = (data[i + 2] / maxLen) * L, dy = -(data[i + 3] / maxLen) * L;
+      const ex = x + dx, ey = y + dy, a = Math.atan2(dy, dx);
+      ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(ex, ey);
+      ctx.lineTo(ex - 4 * Math.cos(a - 0.5), ey - 4 * Math.sin(a - 0.5));
+      ctx.moveTo(ex, ey); ctx.lineTo(ex - 4 * Math.cos(a + 0.5), ey - 4 * Math.sin(a + 0.5));
+      ctx.stroke();
+    }
+  }
+
+  // drawing your own data
+  let drawing = false, sendTimer = null;
+  function addPoint(event) {
+    if (shell.values.data !== "drawn" || points.length >= MAX_POINTS) return;
+    const rect = canvas.getBoundingClientRect();
+    const [x0, x1, y0, y1] = DRAWN_VIEW;
+    const x = x0 + ((event.clientX - rect.left) / rect.width) * (x1 - x0);
+    const y = y1 - ((event.clientY - rect.top) / rect.height) * (y1 - y0);
+    points.push([Math.round(x * 1000) / 1000, Math.round(y * 1000) / 1000]);
+    redraw();
+  }
+  function sendPoints() {
+    clearTimeout(sendTimer);
+    sendTimer = setTimeout(() => { if (shell.socket.open) shell.socket.send({ type: "points", points }); }, 150);
+  }
+  canvas.addEventListener("pointerdown", (e) => {
+    if (shell.values.data !== "drawn") return;
+    drawing = true; canvas.setPointerCapture(e.pointerId); addPoint(e); e.preventDefault();
+  });
+  canvas.addEventListener("pointermove", (e) => { if (drawing) addPoint(e); });
+  canvas.addEventListener("pointerup", () => { if (drawing) { drawing = false; sendPoints(); } });
+  window.addEventListener("resize", redraw);
+  redraw();
+  return shell;
+}
