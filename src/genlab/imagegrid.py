@@ -89,13 +89,16 @@ def _save(grid: np.ndarray, path: str | Path, upscale: int) -> Path:
 
 
 def load_image(path: str | Path, size: int = 28, grayscale: bool = True,
-               invert: bool | None = None) -> torch.Tensor:
+               invert: bool | None = None, mnist_style: bool = False) -> torch.Tensor:
     """A user's image -> uint8 (C, size, size) in 0..255, like one row of `Dataset.x`.
 
     The image is padded to a square with its background colour (so nothing is cut off) and
     resized. `invert=None` inverts dark-on-light drawings (bright border) so digits come out
     light-on-dark like MNIST; pass True/False to force. Feed it to a model with
     `norm.encode(img[None])`.
+
+    `mnist_style=True` (grayscale) mimics MNIST's preprocessing (LeCun et al. 1998): the ink's
+    bounding box is scaled to fit 20/28 of the frame and placed by its center of mass.
     """
     path = Path(path)
     try:
@@ -119,6 +122,8 @@ def load_image(path: str | Path, size: int = 28, grayscale: bool = True,
     if invert:
         image = ImageOps.invert(image)
         border = 255 - border
+    if mnist_style and grayscale:
+        return _mnist_style(np.asarray(image), size)
     fill = int(np.median(border)) if grayscale else tuple(int(v) for v in np.median(
         border.reshape(-1, 3), axis=0))
     side = max(image.size)
@@ -127,3 +132,24 @@ def load_image(path: str | Path, size: int = 28, grayscale: bool = True,
     square = square.resize((size, size), Image.LANCZOS)
     out = torch.from_numpy(np.array(square, dtype=np.uint8))
     return out[None].clone() if grayscale else out.permute(2, 0, 1).contiguous()
+
+
+def _mnist_style(a: np.ndarray, size: int) -> torch.Tensor:
+    """Light-on-dark ink -> (1, size, size): bounding box fit into 20/28 of the frame, center
+    of mass at the center."""
+    ink = a > 0.2 * a.max() if a.max() > 0 else np.zeros_like(a, dtype=bool)
+    if not ink.any():
+        return torch.zeros((1, size, size), dtype=torch.uint8)
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    crop = Image.fromarray(a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    box = max(1, round(size * 20 / 28))
+    scale = box / max(crop.size)
+    crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
+                       Image.LANCZOS)
+    c = np.asarray(crop, dtype=np.float64)
+    total = c.sum() or 1.0
+    cy = (c.sum(1) * np.arange(c.shape[0])).sum() / total
+    cx = (c.sum(0) * np.arange(c.shape[1])).sum() / total
+    canvas = Image.new("L", (size, size), 0)
+    canvas.paste(crop, (int(round((size - 1) / 2 - cx)), int(round((size - 1) / 2 - cy))))
+    return torch.from_numpy(np.array(canvas, dtype=np.uint8))[None].clone()

@@ -43,6 +43,10 @@ def test_load_image_drawn_digit(tmp_path):
     assert img.shape == (1, 28, 28) and img.dtype == torch.uint8
     assert img[0, 0, 0] == 0 and img[0, 14, 14] > 200  # inverted: light digit on black
     assert load_image(tmp_path / "d.png", size=16, grayscale=False, invert=False).shape == (3, 16, 16)
+    m = load_image(tmp_path / "d.png", mnist_style=True)
+    assert m.shape == (1, 28, 28)
+    rows = (m[0] > 50).any(1).nonzero()
+    assert rows.min() >= 3 and rows.max() <= 24 and rows.max() - rows.min() >= 17  # 20 px tall
     (tmp_path / "bad.png").write_bytes(b"not an image")
     with pytest.raises(GenlabError, match="bad.png"):
         load_image(tmp_path / "bad.png")
