@@ -5,6 +5,7 @@
 - `kid`: kernel inception distance (unbiased MMD², cubic kernel, subsets).
 - `precision_recall`: improved precision/recall (k=3) and density/coverage (k=5).
 - `likelihood`: ELBO terms, IWAE bound (k = 5000 in batches), active units.
+- `features`: the evaluation networks (genlab classifier per data set; local Inception).
 - `anomaly`: AUROC / AUPRC of anomaly scores.
 - `disentanglement`: MIG and the FactorVAE score (disentanglement_lib settings).
 - `mode_count`: classes found and KL of the class histogram (stacked-MNIST protocol).
@@ -18,6 +19,7 @@ from genlab.metrics.disentanglement import (
     mutual_information_matrix,
     sample_codes,
 )
+from genlab.metrics.features import FeatureExtractor, InceptionFeatures
 from genlab.metrics.frechet import fit_gaussian, frechet_distance, frechet_distance_from_features
 from genlab.metrics.kid import kernel_inception_distance, mmd2_unbiased
 from genlab.metrics.likelihood import active_units, elbo_terms, iwae_bound, log_likelihood
@@ -26,6 +28,8 @@ from genlab.metrics.precision_recall import density_coverage, knn_radii, precisi
 from genlab.metrics.toy2d import ModeProtocol, ModeReport, mode_coverage, mode_protocol
 
 __all__ = [
+    "FeatureExtractor",
+    "InceptionFeatures",
     "ModeProtocol",
     "ModeReport",
     "active_units",
