@@ -154,7 +154,10 @@ class _Counter:
 
 def render_formula(name: str) -> str:
     f = formulas.FORMULAS[name]
-    mathml = latex_to_mathml(f["latex"], display="block")
+    mathml = "".join(
+        f'<div class="math-scroll" tabindex="0" role="group" aria-label="{html.escape(f["label"])}">'
+        f'{latex_to_mathml(tex, display="block")}</div>'
+        for tex in [f["latex"], *f.get("latex_more", [])])
     names = [n for n in f.get("computes", []) if _exists(n)]
     trained = [n for n in f.get("trained_by", []) if _exists(n)]
     notes = ""
@@ -165,8 +168,7 @@ def render_formula(name: str) -> str:
                   + ", ".join(f"<code>{html.escape(n)}</code>" for n in trained))
     note = f'<figcaption><b>{html.escape(f["label"])}</b>{" — " + notes if notes else ""}</figcaption>'
     return (f'<figure class="formula" id="eq-{name}" data-formula="{name}">'
-            f'<div class="math-scroll" tabindex="0" role="group" aria-label="{html.escape(f["label"])}">'
-            f'{mathml}</div>{note}</figure>')
+            f'{mathml}{note}</figure>')
 
 
 def render_figure(name: str, counter: _Counter) -> str:

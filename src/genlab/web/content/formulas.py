@@ -1,5 +1,6 @@
 """The lesson's key formulas, in LaTeX (rendered to MathML on the server by latex2mathml), each
-with the genlab functions that compute it. tests/web/test_page*.py imports every name listed in
+with the genlab functions that compute it (`latex_more`: further lines of the same formula).
+tests/web/test_page*.py imports every name listed in
 `computes` / `trained_by`, so the page can never name a function that does not exist.
 """
 
@@ -63,8 +64,9 @@ FORMULAS: dict[str, dict] = {
         label="WGAN-GP critic loss",
         latex=r"L_D = \mathbb{E}_{\tilde{x} \sim p_g}\left[D(\tilde{x})\right] - \mathbb{E}_{x \sim "
               r"p_{\mathrm{data}}}\left[D(x)\right] + \lambda\, \mathbb{E}_{\hat{x}}\left[\left("
-              r"\|\nabla_{\hat{x}} D(\hat{x})\|_2 - 1\right)^2\right], \quad \hat{x} = \epsilon x + "
-              r"(1 - \epsilon)\tilde{x}, \ \epsilon \sim U[0, 1]",
+              r"\|\nabla_{\hat{x}} D(\hat{x})\|_2 - 1\right)^2\right],",
+        latex_more=[r"\hat{x} = \epsilon x + (1 - \epsilon)\tilde{x}, \quad \epsilon \sim U[0, 1], "
+                    r"\quad \lambda = 10"],
         computes=["genlab.losses.discriminator_loss", "genlab.regularizers.gradient_penalty"],
     ),
 }

@@ -5,6 +5,8 @@ checked in the browser and kept in localStorage only.
 
 from __future__ import annotations
 
+import random
+
 CONCEPTS = ("Autoencoder", "ELBO", "Reparameterization", "Latent Space", "GAN", "DCGAN",
             "Mode Collapse")
 
@@ -268,3 +270,14 @@ QUESTIONS: list[dict] = [
                     "uniformly on such lines (genlab.regularizers.gradient_penalty).",
     ),
 ]
+
+
+def _shuffled(q: dict) -> dict:
+    """The options in an order fixed by the question's id (the same on every run), so that the
+    right answer is not always in the same place; the text above stays easy to review."""
+    order = list(range(len(q["options"])))
+    random.Random(q["id"]).shuffle(order)
+    return {**q, "options": [q["options"][i] for i in order], "answer": order.index(q["answer"])}
+
+
+QUESTIONS = [_shuffled(q) for q in QUESTIONS]

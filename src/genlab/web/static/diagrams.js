@@ -31,8 +31,12 @@ function render(figure, data) {
   const head = el(
     "div",
     { class: "arch-head" },
-    el("h4", {}, `${data.model}: ${data.title}`),
-    el("p", { class: "small" }, `${fmtParams(data.params_total)} parameters · input ${fmtShape(data.data_shape)}`)
+    el("h4", {}, data.title),
+    el(
+      "p",
+      { class: "small" },
+      `genlab.models.${data.model} · ${fmtParams(data.params_total)} parameters · input ${fmtShape(data.data_shape)}`
+    )
   );
   const flow = el("div", { class: "arch-flow" });
   data.blocks.forEach((block, i) => {
