@@ -158,14 +158,13 @@ def render_formula(name: str) -> str:
         f'<div class="math-scroll" tabindex="0" role="group" aria-label="{html.escape(f["label"])}">'
         f'{latex_to_mathml(tex, display="block")}</div>'
         for tex in [f["latex"], *f.get("latex_more", [])])
-    names = [n for n in f.get("computes", []) if _exists(n)]
-    trained = [n for n in f.get("trained_by", []) if _exists(n)]
-    notes = ""
-    if names:
-        notes += "computed by " + ", ".join(f"<code>{html.escape(n)}</code>" for n in names)
-    if trained:
-        notes += ("approached by a discriminator trained with "
-                  + ", ".join(f"<code>{html.escape(n)}</code>" for n in trained))
+    parts = []
+    for phrase, dotted in f.get("refs", []):
+        present = [n for n in dotted if _exists(n)]  # never name what is not there
+        if present:
+            parts.append(html.escape(phrase) + " "
+                         + ", ".join(f"<code>{html.escape(n)}</code>" for n in present))
+    notes = "; ".join(parts)
     note = f'<figcaption><b>{html.escape(f["label"])}</b>{" — " + notes if notes else ""}</figcaption>'
     return (f'<figure class="formula" id="eq-{name}" data-formula="{name}">'
             f'{mathml}{note}</figure>')

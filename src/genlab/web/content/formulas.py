@@ -1,7 +1,8 @@
 """The lesson's key formulas, in LaTeX (rendered to MathML on the server by latex2mathml), each
 with the genlab functions that compute it (`latex_more`: further lines of the same formula).
-tests/web/test_page*.py imports every name listed in
-`computes` / `trained_by`, so the page can never name a function that does not exist.
+`refs` pairs a phrase with the functions it names ("computed by", [...]);
+tests/web/test_page*.py imports every name listed there, so the page can never name a
+function that does not exist.
 """
 
 from __future__ import annotations
@@ -11,54 +12,55 @@ FORMULAS: dict[str, dict] = {
         label="Reparameterization",
         latex=r"z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon, \quad "
               r"\varepsilon \sim \mathcal{N}(0, I), \quad \sigma = \exp\left(\tfrac{1}{2}\log\sigma^2\right)",
-        computes=["genlab.models.VAE.reparameterize"],
+        refs=[("computed by", ["genlab.models.VAE.reparameterize"])],
     ),
     "log_evidence": dict(
         label="Log-evidence identity",
         latex=r"\log p_\theta(x) = \mathbb{E}_{q_\phi(z\mid x)}\left[\log \frac{p_\theta(x, z)}"
               r"{q_\phi(z\mid x)}\right] + D_{\mathrm{KL}}\left(q_\phi(z\mid x)\,\|\,p_\theta(z\mid x)\right)",
-        computes=[],
+        refs=[("log p(x) estimated by", ["genlab.metrics.likelihood.iwae_bound"]),
+              ("its first term by", ["genlab.metrics.likelihood.elbo_terms"])],
     ),
     "elbo": dict(
         label="ELBO",
         latex=r"\log p_\theta(x) \ge \mathcal{L}(\theta, \phi; x) = \mathbb{E}_{q_\phi(z\mid x)}"
               r"\left[\log p_\theta(x\mid z)\right] - D_{\mathrm{KL}}\left(q_\phi(z\mid x)\,\|\,p(z)\right)",
-        computes=["genlab.losses.vae_loss", "genlab.losses.bernoulli_log_likelihood",
-                  "genlab.losses.kl_standard_normal"],
+        refs=[("computed by", ["genlab.losses.vae_loss", "genlab.losses.bernoulli_log_likelihood",
+                               "genlab.losses.kl_standard_normal"])],
     ),
     "kl": dict(
         label="KL of a diagonal Gaussian from N(0, I)",
         latex=r"D_{\mathrm{KL}}\left(\mathcal{N}(\mu, \mathrm{diag}\,\sigma^2)\,\|\,\mathcal{N}(0, I)\right)"
               r" = -\frac{1}{2}\sum_{j=1}^{d}\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)",
-        computes=["genlab.losses.kl_standard_normal"],
+        refs=[("computed by", ["genlab.losses.kl_standard_normal"])],
     ),
     "beta_vae": dict(
         label="β-VAE objective",
         latex=r"\mathcal{L}_\beta(\theta, \phi; x) = \mathbb{E}_{q_\phi(z\mid x)}\left[\log p_\theta(x\mid z)"
               r"\right] - \beta\, D_{\mathrm{KL}}\left(q_\phi(z\mid x)\,\|\,p(z)\right)",
-        computes=["genlab.losses.vae_loss"],
+        refs=[("computed by", ["genlab.losses.vae_loss"])],
     ),
     "minimax": dict(
         label="GAN minimax objective",
         latex=r"\min_G \max_D V(D, G) = \mathbb{E}_{x \sim p_{\mathrm{data}}}\left[\log D(x)\right]"
               r" + \mathbb{E}_{z \sim p(z)}\left[\log\left(1 - D(G(z))\right)\right]",
-        computes=["genlab.losses.discriminator_loss", "genlab.losses.generator_loss"],
+        refs=[("computed by", ["genlab.losses.discriminator_loss",
+                               "genlab.losses.generator_loss"])],
     ),
     "nonsat": dict(
         label="Non-saturating generator loss",
         latex=r"\mathcal{L}_G = -\mathbb{E}_{z \sim p(z)}\left[\log D(G(z))\right]",
-        computes=["genlab.losses.generator_loss"],
+        refs=[("computed by", ["genlab.losses.generator_loss"])],
     ),
     "dstar": dict(
         label="Optimal discriminator",
         latex=r"D^*_G(x) = \frac{p_{\mathrm{data}}(x)}{p_{\mathrm{data}}(x) + p_g(x)}",
-        computes=[],
-        trained_by=["genlab.losses.discriminator_loss"],
+        refs=[("approached by a discriminator trained with", ["genlab.losses.discriminator_loss"])],
     ),
     "jsd": dict(
         label="Generator objective at D*",
         latex=r"C(G) = \max_D V(D, G) = -\log 4 + 2\,\mathrm{JSD}\left(p_{\mathrm{data}}\,\|\,p_g\right)",
-        computes=[],
+        refs=[("minimized by a generator trained with", ["genlab.losses.generator_loss"])],
     ),
     "wgan_gp": dict(
         label="WGAN-GP critic loss",
@@ -67,7 +69,8 @@ FORMULAS: dict[str, dict] = {
               r"\|\nabla_{\hat{x}} D(\hat{x})\|_2 - 1\right)^2\right],",
         latex_more=[r"\hat{x} = \epsilon x + (1 - \epsilon)\tilde{x}, \quad \epsilon \sim U[0, 1], "
                     r"\quad \lambda = 10"],
-        computes=["genlab.losses.discriminator_loss", "genlab.regularizers.gradient_penalty"],
+        refs=[("computed by", ["genlab.losses.discriminator_loss",
+                               "genlab.regularizers.gradient_penalty"])],
     ),
 }
 
