@@ -60,6 +60,7 @@ class TrainConfig:
     batch_size: int | None = None
     lr: float | None = None
     lr_d: float | None = None  # discriminator learning rate (None: same as lr)
+    lr_decay_start: float | None = None  # fraction of steps after which lr decays linearly to 0
     betas: tuple[float, float] | None = None
     seed: int = 0
     beta: float = 1.0  # KL weight (beta-VAE, Higgins et al. 2017)
@@ -177,10 +178,14 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
         cfg.n_critic = 1
     if cfg.lr_d is None:
         cfg.lr_d = cfg.lr
+    if cfg.lr_decay_start is None:
+        cfg.lr_decay_start = defaults.get("lr_decay_start", 1.0)
     if cfg.ema_decay is None:
-        cfg.ema_decay = 0.0
+        cfg.ema_decay = defaults.get("ema_decay", 0.0)
     if cfg.steps is None and cfg.epochs is None:
         cfg.steps, cfg.epochs = defaults.get("steps"), defaults.get("epochs")
+    if cfg.epochs is not None:
+        check_range("epochs", cfg.epochs, 1e-6, None)
     if cfg.steps is None:
         if dataset_size is None:
             raise GenlabError("give --steps, or a dataset size to turn --epochs into steps")
@@ -197,6 +202,12 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
     check_range("steps", cfg.steps, 1, None)
     check_range("batch_size", cfg.batch_size, 1, 65536)
     check_range("lr", cfg.lr, 0.0, 1.0)
+    check_range("lr_d", cfg.lr_d, 0.0, 1.0)
+    check_range("lr_decay_start", cfg.lr_decay_start, 0.0, 1.0)
+    check_range("kl_warmup_steps", cfg.kl_warmup_steps, 0, None)
+    check_range("log_every", cfg.log_every, 1, None)
+    check_range("checkpoint_every", cfg.checkpoint_every, 1, None)
+    check_range("sample_every", cfg.sample_every, 1, None)
     check_range("beta", cfg.beta, 0.0, 1e4)
     check_range("n_critic", cfg.n_critic, 1, 100)
     check_range("gp_weight", cfg.gp_weight, 0.0, 1e4)

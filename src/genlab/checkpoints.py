@@ -1,0 +1,239 @@
+"""Checkpoints: tensors in safetensors, everything else in JSON. No pickle anywhere.
+
+A checkpoint is a pair in `RUN/checkpoints/`:
+  step_0001000.safetensors   every tensor: weights, EMA, optimizer moments, RNG states
+  step_0001000.json          step, config, normalizer, scalars, and the name of its tensor file
+and `latest.json`, a copy of the newest JSON. The tensor file is written first and the JSON
+last, each atomically (temp file in the same folder, fsync, os.replace), so a kill at any
+moment leaves `latest.json` naming a complete tensor file. The last `keep` pairs are kept.
+
+Tensor keys are paths: `model/generator.net.0.weight`, `ema/module.net.0.weight`,
+`optim/g/state/3/exp_avg`, `rng/torch_cpu`, `rng/gen/noise`, ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genlab.errors import GenlabError
+
+FORMAT = "genlab-checkpoint-1"
+LATEST = "latest.json"
+_STEP_FILE = re.compile(r"^step_(\d{7,})\.json$")
+
+
+# ---------------------------------------------------------------- atomic files
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- state <-> (tensors, json)
+
+def _cpu(t: torch.Tensor) -> torch.Tensor:
+    # clone: safetensors refuses tensors that share storage (tied weights, views)
+    return t.detach().to("cpu", copy=True).contiguous()
+
+
+def optimizer_to_flat(prefix: str, optimizer: torch.optim.Optimizer,
+                      tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Put every tensor of `optimizer.state_dict()` into `tensors` under `prefix/state/i/k`;
+    return the rest (param groups, non-tensor state) for the JSON."""
+    sd = optimizer.state_dict()
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, state in sd["state"].items():
+        for key, value in state.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}/state/{index}/{key}"] = _cpu(value)
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    return {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def optimizer_from_flat(prefix: str, meta: dict[str, Any], tensors: dict[str, torch.Tensor],
+                        optimizer: torch.optim.Optimizer) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    head = f"{prefix}/state/"
+    for key, value in tensors.items():
+        if key.startswith(head):
+            index, name = key[len(head):].split("/", 1)
+            state.setdefault(int(index), {})[name] = value
+    for index, scalars in meta.get("scalars", {}).items():
+        state.setdefault(int(index), {}).update(scalars)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def rng_state(generators: dict[str, torch.Generator],
+              tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Every random stream: torch CPU + CUDA, the trainer's generators, python, numpy."""
+    tensors["rng/torch_cpu"] = _cpu(torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda/{i}"] = _cpu(s)
+    for name, gen in generators.items():
+        tensors[f"rng/gen/{name}"] = _cpu(gen.get_state())
+    version, internal, gauss = random.getstate()
+    np_state = np.random.get_state()
+    return {
+        "python": [version, list(internal), gauss],
+        "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]),
+                  float(np_state[4])],
+    }
+
+
+def set_rng_state(meta: dict[str, Any], tensors: dict[str, torch.Tensor],
+                  generators: dict[str, torch.Generator]) -> None:
+    torch.set_rng_state(tensors["rng/torch_cpu"])
+    cuda = sorted((int(k.rsplit("/", 1)[1]), v) for k, v in tensors.items()
+                  if k.startswith("rng/cuda/"))
+    if cuda and torch.cuda.is_available():
+        for i, s in cuda[: torch.cuda.device_count()]:
+            torch.cuda.set_rng_state(s, i)
+    for name, gen in generators.items():
+        key = f"rng/gen/{name}"
+        if key not in tensors:
+            raise GenlabError(f"checkpoint has no random stream {name!r}")
+        gen.set_state(tensors[key].to(gen.get_state().device))
+    version, internal, gauss = meta["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = meta["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+def module_tensors(prefix: str, module: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    for key, value in module.state_dict().items():
+        tensors[f"{prefix}/{key}"] = _cpu(value)
+
+
+def module_state(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    head = prefix + "/"
+    return {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
+
+
+# ---------------------------------------------------------------- files
+
+def step_name(step: int) -> str:
+    return f"step_{step:07d}"
+
+
+def save(folder: str | Path, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+         keep: int = 3) -> Path:
+    """Write one checkpoint pair, then point `latest.json` at it, then prune old pairs."""
+    from safetensors.torch import save as st_save
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = step_name(step)
+    tensor_file = name + ".safetensors"
+    atomic_write_bytes(folder / tensor_file, st_save(tensors, metadata={"format": FORMAT}))
+    meta = dict(meta, format=FORMAT, step=step, tensors=tensor_file)
+    atomic_write_json(folder / (name + ".json"), meta)
+    atomic_write_json(folder / LATEST, meta)  # written last: names a complete tensor file
+    prune(folder, keep)
+    return folder / tensor_file
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Delete all but the newest `keep` numbered pairs (never the one latest.json names)."""
+    latest = None
+    if (folder / LATEST).exists():
+        try:
+            latest = json.loads((folder / LATEST).read_text())["tensors"]
+        except (ValueError, KeyError):
+            latest = None
+    steps = sorted(int(m.group(1)) for p in folder.iterdir() if (m := _STEP_FILE.match(p.name)))
+    for step in steps[: max(0, len(steps) - keep)]:
+        name = step_name(step)
+        if latest == name + ".safetensors":
+            continue
+        for suffix in (".json", ".safetensors"):
+            try:
+                (folder / (name + suffix)).unlink()
+            except FileNotFoundError:
+                pass
+    for p in folder.glob(".*.tmp"):  # temp files of a write that a kill interrupted
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def read_meta(path: str | Path) -> tuple[dict[str, Any], Path]:
+    """`path`: a run folder, its checkpoints folder, or a checkpoint .json/.safetensors file.
+    Returns (meta, tensor file path)."""
+    path = Path(path)
+    if not path.exists():
+        raise GenlabError(f"no such run or checkpoint: {str(path)!r}")
+    if path.is_dir():
+        folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+        json_path = folder / LATEST
+        if not json_path.exists():
+            raise GenlabError(f"{str(path)!r} holds no checkpoint (no {LATEST}); "
+                              "is it a genlab run folder?")
+    elif path.suffix == ".safetensors":
+        json_path = path.with_suffix(".json")
+    else:
+        json_path = path
+    try:
+        meta = json.loads(json_path.read_text())
+    except (OSError, ValueError) as e:
+        raise GenlabError(f"cannot read checkpoint {str(json_path)!r}: {e}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise GenlabError(f"{str(json_path)!r} is not a genlab checkpoint")
+    return meta, json_path.parent / meta["tensors"]
+
+
+def load(path: str | Path, device: str | torch.device = "cpu"
+         ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Read a checkpoint: (meta, tensors). Errors a user can cause become GenlabError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    meta, tensor_path = read_meta(path)
+    try:
+        tensors = load_file(str(tensor_path), device=str(device))
+    except (OSError, SafetensorError) as e:
+        raise GenlabError(f"cannot read checkpoint tensors {str(tensor_path)!r}: {e}") from None
+    return meta, tensors

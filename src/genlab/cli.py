@@ -1,0 +1,385 @@
+"""`genlab`: thin commands over the library. torch is imported inside commands only, so
+`genlab --help` answers at once.
+
+Errors a user can cause end in one line, `genlab: error: ...`, and exit status 2 (a diverged
+training run: exit status 3); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
+
+# flag dest -> config field ("model.latent_dim"): the one table between argparse and TrainConfig
+TRAIN_FIELDS = {
+    "data": "data.name", "data_dir": "data.data_dir", "download": "data.download",
+    "image_size": "data.image_size", "holdout_class": "data.holdout_class",
+    "steps": "steps", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "lr_d": "lr_d",
+    "lr_decay_start": "lr_decay_start", "seed": "seed", "beta": "beta",
+    "kl_warmup": "kl_warmup_steps", "loss": "loss", "n_critic": "n_critic",
+    "gp_weight": "gp_weight", "ema": "ema_decay", "device": "device", "precision": "precision",
+    "compile": "compile", "deterministic": "deterministic",
+    "checkpoint_every": "checkpoint_every", "sample_every": "sample_every",
+    "log_every": "log_every",
+    "latent_dim": "model.latent_dim", "arch": "model.architecture",
+    "hidden_dim": "model.hidden_dim", "depth": "model.depth", "filters": "model.filters",
+    "likelihood": "model.likelihood", "conditional": "model.conditional",
+    "spectral_norm": "model.spectral_norm", "minibatch_disc": "model.minibatch_disc",
+    "minibatch_std": "model.minibatch_std", "pack": "model.pack", "preset": "model.preset",
+    "discriminator_norm": "model.discriminator_norm",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse's own status)
+        sys.stderr.write(f"genlab: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a model into a run folder",
+                       description="Train an AE, VAE, GAN or DCGAN. Unset options take the "
+                                   "defaults of the model kind (genlab.config.KIND_DEFAULTS).",
+                       argument_default=argparse.SUPPRESS)
+    p.add_argument("model", choices=MODEL_KINDS, help="model kind")
+    p.add_argument("--out", required=True, help="run folder to create (or continue with --resume)")
+    p.add_argument("--resume", action="store_true", default=False,
+                   help="continue the run in --out from its latest checkpoint")
+    p.add_argument("--force", action="store_true", default=False,
+                   help="start over in a non-empty --out (deletes what is there)")
+    d = p.add_argument_group("data")
+    d.add_argument("--data", help="dataset name: ring8, grid25, spiral, moons, circles, "
+                                  "checkerboard, digits, mnist5k, mnist, fashion-mnist, cifar10, "
+                                  "shapes, csv:PATH, folder:PATH (default mnist5k)")
+    d.add_argument("--data-dir", help="where image datasets live ($GENLAB_DATA)")
+    d.add_argument("--download", action="store_true", help="download a missing dataset")
+    d.add_argument("--image-size", type=_positive_int, help="resize images to this size")
+    d.add_argument("--holdout-class", type=int, help="leave this class out (anomaly detection)")
+    m = p.add_argument_group("model")
+    m.add_argument("--latent-dim", type=_positive_int)
+    m.add_argument("--arch", help="ae/vae: mlp or conv")
+    m.add_argument("--hidden-dim", type=_positive_int, help="MLP width")
+    m.add_argument("--depth", type=_positive_int, help="MLP hidden layers")
+    m.add_argument("--filters", type=_positive_int, help="conv base width")
+    m.add_argument("--likelihood", help="ae/vae decoder: bernoulli or gaussian")
+    m.add_argument("--conditional", action="store_true", help="condition on the class labels")
+    m.add_argument("--spectral-norm", action="store_true", help="spectral norm in D")
+    m.add_argument("--minibatch-disc", action="store_true", help="minibatch discrimination in D")
+    m.add_argument("--minibatch-std", action="store_true", help="minibatch stddev feature in D")
+    m.add_argument("--pack", type=_positive_int, help="PacGAN: samples per D input")
+    m.add_argument("--preset", help="dcgan: classic or lesson")
+    m.add_argument("--discriminator-norm", help="batch, layer or none")
+    t = p.add_argument_group("optimization")
+    t.add_argument("--steps", type=_positive_int, help="optimizer steps (GAN: generator steps)")
+    t.add_argument("--epochs", type=float, help="passes over the data (instead of --steps)")
+    t.add_argument("--batch-size", type=_positive_int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")
+    t.add_argument("--lr-decay-start", type=float,
+                   help="fraction of training after which the lr decays linearly to 0 (1: never)")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--beta", type=float, help="VAE KL weight (beta-VAE)")
+    t.add_argument("--kl-warmup", type=int, help="steps of linear KL warm-up from 0 to beta")
+    t.add_argument("--loss", help="GAN loss: minimax, non-saturating, hinge, least-squares, wgan-gp")
+    t.add_argument("--n-critic", type=_positive_int, help="D steps per G step")
+    t.add_argument("--gp-weight", type=float, help="WGAN-GP lambda")
+    t.add_argument("--ema", type=float, help="generator EMA decay (0: off)")
+    r = p.add_argument_group("running")
+    r.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    r.add_argument("--precision", help="auto, fp32, bf16 or fp16")
+    r.add_argument("--compile", action="store_true", help="torch.compile the model")
+    r.add_argument("--deterministic", action="store_true",
+                   help="bit-exact kernels: a resumed run equals an uninterrupted one")
+    r.add_argument("--checkpoint-every", type=_positive_int)
+    r.add_argument("--sample-every", type=_positive_int)
+    r.add_argument("--log-every", type=_positive_int)
+    r.add_argument("--quiet", action="store_true", default=False, help="no progress bar")
+
+
+def _add_operations(sub) -> None:
+    p = sub.add_parser("sample", help="draw samples from a trained run")
+    p.add_argument("run", help="run folder (or checkpoint file)")
+    p.add_argument("--n", type=_positive_int, default=64)
+    p.add_argument("--out", required=True, help=".png grid (images), .npy or .csv (any model)")
+    p.add_argument("--class", dest="label", type=int, help="class for a conditional model")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--raw", action="store_true", help="GAN: the raw generator, not its EMA")
+    p.add_argument("--device", default="cpu")
+
+    p = sub.add_parser("interpolate", help="walk the latent space between two points")
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help=".png strip (images), .npy or .csv")
+    p.add_argument("--method", default="linear", help="linear or slerp")
+    p.add_argument("--steps", type=_positive_int, default=10)
+    p.add_argument("--from", dest="start", type=int, help="test example index (AE/VAE)")
+    p.add_argument("--to", dest="end", type=int, help="test example index (AE/VAE)")
+    p.add_argument("--rows", type=_positive_int, default=1, help="random paths (without --from)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+
+    p = sub.add_parser("reconstruct", help="encode and decode test examples (AE/VAE)")
+    p.add_argument("run")
+    p.add_argument("--data", help="dataset (default: the run's)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--data-dir")
+    p.add_argument("--n", type=_positive_int, default=32)
+    p.add_argument("--out", required=True, help=".png (originals above reconstructions), .npy")
+    p.add_argument("--device", default="cpu")
+
+    p = sub.add_parser("anomaly", help="score examples by how unlikely the model finds them")
+    p.add_argument("run")
+    p.add_argument("--data", help="dataset (default: the run's)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--data-dir")
+    p.add_argument("--out", required=True, help="CSV: index,label,score; most anomalous first")
+    p.add_argument("--method", default="elbo", help="elbo or iwae (VAE)")
+    p.add_argument("--k", type=_positive_int, default=None, help="samples per example")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="genlab", description="Train, sample, interpolate, reconstruct and "
+                                                "score generative models (AE, VAE, GAN, DCGAN).")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    _add_train(sub)
+    _add_operations(sub)
+    p = sub.add_parser("serve", help="open the lesson hub in a browser")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def _version() -> str:
+    from genlab import __version__
+    return f"genlab {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from genlab.errors import GenlabError
+
+    try:
+        return COMMANDS[args.command](args) or 0
+    except GenlabError as e:
+        sys.stderr.write(f"genlab: error: {_one_line(e)}\n")
+        return getattr(e, "exit_code", 2)
+    except KeyboardInterrupt:
+        sys.stderr.write("genlab: interrupted (resume with --resume)\n")
+        return 130
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
+        sys.stderr.write(f"genlab: error: {e.strerror or e}: {e.filename}\n")
+        return 2
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+# ------------------------------------------------------------------ train
+
+def _train_overrides(args) -> dict:
+    given = vars(args)
+    return {field: given[dest] for dest, field in TRAIN_FIELDS.items() if dest in given}
+
+
+def cmd_train(args) -> int:
+    from genlab.config import TrainConfig
+    from genlab.train import train
+
+    overrides = _train_overrides(args)
+    if "steps" in overrides and "epochs" in overrides:
+        raise _error("give --steps or --epochs, not both")
+    if args.resume:
+        overrides["model.kind"] = args.model
+        events = train(None, args.out, resume=True, overrides=overrides)
+    else:
+        cfg = TrainConfig.from_dict({"model": {"kind": args.model}})
+        for key, value in overrides.items():
+            section, _, name = key.rpartition(".")
+            setattr(getattr(cfg, section) if section else cfg, name, value)
+        events = train(cfg, args.out, force=args.force)
+    return _show_progress(events, quiet=getattr(args, "quiet", False))
+
+
+def _error(message: str):
+    from genlab.errors import GenlabError
+    return GenlabError(message)
+
+
+def _show_progress(events, quiet: bool = False) -> int:
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    console = Console(stderr=True)
+    start = next(events)
+    console.print(f"[bold]genlab[/] training {start['config']['model']['kind']} on "
+                  f"{start['config']['data']['name']} ({start['dataset_size']} examples) -> "
+                  f"device {start['device']}, {start['precision']}"
+                  + (f", resumed at step {start['resumed_from']}" if start["resumed_from"] is not None
+                     else ""))
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
+                        console=console, disable=quiet, transient=False)
+    with progress:
+        task = progress.add_task("train", total=start["steps"], completed=start["step"], losses="")
+        for event in events:
+            if event["event"] == "log":
+                shown = "  ".join(f"{k} {v:.4g}" for k, v in event.items()
+                                  if k in ("loss", "recon", "kl", "loss_d", "loss_g", "gp"))
+                progress.update(task, completed=event["step"], losses=shown)
+            elif event["event"] == "done":
+                progress.update(task, completed=event["step"])
+                done = event
+    console.print(f"done: {done['step']} steps in {done['seconds']:.1f} s -> {done['path']}")
+    return 0
+
+
+# ------------------------------------------------------------------ operations
+
+def _load(args, **kw):
+    from genlab.runs import load_run
+    return load_run(args.run, device=args.device, **kw)
+
+
+def _write_tensor(path: Path, x, image_writer=None) -> None:
+    """.png through `image_writer`, .npy / .csv as numbers (images flattened per row)."""
+    import numpy as np
+
+    from genlab.checkpoints import atomic_write_bytes
+    from genlab.errors import GenlabError
+
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        if image_writer is None:
+            raise GenlabError(f"{path}: PNG is for image models; use .npy or .csv")
+        image_writer(path)
+    elif suffix == ".npy":
+        import io
+        buf = io.BytesIO()
+        np.save(buf, x.numpy(), allow_pickle=False)
+        atomic_write_bytes(path, buf.getvalue())
+    elif suffix == ".csv":
+        rows = x.reshape(len(x), -1).numpy()
+        buf = "\n".join(",".join(f"{v:.6g}" for v in row) for row in rows) + "\n"
+        atomic_write_bytes(path, buf.encode())
+    else:
+        raise GenlabError(f"{path}: unknown output type {suffix or '(none)'}; use .png, .npy or .csv")
+
+
+def _image_or_scatter(run, x, path_nrow=None, strip=False):
+    def write(path):
+        if run.data_kind == "points":
+            from genlab.scatterplot import save_scatter
+            return save_scatter(path, real=None, fake=x.reshape(-1, 2))
+        from genlab.imagegrid import save_image_grid, save_image_strip
+        upscale = max(1, 64 // x.shape[-1])
+        if strip:
+            return save_image_strip(x, path, upscale=upscale)
+        return save_image_grid(x, path, nrow=path_nrow, upscale=upscale)
+    return write
+
+
+def cmd_sample(args) -> int:
+    from genlab.operations import sample
+
+    run = _load(args, use_ema=not args.raw)
+    x = sample(run, args.n, y=args.label, seed=args.seed)
+    k = run.num_classes
+    _write_tensor(Path(args.out), x, _image_or_scatter(run, x, k if 0 < k <= 16 and args.label is None else None))
+    print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def _dataset_for(run, args, split="test"):
+    from genlab.data import load_dataset
+    return load_dataset(getattr(args, "data", None) or run.dataset, split=split,
+                        data_dir=getattr(args, "data_dir", None) or run.config.data.data_dir)
+
+
+def cmd_interpolate(args) -> int:
+    import torch
+
+    from genlab.operations import interpolate
+
+    run = _load(args)
+    if (args.start is None) != (args.end is None):
+        raise _error("give both --from and --to, or neither")
+    if args.start is not None:
+        ds = _dataset_for(run, args)
+        for i in (args.start, args.end):
+            if not 0 <= i < len(ds):
+                raise _error(f"example index {i} is outside the test set [0, {len(ds) - 1}]")
+        y = None if not run.num_classes else int(ds.y[args.start])
+        x = interpolate(run, args.steps, args.method, ds.x[args.start], ds.x[args.end],
+                        y=y, space="data")[None]
+    else:
+        x = torch.stack([interpolate(run, args.steps, args.method, seed=args.seed + r)
+                         for r in range(args.rows)])  # (rows, steps, ...)
+    _write_tensor(Path(args.out), x.reshape(-1, *x.shape[2:]), _image_or_scatter(run, x, strip=True))
+    print(f"wrote {args.rows if args.start is None else 1} path(s) of {args.steps} steps to {args.out}")
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    import torch
+
+    from genlab.operations import reconstruct
+
+    run = _load(args)
+    ds = _dataset_for(run, args, args.split)
+    n = min(args.n, len(ds))
+    x_raw = ds.x[:n]
+    y = ds.y[:n] if run.num_classes else None
+    x_hat = reconstruct(run, x_raw, y=y)
+    original = run.normalizer.decode(run.normalizer.encode(x_raw)).cpu()
+    both = torch.cat([original, x_hat])
+    _write_tensor(Path(args.out), x_hat, _image_or_scatter(run, both, path_nrow=min(n, 16) if n > 16 else n))
+    print(f"wrote {n} reconstructions to {args.out}")
+    return 0
+
+
+def cmd_anomaly(args) -> int:
+    import torch
+
+    from genlab.checkpoints import atomic_write_bytes
+    from genlab.operations import anomaly_scores
+
+    run = _load(args)
+    ds = _dataset_for(run, args, args.split)
+    k = args.k or (100 if args.method == "iwae" else 1)
+    scores = anomaly_scores(run, ds, method=args.method, k=k, seed=args.seed)
+    order = torch.argsort(scores, descending=True, stable=True)
+    lines = ["index,label,score"]
+    for i in order.tolist():
+        label = "" if ds.y is None else int(ds.y[i])
+        lines.append(f"{i},{label},{float(scores[i]):.6f}")
+    atomic_write_bytes(Path(args.out), ("\n".join(lines) + "\n").encode())
+    print(f"wrote {len(ds)} scores to {args.out} (most anomalous first)")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    try:
+        from genlab.web.server import serve
+    except ImportError as e:
+        raise _error(f"the lesson hub is not available ({e})") from None
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate,
+            "reconstruct": cmd_reconstruct, "anomaly": cmd_anomaly, "serve": cmd_serve}

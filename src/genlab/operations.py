@@ -1,0 +1,234 @@
+"""What a learned distribution gives: sampling, interpolation, reconstruction, anomaly scores.
+
+Every function takes a `Run` (genlab.load_run) and returns tensors in data space: images as
+float in [0, 1] (N, C, H, W), points in data coordinates (N, 2). Inputs `x` are raw data as
+`Dataset.x` holds it (uint8 images, float points).
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+
+import torch
+
+from genlab.errors import GenlabError, unknown_name
+
+INTERPOLATIONS = ("linear", "slerp")
+ANOMALY_METHODS = ("elbo", "iwae")
+
+
+@contextmanager
+def _eval_mode(*modules):
+    """Evaluate in eval mode (batch norm uses running stats), then restore each mode."""
+    was = [m.training for m in modules if m is not None]
+    for m in modules:
+        if m is not None:
+            m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip([m for m in modules if m is not None], was):
+            m.train(mode)
+
+
+@torch.no_grad()
+def decode_latent(model, ema, z: torch.Tensor, y: torch.Tensor | None, norm) -> torch.Tensor:
+    """Latent vectors -> data space. GANs use the EMA generator when there is one."""
+    if hasattr(model, "generator"):
+        net = ema.module if ema is not None else model.generator
+        with _eval_mode(net):
+            x = net(z, y)
+    else:
+        with _eval_mode(model):
+            x = model.mean(model.decode(z, y))  # E[x | z] in model space
+    return norm.decode(x.float())
+
+
+def _labels(run, n: int, y, device) -> torch.Tensor | None:
+    k = run.num_classes
+    if k == 0:
+        if y is not None:
+            raise GenlabError(f"this {run.kind} is not conditional: it takes no class")
+        return None
+    if y is None:
+        return (torch.arange(n) % k).to(device)  # every class in turn
+    y = torch.as_tensor(y, dtype=torch.int64)
+    if y.dim() == 0:
+        y = y.expand(n)
+    if len(y) != n or bool(((y < 0) | (y >= k)).any()):
+        raise GenlabError(f"class must be in [0, {k - 1}] (one or {n} of them)")
+    return y.to(device)
+
+
+def _latent(run, n: int, seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, run.latent_dim, generator=gen).to(run.device)  # z ~ N(0, I)
+
+
+def sample(run, n: int, y=None, seed: int = 0, batch_size: int = 1024) -> torch.Tensor:
+    """`n` samples in data space. `y`: a class (int) or n classes for a conditional model
+    (default: the classes in turn). An autoencoder has no prior: its N(0, I) samples show why
+    VAEs regularize the latent space."""
+    if n < 1:
+        raise GenlabError(f"--n must be at least 1, got {n}")
+    z = _latent(run, n, seed)
+    labels = _labels(run, n, y, run.device)
+    parts = [decode_latent(run.model, None, z[i:i + batch_size],
+                           None if labels is None else labels[i:i + batch_size], run.normalizer)
+             for i in range(0, n, batch_size)]
+    return torch.cat(parts).cpu()
+
+
+@torch.no_grad()
+def encode(run, x: torch.Tensor, y=None) -> torch.Tensor:
+    """Raw data -> latent codes (the posterior mean μ for a VAE)."""
+    if not hasattr(run.model, "encode"):
+        raise GenlabError(f"a {run.kind} has no encoder; use an ae or vae run")
+    x = _as_raw(run, x)
+    labels = _labels(run, len(x), y, run.device) if run.num_classes else None
+    out = run.model.encode(run.normalizer.encode(x), labels)
+    return (out[0] if isinstance(out, tuple) else out).float()
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation (Shoemake 1985; White 2016, "Sampling Generative Networks"):
+    slerp(z0, z1; t) = sin((1−t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1, cos Ω = ẑ0·ẑ1."""
+    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    if float(torch.sin(omega)) < 1e-6:  # (anti)parallel: fall back to a straight line
+        return (1 - t)[:, None] * z0 + t[:, None] * z1
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so)[:, None] * z0 + (torch.sin(t * omega) / so)[:, None] * z1
+
+
+def interpolate(run, n_steps: int = 10, method: str = "linear", start=None, end=None,
+                y=None, seed: int = 0, space: str = "auto") -> torch.Tensor:
+    """`n_steps` points on the path from `start` to `end` in latent space, decoded to data space.
+
+    `start`/`end`: latent vectors (latent_dim,), or data examples (one row of Dataset.x) that an
+    AE/VAE encodes; None draws z ~ N(0, I) (seeded). `space` = "latent" | "data" settles an
+    ambiguous shape (2D points with latent_dim 2); "auto" takes a latent-sized vector as latent.
+    """
+    if method not in INTERPOLATIONS:
+        raise unknown_name("interpolation", method, INTERPOLATIONS)
+    if n_steps < 2:
+        raise GenlabError(f"--steps must be at least 2, got {n_steps}")
+    defaults = _latent(run, 2, seed)
+    z0 = _endpoint(run, start, defaults[0], space, y)
+    z1 = _endpoint(run, end, defaults[1], space, y)
+    t = torch.linspace(0, 1, n_steps, device=run.device)
+    z = slerp(z0, z1, t) if method == "slerp" else (1 - t)[:, None] * z0 + t[:, None] * z1
+    labels = _labels(run, n_steps, y, run.device) if run.num_classes else None
+    if labels is not None and y is None:
+        labels = labels[:1].expand(n_steps)  # one class along the path
+    return decode_latent(run.model, None, z, labels, run.normalizer).cpu()
+
+
+def _endpoint(run, value, default: torch.Tensor, space: str, y) -> torch.Tensor:
+    if value is None:
+        return default
+    value = torch.as_tensor(value)
+    data_shape = tuple(run.config.model.data_shape)
+    is_latent = tuple(value.shape) == (run.latent_dim,)
+    is_data = tuple(value.shape) == data_shape
+    if space == "latent" or (space == "auto" and is_latent):
+        if not is_latent:
+            raise GenlabError(f"a latent endpoint needs shape ({run.latent_dim},), "
+                              f"got {tuple(value.shape)}")
+        return value.to(run.device, torch.float32)
+    if not is_data:
+        raise GenlabError(f"an endpoint must be a latent vector ({run.latent_dim},) or a data "
+                          f"example {data_shape}, got {tuple(value.shape)}")
+    label = None if y is None else torch.as_tensor(y).reshape(1)
+    return encode(run, value[None], label)[0]
+
+
+def _as_raw(run, x) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    shape = tuple(run.config.model.data_shape)
+    if tuple(x.shape[1:]) != shape:
+        raise GenlabError(f"examples must have shape (N, {', '.join(map(str, shape))}) "
+                          f"for this {run.dataset} model, got {tuple(x.shape)}")
+    return x.to(run.device)
+
+
+@torch.no_grad()
+def reconstruct(run, x, y=None) -> torch.Tensor:
+    """decode(encode(x)) in data space (a VAE decodes its posterior mean μ)."""
+    z = encode(run, x, y)
+    labels = _labels(run, len(z), y, run.device) if run.num_classes else None
+    return decode_latent(run.model, None, z, labels, run.normalizer).cpu()
+
+
+@torch.no_grad()
+def anomaly_scores(run, dataset, method: str = "elbo", k: int = 1, batch_size: int = 256,
+                   seed: int = 0) -> torch.Tensor:
+    """One score per example of `dataset` (a genlab Dataset or raw tensor): higher = more
+    anomalous. VAE: −ELBO (k-sample average) or the negative IWAE bound with k samples
+    (Burda et al. 2016), in nats of model space; AE: −log p(x | x̂) (reconstruction error)."""
+    if method not in ANOMALY_METHODS:
+        raise unknown_name("anomaly method", method, ANOMALY_METHODS)
+    if k < 1:
+        raise GenlabError(f"--k must be at least 1, got {k}")
+    if run.kind not in ("ae", "vae"):
+        raise GenlabError(f"a {run.kind} has no likelihood to score examples with; "
+                          "use an ae or vae run")
+    if run.kind == "ae" and method == "iwae":
+        raise GenlabError("an autoencoder has no IWAE bound; use --method elbo "
+                          "(its reconstruction error)")
+    x_all = dataset.x if hasattr(dataset, "x") else torch.as_tensor(dataset)
+    y_all = getattr(dataset, "y", None)
+    x_all = _as_raw(run, x_all)
+    if run.num_classes and y_all is None:
+        raise GenlabError("a conditional model needs the examples' classes to score them")
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(0, len(x_all), batch_size):
+        x = run.normalizer.encode(x_all[i:i + batch_size])
+        y = None if not run.num_classes else y_all[i:i + batch_size].to(run.device)
+        out.append(_score_batch(run, x, y, method, k, gen))
+    return torch.cat(out).cpu()
+
+
+def _score_batch(run, x, y, method, k, gen) -> torch.Tensor:
+    from genlab import losses
+
+    model, likelihood = run.model, run.config.model.likelihood
+    if run.kind == "ae":
+        return -losses.reconstruction_log_likelihood(x, model(x, y).float(), likelihood)
+    mu, logvar = (t.float() for t in model.encode(x, y))
+    if method == "iwae":
+        try:
+            from genlab.metrics.likelihood import iwae_bound
+        except ImportError:
+            iwae_bound = _iwae_bound
+        return -iwae_bound(model, x, y=y, k=k, generator=gen)
+    decoder_logvar = getattr(model, "decoder_logvar", None)
+    kl = losses.kl_standard_normal(mu, logvar)  # closed form
+    recon = torch.zeros(len(x), device=x.device)
+    for _ in range(k):
+        eps = torch.randn(mu.shape, generator=gen).to(x.device)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        recon -= losses.reconstruction_log_likelihood(x, model.decode(z, y).float(), likelihood,
+                                                      decoder_logvar)
+    return recon / k + kl  # −ELBO
+
+
+def _iwae_bound(model, x, y=None, k: int = 100, generator=None) -> torch.Tensor:
+    """log p(x) ≥ E[log 1/k Σ_i p(x, z_i) / q(z_i | x)], z_i ~ q(z|x) (Burda et al. 2016, Eq. 8)."""
+    from genlab import losses
+
+    mu, logvar = (t.float() for t in model.encode(x, y))
+    std = torch.exp(0.5 * logvar)
+    decoder_logvar = getattr(model, "decoder_logvar", None)
+    log_w = []
+    for _ in range(k):
+        eps = torch.randn(mu.shape, generator=generator).to(x.device)
+        z = mu + std * eps
+        log_px_z = losses.reconstruction_log_likelihood(x, model.decode(z, y).float(),
+                                                        model.likelihood, decoder_logvar)
+        log_pz = (-0.5 * (z.pow(2) + math.log(2 * math.pi))).sum(1)  # log N(z; 0, I)
+        log_qz = (-0.5 * (eps.pow(2) + math.log(2 * math.pi)) - 0.5 * logvar).sum(1)  # log q(z|x)
+        log_w.append(log_px_z + log_pz - log_qz)
+    return torch.logsumexp(torch.stack(log_w), 0) - math.log(k)  # (B,)

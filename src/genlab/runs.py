@@ -1,0 +1,83 @@
+"""`load_run(path) -> Run`: a trained model ready to use, in one call.
+
+    run = genlab.load_run("runs/vae1")        # latest checkpoint, EMA weights when trained with EMA
+    x = genlab.sample(run, 64)                # data space: images in [0, 1], points in data coords
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genlab import checkpoints
+from genlab.config import TrainConfig
+from genlab.errors import GenlabError
+
+
+@dataclass
+class Run:
+    path: Path
+    config: TrainConfig  # the resolved config the run was trained with
+    model: torch.nn.Module  # eval mode; a GAN's generator holds the EMA weights if any
+    normalizer: Any  # genlab.data.Normalizer: data <-> model space
+    device: torch.device
+    step: int  # the checkpoint's step
+    ema: bool  # True when the generator weights are the EMA average
+
+    @property
+    def kind(self) -> str:
+        return self.config.model.kind
+
+    @property
+    def dataset(self) -> str:
+        return self.config.data.name
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.latent_dim
+
+    @property
+    def num_classes(self) -> int:
+        return self.config.model.num_classes
+
+    @property
+    def data_kind(self) -> str:
+        return "points" if len(self.config.model.data_shape) == 1 else "image"
+
+
+def load_run(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True,
+             kind: str | None = None) -> Run:
+    """Load the latest checkpoint of run folder `path` (or a checkpoint file).
+
+    `kind` ("vae", "gan", ...) checks the model kind; `use_ema=False` keeps the raw generator.
+    """
+    from genlab.data import Normalizer
+    from genlab.devices import choose_device
+    from genlab.models import build_model
+
+    device = choose_device(str(device)) if not isinstance(device, torch.device) else device
+    meta, tensors = checkpoints.load(path)
+    try:
+        cfg = TrainConfig.from_dict(meta["config"])
+        norm = Normalizer.from_dict(meta["normalizer"])
+    except (KeyError, TypeError) as e:
+        raise GenlabError(f"{str(path)!r}: checkpoint record is incomplete ({e})") from None
+    if kind is not None and cfg.model.kind != kind:
+        raise GenlabError(f"{str(path)!r} holds a {cfg.model.kind} run, not a {kind}")
+    model = build_model(cfg.model)
+    try:
+        model.load_state_dict(checkpoints.module_state("model", tensors))
+        used_ema = False
+        if use_ema and meta.get("ema") and hasattr(model, "generator"):
+            ema = checkpoints.module_state("ema", tensors)
+            weights = {k[len("module."):]: v for k, v in ema.items() if k.startswith("module.")}
+            model.generator.load_state_dict(weights)
+            used_ema = True
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise GenlabError(f"{str(path)!r}: weights do not fit the model ({first})") from None
+    model.to(device).eval()
+    return Run(Path(path), cfg, model, norm, device, int(meta["step"]), used_ema)

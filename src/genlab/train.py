@@ -1,0 +1,428 @@
+"""Training loops that yield metric dicts: the CLI prints them, the hub streams them.
+
+    for event in train(cfg, "runs/vae1"):
+        print(event)   # {"event": "log", "step": 100, "steps": 5000, "loss": ..., ...}
+
+Events (every dict has `event`, `step`, `steps`):
+  start       once: `config` (resolved, as a dict), `resumed_from` (step or None)
+  log         every `log_every` steps: means of the losses since the last log, `epoch`, `lr`
+  sample      a sample grid (images) or scatter (points) was written: `path`
+  checkpoint  a checkpoint was written: `path`
+  done        the run finished: `seconds`, `path` (the run folder)
+
+The run folder: config.json, metrics.jsonl, samples/step_XXXXXXX.png, checkpoints/ (see
+genlab.checkpoints). Only rank 0 writes files (DDP-ready plumbing: `rank`, `world_size`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from genlab import checkpoints
+from genlab.config import TrainConfig, resolve
+from genlab.devices import (Precision, choose_device, choose_precision, make_deterministic,
+                            make_generator, seed_everything)
+from genlab.errors import GenlabError
+from genlab.train_steps import autoencoder_step, gan_step, vae_step
+
+# Fields a resumed run may change: they do not change what is computed, only how long or where.
+RESUMABLE_FIELDS = {"steps", "epochs", "device", "checkpoint_every", "sample_every", "log_every",
+                    "compile", "data.data_dir", "data.download"}
+KEEP_CHECKPOINTS = 3
+SAMPLE_COUNT = 64  # images in a sample grid
+SCATTER_COUNT = 2500  # generated points in a scatter (the PacGAN protocol's count)
+
+
+class TrainingDiverged(GenlabError):
+    """A loss or a weight became nan/inf; the last good checkpoint is kept."""
+
+    exit_code = 3
+
+
+@dataclass
+class TrainState:
+    """Everything a step reads or changes; everything a checkpoint saves."""
+
+    cfg: TrainConfig
+    model: torch.nn.Module
+    device: torch.device
+    precision: Precision
+    optimizers: dict[str, torch.optim.Optimizer]
+    scalers: dict[str, Any]
+    generators: dict[str, torch.Generator]
+    sampler: Any
+    ema: Any = None
+    step: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def normalization_target(cfg: TrainConfig, data_kind: str) -> str:
+    """Points: zero mean, unit std. Images: [0, 1] for AE/VAE, [-1, 1] for GAN tanh outputs."""
+    if data_kind == "points":
+        return "standard"
+    return "symmetric" if cfg.model.kind in ("gan", "dcgan") else "unit"
+
+
+def load_training_data(cfg: TrainConfig):
+    from genlab.data import load_dataset
+
+    ds = load_dataset(cfg.data.name, split="train", data_dir=cfg.data.data_dir,
+                      download=cfg.data.download)
+    if cfg.data.image_size is not None:
+        if ds.kind != "image":
+            raise GenlabError(f"--image-size applies to images; {cfg.data.name!r} is 2D points")
+        from genlab.data.dataset import resize_images
+        ds.x = resize_images(ds.x, cfg.data.image_size)
+    if cfg.data.holdout_class is not None:
+        ds = ds.without_class(cfg.data.holdout_class)
+    return ds
+
+
+def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
+                world_size: int = 1) -> TrainState:
+    """Model, optimizers, EMA, scalers, sampler and random streams of a fresh run."""
+    from genlab.data import EpochSampler
+    from genlab.models import build_model
+    from genlab.regularizers import make_ema
+
+    model = build_model(cfg.model).to(device)
+    model.train()
+    precision = choose_precision(cfg.precision, device)
+    betas = tuple(cfg.betas)
+    if cfg.model.kind in ("gan", "dcgan"):
+        optimizers = {
+            "d": torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr_d, betas=betas),
+            "g": torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=betas),
+        }
+    else:
+        optimizers = {"model": torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=betas)}
+    scalers = {name: torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
+               for name in optimizers}
+    ema = None
+    if cfg.model.kind in ("gan", "dcgan") and cfg.ema_decay > 0:
+        ema = make_ema(model.generator, cfg.ema_decay)
+    generators = {"noise": make_generator(device, cfg.seed * 1000 + 1),
+                  "penalty": make_generator(device, cfg.seed * 1000 + 2)}
+    sampler = EpochSampler(len(ds), cfg.batch_size, cfg.seed, drop_last=True, rank=rank,
+                           world_size=world_size)
+    return TrainState(cfg, model, device, precision, optimizers, scalers, generators, sampler, ema)
+
+
+def learning_rate(cfg: TrainConfig, base: float, step: int) -> float:
+    """Constant, then (lr_decay_start < 1) linear decay to 0 over the last part of training.
+    A pure function of the step, so there is no scheduler state to save."""
+    start = cfg.lr_decay_start if cfg.lr_decay_start is not None else 1.0
+    if start >= 1.0:
+        return base
+    begin = start * cfg.steps
+    if step < begin:
+        return base
+    return base * max(0.0, (cfg.steps - step) / max(1.0, cfg.steps - begin))
+
+
+# ------------------------------------------------------------------ checkpoint <-> state
+
+def state_to_checkpoint(state: TrainState, normalizer) -> tuple[dict, dict]:
+    tensors: dict[str, torch.Tensor] = {}
+    checkpoints.module_tensors("model", state.model, tensors)
+    if state.ema is not None:
+        checkpoints.module_tensors("ema", state.ema, tensors)
+    optim = {name: checkpoints.optimizer_to_flat(f"optim/{name}", opt, tensors)
+             for name, opt in state.optimizers.items()}
+    meta = {
+        "kind": state.cfg.model.kind,
+        "config": state.cfg.to_dict(),
+        "normalizer": normalizer.to_dict(),
+        "optimizers": optim,
+        "scalers": {name: s.state_dict() for name, s in state.scalers.items()},
+        "sampler": state.sampler.state_dict(),
+        "rng": checkpoints.rng_state(state.generators, tensors),
+        "ema": state.ema is not None,
+    }
+    return tensors, meta
+
+
+def load_checkpoint_into(state: TrainState, meta: dict, tensors: dict) -> None:
+    state.model.load_state_dict(checkpoints.module_state("model", tensors))
+    if state.ema is not None:
+        state.ema.load_state_dict(checkpoints.module_state("ema", tensors))
+    for name, opt in state.optimizers.items():
+        checkpoints.optimizer_from_flat(f"optim/{name}", meta["optimizers"][name], tensors, opt)
+    for name, scaler in state.scalers.items():
+        if meta["scalers"].get(name):
+            scaler.load_state_dict(meta["scalers"][name])
+    state.sampler.load_state_dict(meta["sampler"])
+    checkpoints.set_rng_state(meta["rng"], tensors, state.generators)
+    state.step = int(meta["step"])
+
+
+def finite_weights(state: TrainState) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in state.model.parameters())
+
+
+# ------------------------------------------------------------------ run folder
+
+def resume_config(stored: TrainConfig, given: TrainConfig | None,
+                  overrides: dict[str, Any]) -> TrainConfig:
+    """The stored config with `overrides` applied; anything but RESUMABLE_FIELDS that differs
+    from the stored run is a GenlabError that names the flag."""
+    wanted = dict(overrides)
+    if given is not None:
+        if given.model.kind != stored.model.kind:
+            raise GenlabError(f"this run trained a {stored.model.kind}, not a "
+                              f"{given.model.kind}; resume it with the same model kind")
+        wanted.update({k: v for k, v in _flatten(given.to_dict()).items() if v is not None})
+    current = _flatten(stored.to_dict())
+    for key, value in sorted(wanted.items()):
+        if key not in current:
+            raise GenlabError(f"unknown config field {key!r}")
+        if key == "model.kind" and value != current[key]:
+            raise GenlabError(f"this run trained a {current[key]}, not a {value}; "
+                              "resume it with the same model kind")
+        if key in RESUMABLE_FIELDS:
+            continue
+        if _norm(value) != _norm(current[key]):
+            flag = "--" + key.split(".")[-1].replace("_", "-")
+            raise GenlabError(f"--resume: {flag} {value!r} conflicts with the run's "
+                              f"{current[key]!r}; drop the flag, or start a new run")
+    cfg = TrainConfig.from_dict(stored.to_dict())
+    for key, value in wanted.items():
+        if key in RESUMABLE_FIELDS:
+            section, _, name = key.rpartition(".")
+            setattr(getattr(cfg, section) if section else cfg, name, value)
+    if "epochs" in wanted and "steps" not in wanted:
+        cfg.steps = None  # recomputed from the new epochs by resolve()
+    return cfg
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _norm(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+def prepare_folder(out: Path, resume: bool, force: bool) -> None:
+    if resume:
+        if not out.is_dir():
+            raise GenlabError(f"cannot resume: no run folder {str(out)!r}")
+        return
+    if out.exists() and not out.is_dir():
+        raise GenlabError(f"{str(out)!r} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise GenlabError(f"run folder {str(out)!r} is not empty: use --resume to continue "
+                              "it, --force to start over in it, or another --out")
+        import shutil
+        for child in out.iterdir():  # --force: start over (the user asked for it)
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """On resume, forget metric lines written after the checkpoint (they will be redone)."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                keep.append(line)
+        except ValueError:  # a line cut by a kill
+            continue
+    checkpoints.atomic_write_bytes(path, ("\n".join(keep) + "\n" if keep else "").encode())
+
+
+# ------------------------------------------------------------------ the loop
+
+def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, force: bool = False,
+          overrides: dict[str, Any] | None = None, rank: int = 0,
+          world_size: int = 1) -> Iterator[dict[str, Any]]:
+    """Train `cfg` into `out_dir`, yielding metric dicts.
+
+    With `resume`, continue the run in `out_dir` from its latest checkpoint with its stored
+    config; `overrides` ({"steps": 20000}, {"data.data_dir": ...}) may change only
+    RESUMABLE_FIELDS, any other value that differs from the stored one is an error. A `cfg`
+    given with `resume` is checked the same way on its non-None fields."""
+    out = Path(out_dir)
+    writer = rank == 0
+    meta = tensors = None
+    if writer:
+        prepare_folder(out, resume, force)
+    if resume:
+        meta, tensors = checkpoints.load(out)
+        cfg = resume_config(TrainConfig.from_dict(meta["config"]), cfg, overrides or {})
+    elif cfg is None:
+        raise GenlabError("train() needs a config for a new run")
+    elif overrides:
+        raise GenlabError("overrides apply to a resumed run only")
+
+    device = choose_device(cfg.device)
+    if cfg.deterministic:
+        make_deterministic()
+    seed_everything(cfg.seed)
+    ds = load_training_data(cfg)
+    cfg = resolve(cfg, ds.kind, ds.example_shape, ds.num_classes, len(ds))
+    from genlab.data import Normalizer, normalizer_for
+
+    norm = normalizer_for(ds, normalization_target(cfg, ds.kind))
+    if meta is not None:
+        norm = Normalizer.from_dict(meta["normalizer"])
+    state = build_state(cfg, ds, device, rank, world_size)
+    resumed_from = None
+    if meta is not None:
+        load_checkpoint_into(state, meta, tensors)
+        resumed_from = state.step
+        del tensors
+    if cfg.compile:
+        state.extra["compiled"] = torch.compile(state.model)
+
+    x_all = ds.x.to(device)
+    y_all = ds.y.to(device) if (ds.y is not None and cfg.model.num_classes > 0) else None
+
+    def next_batch():
+        idx = state.sampler.next_batch().to(device)
+        return norm.encode(x_all[idx]), (None if y_all is None else y_all[idx])
+
+    kind = cfg.model.kind
+    metrics_path = out / "metrics.jsonl"
+    if writer:
+        checkpoints.atomic_write_json(out / "config.json", cfg.to_dict())
+        if resume:
+            _truncate_metrics(metrics_path, state.step)
+    tb = _tensorboard(out) if writer else None
+    fixed = _fixed_inputs(cfg, device)
+    yield {"event": "start", "step": state.step, "steps": cfg.steps, "config": cfg.to_dict(),
+           "resumed_from": resumed_from, "device": str(device), "precision": state.precision.name,
+           "dataset_size": len(ds)}
+
+    last_good = (meta or {}).get("tensors")
+    window: list[dict[str, torch.Tensor]] = []
+    started = time.perf_counter()
+    metrics_file = open(metrics_path, "a") if writer else None
+    try:
+        while state.step < cfg.steps:
+            for name, opt in state.optimizers.items():
+                base = cfg.lr_d if name == "d" else cfg.lr
+                for group in opt.param_groups:
+                    group["lr"] = learning_rate(cfg, base, state.step)
+            if kind in ("gan", "dcgan"):
+                values = gan_step(state, next_batch)
+            elif kind == "vae":
+                values = vae_step(state, next_batch())
+            else:
+                values = autoencoder_step(state, next_batch())
+            state.step += 1
+            window.append(values)
+            step = state.step
+            at_end = step == cfg.steps
+            if step % cfg.log_every == 0 or at_end or step % cfg.checkpoint_every == 0:
+                record = _summarize(window, step - len(window) + 1, last_good)
+                window = []
+                record.update(step=step, steps=cfg.steps, epoch=round(state.sampler.epochs_done, 4),
+                              lr=state.optimizers["g" if "g" in state.optimizers else "model"]
+                              .param_groups[0]["lr"],
+                              seconds=round(time.perf_counter() - started, 3))
+                if writer:
+                    metrics_file.write(json.dumps(record) + "\n")
+                    metrics_file.flush()
+                    if tb is not None:
+                        for k, v in record.items():
+                            if isinstance(v, float) and k not in ("seconds",):
+                                tb.add_scalar(k, v, step)
+                yield {"event": "log", **record}
+            if writer and (step % cfg.sample_every == 0 or at_end):
+                path = write_samples(state, norm, ds, fixed, out / "samples" / f"step_{step:07d}.png")
+                yield {"event": "sample", "step": step, "steps": cfg.steps, "path": str(path)}
+            if writer and (step % cfg.checkpoint_every == 0 or at_end):
+                if not finite_weights(state):
+                    raise TrainingDiverged(f"a weight became nan/inf by step {step}; "
+                                           f"{_last_good_text(last_good)}")
+                tensor_map, ckpt_meta = state_to_checkpoint(state, norm)
+                path = checkpoints.save(out / "checkpoints", step, tensor_map, ckpt_meta,
+                                        keep=KEEP_CHECKPOINTS)
+                last_good = path.name
+                yield {"event": "checkpoint", "step": step, "steps": cfg.steps, "path": str(path)}
+    finally:
+        if metrics_file is not None:
+            metrics_file.close()
+        if tb is not None:
+            tb.close()
+    if writer:
+        checkpoints.atomic_write_json(out / "final.json", {"step": state.step,
+                                                           "checkpoint": last_good})
+    yield {"event": "done", "step": state.step, "steps": cfg.steps, "path": str(out),
+           "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _last_good_text(last_good: str | None) -> str:
+    if not last_good:
+        return "no checkpoint was written yet"
+    return f"the last good checkpoint is {last_good.removesuffix('.safetensors')}"
+
+
+def _summarize(window: list[dict[str, torch.Tensor]], first_step: int,
+               last_good: str | None) -> dict[str, Any]:
+    """Means over the window; the first non-finite loss stops the run with its exact step."""
+    record: dict[str, Any] = {}
+    for key in window[0]:
+        values = torch.stack([w[key].float() for w in window]).cpu()  # (n,) one sync
+        bad = ~torch.isfinite(values)
+        if bad.any() and key != "beta":
+            i = int(bad.nonzero()[0])
+            what = "nan" if math.isnan(float(values[i])) else "inf"
+            raise TrainingDiverged(f"{key} became {what} at step {first_step + i}; "
+                                   f"{_last_good_text(last_good)}")
+        record[key] = float(values.mean())
+    return record
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(str(out / "tensorboard"))
+
+
+def _fixed_inputs(cfg: TrainConfig, device: torch.device) -> dict[str, torch.Tensor]:
+    """The same latent vectors (and classes) for every sample grid of a run: progress shows."""
+    gen = torch.Generator().manual_seed(cfg.seed + 12345)  # never touches the training streams
+    n = SCATTER_COUNT if len(cfg.model.data_shape) == 1 else SAMPLE_COUNT
+    z = torch.randn(n, cfg.model.latent_dim, generator=gen).to(device)
+    k = cfg.model.num_classes
+    y = (torch.arange(n) % k).to(device) if k > 0 else None
+    return {"z": z, "y": y}
+
+
+@torch.no_grad()
+def write_samples(state: TrainState, norm, ds, fixed: dict, path: Path) -> Path:
+    """A PNG of samples from the fixed latents: an image grid, or real-vs-generated points."""
+    from genlab.operations import decode_latent
+
+    x = decode_latent(state.model, state.ema, fixed["z"], fixed["y"], norm)
+    if ds.kind == "points":
+        from genlab.scatterplot import save_scatter
+
+        real = ds.x[torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:2500]]
+        return save_scatter(path, real=real.cpu(), fake=x.cpu(), modes=ds.modes)
+    from genlab.imagegrid import save_image_grid
+
+    upscale = max(1, 64 // x.shape[-1])
+    k = state.cfg.model.num_classes
+    return save_image_grid(x.cpu(), path, nrow=k if 0 < k <= 16 else 8, upscale=upscale)
