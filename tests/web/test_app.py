@@ -24,6 +24,13 @@ def test_security_headers_on_every_kind_of_response(client):
         assert r.headers.get("x-content-type-options") == "nosniff", path
 
 
+def test_csp_allows_only_self(client):
+    csp = client.get("/").headers["content-security-policy"]
+    for directive in csp.split(";"):
+        name, *sources = directive.split()
+        assert sources and set(sources) <= {"'self'", "'none'"}, directive
+
+
 def test_static_files_have_their_types(client):
     assert client.get("/static/hub.js").headers["content-type"].startswith(
         ("text/javascript", "application/javascript"))

@@ -13,6 +13,8 @@ Routes
 from __future__ import annotations
 
 import importlib
+import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,15 +88,29 @@ def create_app(**limits: Any) -> FastAPI:
     from genlab.web import diagrams, lesson
     from genlab.web.content import quiz
 
-    app = FastAPI(title="genlab hub", docs_url=None, redoc_url=None, openapi_url=None)
+    built: list[str] = []
+    build_lock = threading.Lock()
+
+    def page() -> str:
+        """Built once per process (the code shown is the code that runs); the first build
+        imports the modules the formulas name, so it starts in the background at startup."""
+        with build_lock:
+            if not built:
+                built.append(lesson.build_page())
+        return built[0]
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        threading.Thread(target=page, name="genlab-page-build", daemon=True).start()
+        yield
+
+    app = FastAPI(title="genlab hub", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.limits = dict(limits)
-    app.state.page = None
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
-        if app.state.page is None:  # built once per process: the code shown is what runs
-            app.state.page = lesson.build_page()
-        return HTMLResponse(app.state.page, headers={"cache-control": "no-cache"})
+        return HTMLResponse(page(), headers={"cache-control": "no-cache"})
 
     @app.get("/api/architecture")
     def architecture(request: Request, sim: str = "vae") -> JSONResponse:
