@@ -9,7 +9,9 @@ downloaded on machines without internet, so genlab offers two extractors:
   `$XDG_CACHE_HOME/genlab`, else `~/.cache/genlab`) in `classifiers/`, keyed by the data set
   name, a SHA-256 of its train/test tensors, the architecture version and the training
   settings; weights in safetensors, metadata (with the held-out test accuracy) in JSON.
-  Features are the penultimate layer (128-d). Scores computed with it are *genlab* scores,
+  Features are the penultimate layer (128-d). On mnist5k (4,500 train / 500 test), 4 epochs
+  take ≈ 25 s on one core of the 2-core dev machine and reach ≈ 96% test accuracy.
+  Scores computed with it are *genlab* scores,
   comparable with each other, not with published Inception FIDs — its `name` says which
   network was used (e.g. "genlab-classifier-mnist5k-v1 (test acc 97.8%)").
 - `InceptionFeatures.from_file(path)`: the TorchScript translation of that TF graph published
@@ -51,18 +53,17 @@ def cache_dir() -> Path:
 
 
 class ClassifierNet(nn.Module):
-    """Three 3x3 conv blocks, global average pooling, a 128-d penultimate layer."""
+    """Two 3x3 conv blocks with batch norm, pooled to a 4x4 grid, a 128-d penultimate layer."""
 
     def __init__(self, in_channels: int, num_classes: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(),  # (B, 32, H, W)
+            nn.Conv2d(in_channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),  # (B, 32, H, W)
             nn.MaxPool2d(2),  # (B, 32, H/2, W/2)
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),  # (B, 64, H/2, W/2)
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),  # (B, 64, H/2, W/2)
             nn.MaxPool2d(2),  # (B, 64, H/4, W/4)
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),  # (B, 128, H/4, W/4)
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (B, 128)
-            nn.Linear(128, FEATURE_DIM), nn.ReLU(),  # (B, 128) penultimate features
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(),  # (B, 64·4·4) = (B, 1024)
+            nn.Linear(64 * 16, FEATURE_DIM), nn.ReLU(),  # (B, 128) penultimate features
         )
         self.head = nn.Linear(FEATURE_DIM, num_classes)  # (B, num_classes) logits
 
