@@ -119,6 +119,9 @@ def test_phone_width_has_no_horizontal_scroll(server_url, new_page, screenshot_d
 
 def test_diagram_follows_the_simulations_settings(server_url, page):
     _open(page, server_url)
+    # the simulations announce their own settings when they mount: let that settle first
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(400)
     page.evaluate("""document.dispatchEvent(new CustomEvent("genlab:model-config", {detail: {
         sim: "gan2d", config: {width: 32, depth: 2, latent: 4, lr_g: 0.001, seed: 3}}}))""")
     page.wait_for_function(
