@@ -102,7 +102,9 @@ def optimizer_from_flat(prefix: str, meta: dict[str, Any], tensors: dict[str, to
             state.setdefault(int(index), {})[name] = value
     for index, scalars in meta.get("scalars", {}).items():
         state.setdefault(int(index), {}).update(scalars)
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+              for g in meta["param_groups"]]  # JSON turned tuples (betas) into lists
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
 def rng_state(generators: dict[str, torch.Generator],

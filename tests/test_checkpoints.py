@@ -1,0 +1,124 @@
+"""Checkpoints: safetensors + JSON, atomic pairs, every random stream restored exactly."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from genlab import checkpoints
+from genlab.errors import GenlabError
+
+
+def _adam_with_state():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.5, 0.9))
+    for _ in range(3):
+        opt.zero_grad()
+        model(torch.randn(5, 3)).sum().backward()
+        opt.step()
+    return model, opt
+
+
+def test_optimizer_state_round_trips_through_flat_tensors():
+    model, opt = _adam_with_state()
+    tensors = {}
+    meta = checkpoints.optimizer_to_flat("optim/model", opt, tensors)
+    json.dumps(meta)  # the non-tensor part is plain JSON
+    assert "optim/model/state/0/exp_avg" in tensors
+    fresh = torch.optim.Adam(model.parameters(), lr=1.0)
+    checkpoints.optimizer_from_flat("optim/model", json.loads(json.dumps(meta)), tensors, fresh)
+    a, b = opt.state_dict(), fresh.state_dict()
+    assert a["param_groups"] == b["param_groups"]
+    for i in a["state"]:
+        for k, v in a["state"][i].items():
+            assert torch.equal(v, b["state"][i][k])
+
+
+def test_rng_streams_round_trip():
+    gens = {"noise": torch.Generator().manual_seed(3)}
+    tensors = {}
+    meta = json.loads(json.dumps(checkpoints.rng_state(gens, tensors)))
+    expected = (torch.rand(4), torch.rand(4, generator=gens["noise"]), random.random(),
+                np.random.rand())
+    torch.manual_seed(99)
+    gens["noise"].manual_seed(99)
+    random.seed(99)
+    np.random.seed(99)
+    checkpoints.set_rng_state(meta, tensors, gens)
+    again = (torch.rand(4), torch.rand(4, generator=gens["noise"]), random.random(),
+             np.random.rand())
+    assert torch.equal(expected[0], again[0]) and torch.equal(expected[1], again[1])
+    assert expected[2:] == again[2:]
+
+
+def test_save_load_prune_and_latest(tmp_path):
+    folder = tmp_path / "checkpoints"
+    for step in (10, 20, 30, 40):
+        checkpoints.save(folder, step, {"w": torch.full((2,), float(step))}, {"kind": "vae"}, keep=2)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["latest.json", "step_0000030.json", "step_0000030.safetensors",
+                     "step_0000040.json", "step_0000040.safetensors"]
+    meta, tensors = checkpoints.load(tmp_path)  # a run folder finds checkpoints/latest.json
+    assert meta["step"] == 40 and meta["tensors"] == "step_0000040.safetensors"
+    assert torch.equal(tensors["w"], torch.full((2,), 40.0))
+    meta, _ = checkpoints.load(folder / "step_0000030.json")
+    assert meta["step"] == 30
+
+
+def test_a_kill_between_tensor_file_and_json_keeps_the_previous_latest(tmp_path, monkeypatch):
+    folder = tmp_path / "checkpoints"
+    checkpoints.save(folder, 10, {"w": torch.zeros(2)}, {})
+    real = checkpoints.atomic_write_json
+    monkeypatch.setattr(checkpoints, "atomic_write_json",
+                        lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        checkpoints.save(folder, 20, {"w": torch.ones(2)}, {})
+    monkeypatch.setattr(checkpoints, "atomic_write_json", real)
+    meta, tensors = checkpoints.load(tmp_path)
+    assert meta["step"] == 10 and torch.equal(tensors["w"], torch.zeros(2))
+    assert not list(folder.glob(".*.tmp"))  # temp files cleaned
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    path = tmp_path / "a.json"
+    checkpoints.atomic_write_json(path, {"v": 1})
+
+    class Boom:
+        def __bytes__(self):
+            raise RuntimeError
+
+    with pytest.raises(TypeError):
+        checkpoints.atomic_write_bytes(path, object())  # not bytes: the write fails
+    assert json.loads(path.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_user_errors_are_one_line(tmp_path):
+    with pytest.raises(GenlabError, match="no such run"):
+        checkpoints.load(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GenlabError, match="no checkpoint"):
+        checkpoints.load(tmp_path / "empty")
+    folder = tmp_path / "run" / "checkpoints"
+    checkpoints.save(folder, 5, {"w": torch.zeros(2)}, {})
+    (folder / "step_0000005.safetensors").write_bytes(b"garbage")
+    with pytest.raises(GenlabError, match="cannot read checkpoint tensors"):
+        checkpoints.load(tmp_path / "run")
+    (folder / "latest.json").write_text("{not json")
+    with pytest.raises(GenlabError, match="cannot read checkpoint"):
+        checkpoints.load(tmp_path / "run")
+    (folder / "latest.json").write_text('{"format": "other"}')
+    with pytest.raises(GenlabError, match="not a genlab checkpoint"):
+        checkpoints.load(tmp_path / "run")
+
+
+def test_no_pickle_in_checkpoint_files(tmp_path):
+    checkpoints.save(tmp_path, 1, {"w": torch.zeros(2)}, {"a": [1, 2]})
+    data = (tmp_path / "step_0000001.safetensors").read_bytes()
+    assert not data.startswith(b"\x80")  # a pickle stream starts with PROTO 0x80
+    json.loads((tmp_path / "step_0000001.json").read_text())

@@ -1,0 +1,67 @@
+"""TrainConfig: defaults by model kind and loss, checks, JSON round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genlab.config import (KIND_DEFAULTS, DataConfig, ModelConfig, TrainConfig, resolve)
+from genlab.errors import GenlabError
+
+
+def _cfg(kind="vae", **kw):
+    model_kw = {k: kw.pop(k) for k in list(kw) if k in ModelConfig.__dataclass_fields__}
+    return TrainConfig(model=ModelConfig(kind=kind, **model_kw), data=DataConfig("x"), **kw)
+
+
+def test_resolve_fills_every_none_and_round_trips_through_json():
+    cfg = resolve(_cfg("gan", loss="wgan-gp"), "points", (2,), 25, 100_000)
+    d = cfg.to_dict()
+    assert all(v is not None for k, v in d.items() if k not in ("epochs",))
+    assert all(v is not None for k, v in d["model"].items() if k != "filters")  # MLP: no filters
+    again = TrainConfig.from_dict(json.loads(json.dumps(d)))
+    assert again == cfg
+    assert cfg.n_critic == 5 and cfg.lr_d == cfg.lr
+
+
+def test_epochs_become_steps():
+    cfg = resolve(_cfg("vae", epochs=2.0, batch_size=100), "image", (1, 28, 28), 10, 1000)
+    assert cfg.steps == 20
+    cfg = resolve(_cfg("gan", epochs=1.0, batch_size=100, n_critic=2), "image", (1, 28, 28), 10, 1000)
+    assert cfg.steps == 5  # a GAN step eats n_critic batches
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(loss="wgan"), "unknown loss 'wgan'"),
+    (dict(lr=-1.0), "lr must be"),
+    (dict(batch_size=0), "batch_size must be"),
+    (dict(pack=3, batch_size=64), "multiple of --pack"),
+    (dict(precision="fp8"), "unknown precision"),
+    (dict(ema_decay=1.0), "ema_decay"),
+    (dict(lr_decay_start=1.5), "lr_decay_start"),
+    (dict(epochs=-1.0), "epochs"),
+])
+def test_bad_values_are_clear_errors(kw, match):
+    with pytest.raises(GenlabError, match=match):
+        resolve(_cfg("gan", **kw), "points", (2,), 0, 1000)
+
+
+def test_unknown_kind_and_mismatches():
+    with pytest.raises(GenlabError, match="unknown model 'gam'"):
+        resolve(_cfg("gam"), "points", (2,), 0, 10)
+    with pytest.raises(GenlabError, match="dcgan needs image data"):
+        resolve(_cfg("dcgan"), "points", (2,), 0, 10)
+    with pytest.raises(GenlabError, match="--loss applies to gan"):
+        resolve(_cfg("vae", loss="hinge"), "points", (2,), 0, 10)
+    with pytest.raises(GenlabError, match="needs class labels"):
+        resolve(_cfg("vae", conditional=True), "points", (2,), 0, 10)
+    with pytest.raises(GenlabError, match="unknown TrainConfig field"):
+        TrainConfig.from_dict({"stepz": 3})
+
+
+def test_every_kind_has_defaults_for_what_resolve_reads():
+    for (kind, data_kind), defaults in KIND_DEFAULTS.items():
+        shape = (2,) if data_kind == "points" else (1, 28, 28)
+        cfg = resolve(_cfg(kind), data_kind, shape, 0, 5000)
+        assert cfg.steps >= 1 and cfg.batch_size >= 1 and cfg.lr > 0
