@@ -37,7 +37,9 @@ def test_header_title_subtitle_path_prerequisites_time_concepts(html_page):
     assert "Estimated time" in html_page and "90 minutes" in html_page
     for concept in ("Autoencoder", "ELBO", "Reparameterization", "Latent Space", "GAN", "DCGAN",
                     "Mode Collapse"):
-        assert f'<li class="chip">{concept}</li>' in html_page
+        anchor = lesson.CONCEPT_ANCHORS[concept]
+        assert f'<li class="chip"><a href="#{anchor}">{concept}</a></li>' in html_page
+        assert f'id="{anchor}"' in html_page  # the link lands where the concept is taught
 
 
 def test_sections_in_the_lessons_order_and_kinds(html_page):

@@ -42,6 +42,10 @@ SECTIONS = (
     ("deep-dive", "Deep dive", "GANs: the game, its equilibrium and its failure", "s4_deep_dive.html"),
     ("code", "Code", "The code that runs", "s5_code.html"),
 )
+# where each of the seven concepts is introduced (ids of <h3> in the fragments)
+CONCEPT_ANCHORS = {"Autoencoder": "autoencoder", "ELBO": "elbo",
+                   "Reparameterization": "reparameterization", "Latent Space": "latent-space",
+                   "GAN": "gan", "DCGAN": "dcgan", "Mode Collapse": "mode-collapse"}
 SIMS = ("gan2d", "vae", "dcgan", "beyond")
 SIM_LABELS = {"gan2d": "2D GAN playground", "vae": "VAE lab", "dcgan": "DCGAN lab",
               "beyond": "Anomaly detection and conditional generation"}
@@ -268,7 +272,8 @@ def build_page() -> str:
     toc.append('<li><a href="#quiz" data-toc="quiz"><span class="kind">Check</span> '
                'Knowledge check</a></li>')
     path = "".join(f"<li>{p}</li>" for p in PATH)
-    concepts = "".join(f'<li class="chip">{html.escape(c)}</li>' for c in quiz.CONCEPTS)
+    concepts = "".join(f'<li class="chip"><a href="#{CONCEPT_ANCHORS[c]}">{html.escape(c)}</a></li>'
+                       for c in quiz.CONCEPTS)
     prereq = ", ".join(PREREQUISITES)
     sims_js = "1" if (STATIC / "sims" / "index.js").is_file() else "0"
     n_sections = len(SECTIONS) + 1
@@ -285,6 +290,8 @@ def build_page() -> str:
 </head>
 <body data-sims="{sims_js}" data-sections="{n_sections}" data-questions="{len(quiz.QUESTIONS)}">
 <a class="skip-link" href="#main">Skip to the lesson</a>
+<noscript><p class="noscript">The text, figures and formulas work without JavaScript; the live
+simulations, architecture diagrams and quiz feedback need it.</p></noscript>
 {figures.ARROW_DEFS}
 <header class="hero">
   <p class="kicker">genlab lesson</p>
