@@ -23,9 +23,9 @@ def test_identical_sets():
     assert precision_recall(x, x) == {"precision": 1.0, "recall": 1.0}
     dc = density_coverage(x, x, k=5)
     assert dc["coverage"] == 1.0
-    # each point lies in its own ball and in exactly k others on average: (k+1)/k
-    # (up to ties broken by float round-off of the matrix-product distances)
-    assert dc["density"] == pytest.approx(6 / 5, abs=0.005)
+    # open balls: each point lies in its own ball and in k - 1 others on average -> k/k = 1
+    # (up to ties at the k-th neighbour broken by float round-off of matrix-product distances)
+    assert dc["density"] == pytest.approx(1.0, abs=0.005)
 
 
 def test_same_distribution_independent_samples():
@@ -63,6 +63,20 @@ def test_blocked_computation_matches_unblocked(monkeypatch):
     full = (precision_recall(real, fake), density_coverage(real, fake))
     monkeypatch.setattr(pr_module, "BLOCK", 16)
     assert (precision_recall(real, fake), density_coverage(real, fake)) == full
+
+
+def test_ball_boundaries_follow_the_reference_code():
+    # 1D: real {0, 1, 3} with k=1 radii {1, 1, 2}; the fakes at -1 lie exactly on the boundary
+    # of B(0, 1) and outside every other ball
+    real = np.array([[0.0], [1.0], [3.0]])
+    fake = np.array([[-1.0], [-1.0]])
+    # closed balls (NVlabs `dist <= kth`): on the boundary counts -> precision 1
+    assert precision_recall(real, fake, k=1)["precision"] == 1.0
+    # open balls (prdc `dist < radius`): on the boundary does not count
+    assert density_coverage(real, fake, k=1) == {"density": 0.0, "coverage": 0.0}
+    # strictly inside B(3, 2) only: density 1 / (k * 1) per fake, covers the real point 3
+    dc = density_coverage(real, np.array([[3.5]]), k=1)
+    assert dc["density"] == 1.0 and dc["coverage"] == pytest.approx(1 / 3)
 
 
 def test_bad_k():

@@ -13,10 +13,13 @@ ICML 2020, https://arxiv.org/abs/2002.09797 (Eq. 3-4), k = 5, balls around real 
     coverage = 1/N   Σ_i 1[∃ j: Y_j ∈ B(X_i, NND_k(X_i))]
 
 NN_k / NND_k is the distance to the k-th nearest *other* point of the same set (the point
-itself, at distance 0, is not counted — as `np.partition(d, k)[:, k]` in the authors' code).
-Distances are Euclidean, computed with torch.cdist in row blocks so memory stays
-O(block · N). For two copies of one set, density is exactly (k+1)/k (each point lies in its own
-ball and in k others on average); for two independent samples of one distribution it is ≈ 1.
+itself, at distance 0, is not counted: `kthvalue(k + 1)` in NVlabs' code, `np.partition(d,
+k)[:, k]` in clovaai's). As in the authors' code, precision/recall use closed balls (`dist <=
+kth`, NVlabs stylegan2-ada-pytorch metrics/precision_recall.py) and density/coverage open balls
+(`dist < radius`, clovaai/generative-evaluation-prdc prdc.py). Distances are Euclidean, from
+torch.cdist in row blocks so memory stays O(block · N). For two copies of one set density is
+1 (each point lies in its own ball and in the k − 1 balls whose radius it does not set, on
+average); for two independent samples of one distribution it is ≈ 1 as well.
 """
 
 from __future__ import annotations
@@ -49,12 +52,13 @@ def knn_radii(features, k: int) -> torch.Tensor:
     return radii
 
 
-def _in_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor):
+def _in_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
+                 closed: bool = True):
     """Per point: inside at least one ball B(centre_i, radius_i)? And how many balls? (P,)."""
     inside_any = torch.empty(points.shape[0], dtype=torch.bool)
     count = torch.empty(points.shape[0], dtype=torch.float64)
     for start, d in _blocks(points, centres):
-        within = d <= radii[None, :]  # (rows, Nc)
+        within = d <= radii[None, :] if closed else d < radii[None, :]  # (rows, Nc)
         inside_any[start : start + d.shape[0]] = within.any(dim=1)
         count[start : start + d.shape[0]] = within.sum(dim=1)
     return inside_any, count
@@ -81,10 +85,10 @@ def density_coverage(features_real, features_fake, k: int = 5) -> dict:
     fake = as_float64(features_fake, "features_fake")
     same_width(real, fake, "density/coverage")
     radii_real = knn_radii(real, k)  # (N,)
-    _, balls_per_fake = _in_any_ball(fake, real, radii_real)  # (M,) real balls holding Y_j
+    _, balls_per_fake = _in_any_ball(fake, real, radii_real, closed=False)  # (M,) balls with Y_j
     density = balls_per_fake.sum() / (k * fake.shape[0])
     covered = torch.zeros(real.shape[0], dtype=torch.bool)
     for start, d in _blocks(real, fake):
         # min distance from real X_i to any fake Y_j within X_i's radius
-        covered[start : start + d.shape[0]] = d.min(dim=1).values <= radii_real[start : start + d.shape[0]]
+        covered[start : start + d.shape[0]] = d.min(dim=1).values < radii_real[start : start + d.shape[0]]
     return {"density": float(density), "coverage": float(covered.double().mean())}
