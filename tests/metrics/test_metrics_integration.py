@@ -59,3 +59,15 @@ def test_bounds_on_a_real_vae(likelihood):
     assert elbo - 0.05 <= l_50 <= l_500 + 0.05
     r = active_units(model, x)
     assert r["num_units"] == 3 and r["activity"].shape == (3,)
+
+
+def test_package_exports_resolve_and_toy2d_stays_light():
+    import subprocess
+    import sys
+
+    import genlab.metrics as metrics
+
+    assert all(callable(getattr(metrics, name)) for name in metrics.__all__)
+    code = "import sys, genlab.metrics.toy2d; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

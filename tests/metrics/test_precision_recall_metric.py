@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from genlab.errors import GenlabError
-from genlab.metrics.precision_recall import density_coverage, knn_radii, precision_recall
+from genlab.metrics.precision_recall import density_coverage, knn_radii
+from genlab.metrics.precision_recall import improved_precision_recall as precision_recall
 
-# the package re-exports the function `precision_recall`, which shadows the submodule name
 pr_module = importlib.import_module("genlab.metrics.precision_recall")
 
 

@@ -9,49 +9,39 @@
 - `anomaly`: AUROC / AUPRC of anomaly scores.
 - `disentanglement`: MIG and the FactorVAE score (disentanglement_lib settings).
 - `mode_count`: classes found and KL of the class histogram (stacked-MNIST protocol).
+
+The names below are loaded on first use (PEP 562), so `import genlab.metrics.toy2d` does not
+pay for scikit-learn or safetensors.
 """
 
-from genlab.metrics.anomaly import anomaly_auc
-from genlab.metrics.disentanglement import (
-    discretize,
-    factor_vae_score,
-    mig,
-    mutual_information_matrix,
-    sample_codes,
-)
-from genlab.metrics.features import FeatureExtractor, InceptionFeatures
-from genlab.metrics.frechet import fit_gaussian, frechet_distance, frechet_distance_from_features
-from genlab.metrics.kid import kernel_inception_distance, mmd2_unbiased
-from genlab.metrics.likelihood import active_units, elbo_terms, iwae_bound, log_likelihood
-from genlab.metrics.mode_count import mode_count, stack_digits
-from genlab.metrics.precision_recall import density_coverage, knn_radii, precision_recall
-from genlab.metrics.toy2d import ModeProtocol, ModeReport, mode_coverage, mode_protocol
+from __future__ import annotations
 
-__all__ = [
-    "FeatureExtractor",
-    "InceptionFeatures",
-    "ModeProtocol",
-    "ModeReport",
-    "active_units",
-    "anomaly_auc",
-    "density_coverage",
-    "discretize",
-    "elbo_terms",
-    "factor_vae_score",
-    "fit_gaussian",
-    "frechet_distance",
-    "frechet_distance_from_features",
-    "iwae_bound",
-    "kernel_inception_distance",
-    "knn_radii",
-    "log_likelihood",
-    "mig",
-    "mmd2_unbiased",
-    "mode_count",
-    "mode_coverage",
-    "mode_protocol",
-    "mutual_information_matrix",
-    "precision_recall",
-    "sample_codes",
-    "stack_digits",
-]
+import importlib
+
+_EXPORTS = {
+    "toy2d": ("ModeProtocol", "ModeReport", "mode_coverage", "mode_protocol"),
+    "frechet": ("fit_gaussian", "frechet_distance", "frechet_distance_from_features"),
+    "kid": ("kernel_inception_distance", "mmd2_unbiased", "polynomial_kernel"),
+    "precision_recall": ("density_coverage", "improved_precision_recall", "knn_radii"),
+    "likelihood": ("active_units", "elbo_terms", "iwae_bound", "log_likelihood"),
+    "features": ("FeatureExtractor", "InceptionFeatures"),
+    "anomaly": ("anomaly_auc",),
+    "disentanglement": ("discretize", "factor_vae_score", "mig", "mutual_information_matrix",
+                        "sample_codes"),
+    "mode_count": ("count_modes", "stack_digits"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

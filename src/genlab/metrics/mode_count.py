@@ -21,7 +21,7 @@ import torch
 
 from genlab.errors import GenlabError
 
-__all__ = ["mode_count", "stack_digits"]
+__all__ = ["count_modes", "stack_digits"]
 
 
 def _as_int_tensor(value, what: str) -> torch.Tensor:
@@ -41,7 +41,7 @@ def stack_digits(digits) -> torch.Tensor:
     return d[:, 0] * 100 + d[:, 1] * 10 + d[:, 2]
 
 
-def mode_count(predicted, num_classes: int, data_histogram=None, min_count: int = 1) -> dict:
+def count_modes(predicted, num_classes: int, data_histogram=None, min_count: int = 1) -> dict:
     """Modes found and KL(sample class histogram ‖ data class histogram).
 
     predicted: (N,) class indices from the evaluation classifier. data_histogram: (C,) counts

@@ -29,7 +29,7 @@ import torch
 from genlab.errors import GenlabError
 from genlab.metrics._util import as_float64, same_width
 
-__all__ = ["knn_radii", "precision_recall", "density_coverage"]
+__all__ = ["knn_radii", "improved_precision_recall", "density_coverage"]
 
 BLOCK = 2048  # rows of a distance block
 
@@ -64,7 +64,7 @@ def _in_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tenso
     return inside_any, count
 
 
-def precision_recall(features_real, features_fake, k: int = 3) -> dict:
+def improved_precision_recall(features_real, features_fake, k: int = 3) -> dict:
     """Improved precision and recall (Kynkäänniemi et al. 2019): {"precision", "recall"}."""
     real = as_float64(features_real, "features_real")
     fake = as_float64(features_fake, "features_fake")
