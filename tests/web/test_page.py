@@ -153,3 +153,35 @@ def test_accessibility_basics(html_page):
     # every radio button sits inside a label
     assert html_page.count('type="radio"') == sum(len(q["options"]) for q in quiz.QUESTIONS)
     assert html_page.count('<label class="opt"><input type="radio"') == html_page.count('type="radio"')
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr", "mspace"}
+
+
+def test_page_is_well_formed(html_page):
+    """Every element the page opens is closed, in order (MathML and SVG included)."""
+    from html.parser import HTMLParser
+
+    class Checker(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.stack, self.errors = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in VOID:
+                self.stack.append((tag, self.getpos()))
+
+        def handle_startendtag(self, tag, attrs):
+            pass
+
+        def handle_endtag(self, tag):
+            if not self.stack or self.stack[-1][0] != tag:
+                self.errors.append((tag, self.getpos(), self.stack[-1:] if self.stack else None))
+                return
+            self.stack.pop()
+
+    checker = Checker()
+    checker.feed(html_page)
+    assert checker.errors == []
+    assert [t for t, _ in checker.stack] == []
