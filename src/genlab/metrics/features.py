@@ -160,16 +160,22 @@ class FeatureExtractor:
     def __repr__(self) -> str:
         return f"FeatureExtractor({self.name})"
 
+    def to(self, device) -> "FeatureExtractor":
+        """Run the network on `device` (inputs are moved there batch by batch)."""
+        self.network.to(device)
+        return self
+
     def _batches(self, x, fn):
         x = _as_unit_float(x)
         if tuple(x.shape[1:]) != self.image_shape:
             raise GenlabError(f"{self.name} takes images of shape {self.image_shape}, "
                               f"got {tuple(x.shape[1:])}")
+        device = next(self.network.parameters()).device
         with torch.no_grad():
-            return torch.cat([fn(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+            return torch.cat([fn(x[i:i + BATCH].to(device)).cpu() for i in range(0, len(x), BATCH)])
 
     def features(self, x) -> torch.Tensor:
-        """Penultimate-layer features (N, 128) of images (N, C, H, W) in [0, 1]."""
+        """Penultimate-layer features (N, 128) of images (N, C, H, W) in [0, 1], on the CPU."""
         return self._batches(x, self.network.features)
 
     def predict(self, x) -> torch.Tensor:
@@ -238,6 +244,12 @@ class InceptionFeatures:
     def __init__(self, module: torch.jit.ScriptModule, path: Path):
         self.module = module.eval()
         self.path = path
+        self.device = torch.device("cpu")
+
+    def to(self, device) -> "InceptionFeatures":
+        self.device = torch.device(device)
+        self.module.to(self.device)
+        return self
 
     @classmethod
     def from_file(cls, path: str | Path | None) -> "InceptionFeatures":
@@ -271,7 +283,7 @@ class InceptionFeatures:
                 if b.shape[1] == 1:
                     b = b.repeat(1, 3, 1, 1)  # (B, 3, H, W)
                 b = (b * 255).round().clamp(0, 255).to(torch.uint8)  # as in the reference
-                out.append(self.module(b, return_features=True).float())
+                out.append(self.module(b.to(self.device), return_features=True).float().cpu())
         return torch.cat(out)
 
     def predict(self, x):

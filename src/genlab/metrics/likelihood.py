@@ -55,6 +55,13 @@ def log_likelihood(model, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return dist.log_prob(x).flatten(1).sum(dim=1)
 
 
+def _standard_normal(shape, like: torch.Tensor, generator: torch.Generator | None):
+    """ε ~ N(0, I) drawn on the generator's device (a CPU generator works for CUDA models)."""
+    device = generator.device if generator is not None else like.device
+    eps = torch.randn(shape, dtype=like.dtype, device=device, generator=generator)
+    return eps.to(like.device)
+
+
 def _posterior(model, x, y):
     mu, logvar = model.encode(x, y)  # (B, L), (B, L)
     return Normal(mu, torch.exp(0.5 * logvar))  # q(z|x)
@@ -72,7 +79,7 @@ def elbo_terms(model, x: torch.Tensor, y: torch.Tensor | None = None, n_samples:
     kl = kl_divergence(q, prior).sum(dim=1)  # (B,) KL term, analytic
     recon = torch.zeros_like(kl)
     for _ in range(n_samples):
-        eps = torch.randn(q.loc.shape, dtype=q.loc.dtype, device=q.loc.device, generator=generator)
+        eps = _standard_normal(q.loc.shape, q.loc, generator)
         z = q.loc + q.scale * eps  # z = μ + σ ⊙ ε
         recon += log_likelihood(model, model.decode(z, y), x)  # log p(x|z)
     recon /= n_samples  # (B,) reconstruction term
@@ -95,8 +102,7 @@ def iwae_bound(model, x: torch.Tensor, k: int, y: torch.Tensor | None = None,
     done = 0
     while done < k:
         kc = min(batch_k, k - done)
-        eps = torch.randn((kc, *q.loc.shape), dtype=q.loc.dtype, device=q.loc.device,
-                          generator=generator)
+        eps = _standard_normal((kc, *q.loc.shape), q.loc, generator)
         z = q.loc + q.scale * eps  # (kc, B, L)
         log_q = q.log_prob(z).sum(dim=2)  # (kc, B) log q(z|x)
         log_prior = Normal(0.0, 1.0).log_prob(z).sum(dim=2)  # (kc, B) log p(z)
