@@ -81,7 +81,8 @@ def test_at_least_ten_figures_and_three_live_diagrams(html_page):
 def test_key_formulas_are_mathml(html_page):
     for name in formulas.KEY_FORMULAS:
         block = _element(html_page, "figure", f"eq-{name}")
-        assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in block
+        assert re.search(r'<math alttext="[^"]+" xmlns="http://www.w3.org/1998/Math/MathML" '
+                         r'display="block">', block)
         assert "<merror" not in block
     assert html_page.count("<math ") >= len(formulas.KEY_FORMULAS)
 

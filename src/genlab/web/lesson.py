@@ -156,11 +156,17 @@ class _Counter:
         return self.n
 
 
+def mathml_of(tex: str) -> str:
+    """Block MathML for `tex`, with the LaTeX kept as alttext for assistive technology."""
+    mathml = latex_to_mathml(tex, display="block")
+    return mathml.replace("<math ", f'<math alttext="{html.escape(tex)}" ', 1)
+
+
 def render_formula(name: str) -> str:
     f = formulas.FORMULAS[name]
     mathml = "".join(
         f'<div class="math-scroll" tabindex="0" role="group" aria-label="{html.escape(f["label"])}">'
-        f'{latex_to_mathml(tex, display="block")}</div>'
+        f'{mathml_of(tex)}</div>'
         for tex in [f["latex"], *f.get("latex_more", [])])
     parts = []
     for phrase, dotted in f.get("refs", []):
