@@ -14,9 +14,22 @@ from typing import Any
 import numpy as np
 import torch
 
+from genlab.data import Dataset, load_dataset
 from genlab.config import DataConfig, ModelConfig, TrainConfig, resolve
 from genlab.devices import FP32, make_generator
 from genlab.models import build_model
+
+
+_DATASETS: dict[tuple[str, str], Dataset] = {}
+
+
+def cached_dataset(name: str, split: str) -> Dataset:
+    """A dataset loaded once per process. The forkserver loads mnist5k before it forks any
+    worker, so every worker starts with the digits already in (copy-on-write) memory."""
+    key = (name, split)
+    if key not in _DATASETS:
+        _DATASETS[key] = load_dataset(name, split)
+    return _DATASETS[key]
 
 
 @dataclass

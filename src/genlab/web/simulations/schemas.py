@@ -131,7 +131,7 @@ class PointsMsg(_Strict):
 
 class DecodeMsg(_Strict):
     type: Literal["decode"]
-    z: tuple[Annotated[float, Field(ge=-6.0, le=6.0, allow_inf_nan=False)], ...] = Field(
+    z: tuple[Annotated[float, Field(ge=-1000.0, le=1000.0, allow_inf_nan=False)], ...] = Field(
         min_length=1, max_length=32)
 
 

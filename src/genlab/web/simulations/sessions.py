@@ -3,8 +3,9 @@
 A `Session` is one worker process (worker.py) and the pipe to it. The `SessionManager`
 enforces `SimLimits.max_sessions` (all learners together) and stops sessions that are closed
 or idle; stopping terminates the process, so all of its memory goes back to the system.
-Reading the pipe never blocks the event loop: `Session.attach` registers the pipe with
-`loop.add_reader` and queues what arrives; at most a few state frames wait in the queue (a
+Reading the pipe never blocks the event loop: `Session.attach` starts a reader thread that
+hands each message to the loop (call_soon_threadsafe; add_reader is not used because uvloop
+makes the pipe non-blocking under multiprocessing's blocking reads); at most a few state frames wait in the queue (a
 slow page sees fewer frames, never a growing backlog).
 """
 
@@ -32,7 +33,7 @@ def _context():
         if _CONTEXT is None:
             try:
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["genlab.web.simulations.worker"])
+                ctx.set_forkserver_preload(["genlab.web.simulations._preload"])
             except ValueError:
                 ctx = multiprocessing.get_context("spawn")
             _CONTEXT = ctx
@@ -75,6 +76,7 @@ class Session:
         self.ready = asyncio.Event()
         self.closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._reader: threading.Thread | None = None
 
     # -- parent → worker
     def send(self, *cmd: Any) -> None:
@@ -85,33 +87,36 @@ class Session:
             except (BrokenPipeError, OSError):
                 self._gone()
 
-    # -- worker → parent, on the event loop
+    # -- worker → parent: a reader thread blocks on the pipe, the event loop never does
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        loop.add_reader(self.conn.fileno(), self._readable)
+        self._reader = threading.Thread(target=self._read_loop, daemon=True,
+                                        name=f"genlab-sim-reader-{self.id}")
+        self._reader.start()
 
-    def _readable(self) -> None:
+    def _read_loop(self) -> None:
         try:
-            while self.conn.poll():
+            while True:
                 data = self.conn.recv_bytes()
-                if data[:4] == b"GLF1" and data[4] == 1:  # a state frame: drop stale ones
-                    stale = [m for m in self.outbox if m[:4] == b"GLF1" and m[4] == 1]
-                    if len(stale) >= MAX_QUEUED_FRAMES:
-                        self.outbox.remove(stale[0])
-                self.outbox.append(data)
-        except (EOFError, OSError):
-            self._gone()
+                self._loop.call_soon_threadsafe(self._push, data)
+        except (EOFError, OSError, ValueError):
+            pass
+        try:
+            self._loop.call_soon_threadsafe(self._gone)
+        except RuntimeError:  # the loop is already closed
+            self.closed = True
+
+    def _push(self, data: bytes) -> None:
+        if data[:4] == b"GLF1" and data[4] == 1:  # a state frame: drop stale ones
+            stale = [m for m in self.outbox if m[:4] == b"GLF1" and m[4] == 1]
+            if len(stale) >= MAX_QUEUED_FRAMES:
+                self.outbox.remove(stale[0])
+        self.outbox.append(data)
         self.ready.set()
 
     def _gone(self) -> None:
-        if not self.closed:
-            self.closed = True
-            if self._loop is not None:
-                try:
-                    self._loop.remove_reader(self.conn.fileno())
-                except (ValueError, OSError):
-                    pass
-            self.ready.set()
+        self.closed = True
+        self.ready.set()
 
     async def next_message(self) -> bytes | None:
         """The next message for the page, or None once the worker is gone."""
@@ -129,7 +134,7 @@ class Session:
                 self.conn.send(("stop",))
             except (BrokenPipeError, OSError):
                 pass
-        self._gone()
+        self.closed = True
         self.process.join(timeout=0.5)
         if self.process.is_alive():
             self.process.terminate()
@@ -137,6 +142,8 @@ class Session:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=2)
+        if self._reader is not None:  # it sees the end of the pipe once the worker is gone
+            self._reader.join(timeout=2)
         self.conn.close()
 
 

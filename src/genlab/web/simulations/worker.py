@@ -35,7 +35,14 @@ def preload() -> None:
     import torch  # noqa: F401
 
     import genlab.losses  # noqa: F401
-    import genlab.data  # noqa: F401
+    import genlab.train_steps  # noqa: F401
+    from genlab.web.simulations.common import cached_dataset
+
+    for split in ("train", "test"):
+        try:
+            cached_dataset("mnist5k", split)
+        except Exception:  # noqa: BLE001 - a worker that needs it will report the reason
+            pass
 
 
 def build(kind: str, config: dict[str, Any], limits):

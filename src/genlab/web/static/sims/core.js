@@ -251,6 +251,7 @@ export class SimShell {
 
   ensureStarted() {
     if (!this.socket.open) {
+      this.status.textContent = "Starting the simulation in the server…";
       this.socket.connect(this.config());
       if (this.beforeStart) this.beforeStart();
     }

@@ -1,0 +1,156 @@
+"""VAE lab: a 2-latent VAE (or a plain autoencoder) on mnist5k, trained live by the library's
+steps (genlab.train_steps.vae_step / autoencoder_step) on genlab.models.VAE / Autoencoder.
+
+State frame (frames.py):
+    latent   float32 (500, 2)   encoder means μ(x) (AE: codes z) of the 500 test digits
+    label    uint8   (500,)     their digits
+    orig     uint8   (8, 28, 28) eight test digits ...
+    recon    uint8   (8, 28, 28) ... and their reconstructions (decoder mean at z = μ)
+    manifold uint8   (144, 28, 28) the decoder's mean on a 12×12 grid over the view box,
+                                 row-major from the top-left (sent every 15th frame and on
+                                 steps/resets): the holes of an AE's latent space are visible
+    meta: step, run, model, beta, loss (−ELBO or AE loss, nats), recon (−log p(x|z)), kl,
+          view [z1_min, z1_max, z2_min, z2_max]
+Replies (kind 2): {"reply": "decode", "z"} with image uint8 (1, 28, 28);
+                  {"reply": "interpolate", "a", "b", "path"} with images uint8 (steps, 28, 28).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.data import EpochSampler, normalizer_for
+from genlab.errors import GenlabError
+from genlab.train_steps import autoencoder_step, vae_step
+from genlab.web.simulations.common import cached_dataset, make_state, set_lr, to_uint8, train_config
+from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
+
+SHOWN_RECON = 8
+MANIFOLD = 12
+MANIFOLD_EVERY = 15
+LIVE_KEYS = {"beta", "lr", "batch", "speed"}
+
+
+class VaeLab:
+    def __init__(self, cfg, limits):
+        self.limits = limits
+        self.run = 0
+        self.train = cached_dataset("mnist5k", "train")
+        self.test = cached_dataset("mnist5k", "test")
+        self.norm = normalizer_for(self.train, "unit")  # Bernoulli decoder: x in [0, 1]
+        self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
+        self.x_test = self.norm.encode(self.test.x)  # (500, 1, 28, 28)
+        self.labels = self.test.y.to(torch.uint8).numpy()
+        self._build(cfg)
+
+    @property
+    def speed(self) -> int:
+        return self.cfg.speed
+
+    def _build(self, cfg) -> None:
+        self.cfg = cfg
+        self.run += 1
+        self.frames = 0
+        tc = train_config(cfg.model, "mnist5k", latent_dim=2, architecture="mlp",
+                          hidden_dim=cfg.width, depth=2, lr=cfg.lr, batch_size=cfg.batch,
+                          seed=cfg.seed, beta=cfg.beta, betas=(0.9, 0.999))
+        self.state = make_state(tc, "image", (1, 28, 28), num_classes=0)
+        self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
+        self.step_fn = vae_step if cfg.model == "vae" else autoencoder_step
+        self.last: dict[str, float] = {}
+
+    def reconfigure(self, cfg) -> bool:
+        changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(self.cfg, k)}
+        if changed <= LIVE_KEYS:
+            set_lr(self.state.optimizers["model"], cfg.lr)
+            self.state.cfg.beta = cfg.beta  # β-VAE: the KL weight of the next steps
+            if cfg.batch != self.cfg.batch:
+                self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
+            self.cfg = cfg
+        else:
+            self._build(cfg)
+        return True
+
+    def reset(self) -> None:
+        self._build(self.cfg)
+
+    def train_step(self) -> None:
+        idx = self.sampler.next_batch()
+        out = self.step_fn(self.state, (self.x_train[idx], None))
+        self.state.step += 1
+        self.last = {k: float(v) for k, v in out.items()}
+
+    # -- helpers
+    @torch.no_grad()
+    def _codes(self, x: torch.Tensor) -> torch.Tensor:
+        model = self.state.model
+        if self.cfg.model == "vae":
+            mu, _ = model.encode(x)  # the posterior mean μ(x)
+            return mu
+        return model.encode(x)
+
+    @torch.no_grad()
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        model = self.state.model
+        return model.mean(model.decode(z))  # expected x, in [0, 1]
+
+    def _view(self, codes: torch.Tensor) -> list[float]:
+        lo = torch.quantile(codes, 0.01, dim=0)
+        hi = torch.quantile(codes, 0.99, dim=0)
+        if self.cfg.model == "vae":  # keep the prior's ±3σ in view
+            lo, hi = torch.minimum(lo, torch.full_like(lo, -3)), torch.maximum(hi, torch.full_like(hi, 3))
+        center, half = (lo + hi) / 2, float((hi - lo).max()) / 2 * 1.15 + 1e-3
+        return [float(center[0]) - half, float(center[0]) + half,
+                float(center[1]) - half, float(center[1]) + half]
+
+    def frame(self) -> bytes:
+        model = self.state.model
+        model.eval()
+        try:
+            codes = self._codes(self.x_test)  # (500, 2)
+            recon = self._decode(codes[:SHOWN_RECON])
+            view = self._view(codes)
+            arrays = {"latent": codes.numpy(), "label": self.labels,
+                      "orig": to_uint8(self.x_test[:SHOWN_RECON]), "recon": to_uint8(recon)}
+            if self.frames % MANIFOLD_EVERY == 0:
+                x0, x1, y0, y1 = view
+                # cell centres, row 0 at the top (largest z2)
+                zs1 = x0 + (torch.arange(MANIFOLD) + 0.5) * (x1 - x0) / MANIFOLD
+                zs2 = y1 - (torch.arange(MANIFOLD) + 0.5) * (y1 - y0) / MANIFOLD
+                g2, g1 = torch.meshgrid(zs2, zs1, indexing="ij")
+                grid = torch.stack([g1.reshape(-1), g2.reshape(-1)], 1)  # (144, 2)
+                arrays["manifold"] = to_uint8(self._decode(grid))
+        finally:
+            model.train()
+        self.frames += 1
+        meta = {"step": self.state.step, "run": self.run, "model": self.cfg.model,
+                "beta": self.cfg.beta, "view": view, "loss": self.last.get("loss"),
+                "recon": self.last.get("recon"), "kl": self.last.get("kl")}
+        return encode_frame(KIND_STATE, self.state.step, meta, arrays)
+
+    def handle(self, msg: dict) -> bytes | None:
+        kind = msg["type"]
+        model = self.state.model
+        model.eval()
+        try:
+            if kind == "decode":
+                if len(msg["z"]) != 2:
+                    raise GenlabError(f"this VAE has 2 latent dimensions, got {len(msg['z'])}")
+                z = torch.tensor([msg["z"]], dtype=torch.float32)
+                return encode_frame(KIND_REPLY, self.state.step,
+                                    {"reply": "decode", "z": list(msg["z"])},
+                                    {"image": to_uint8(self._decode(z))})
+            if kind == "interpolate":
+                a, b, n = msg["a"], msg["b"], msg["steps"]
+                if max(a, b) >= len(self.x_test):
+                    raise GenlabError(f"pick test digits 0..{len(self.x_test) - 1}")
+                codes = self._codes(self.x_test[[a, b]])  # (2, 2)
+                t = torch.linspace(0, 1, n).reshape(-1, 1)
+                path = (1 - t) * codes[0] + t * codes[1]  # z_t = (1 − t) z_a + t z_b
+                return encode_frame(KIND_REPLY, self.state.step,
+                                    {"reply": "interpolate", "a": a, "b": b,
+                                     "path": path.tolist()},
+                                    {"images": to_uint8(self._decode(path))})
+        finally:
+            model.train()
+        raise GenlabError(f"the VAE lab does not understand {kind!r}")

@@ -1,0 +1,141 @@
+"""The live simulations in a real browser (Debian chromium through Playwright)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def gan(page):
+    return page.locator('div.sim[data-sim="gan2d"]')
+
+
+def modes_covered(page) -> int:
+    text = gan(page).locator('[data-metric="modes"]').inner_text()
+    match = re.match(r"(\d+) / 25", text)
+    return int(match.group(1)) if match else -1
+
+
+def test_gan_playground_wgan_gp_covers_more_modes_over_time(server_url, page, screenshot_dir):
+    page.goto(f"{server_url}/?g_data=grid25&g_loss=wgan-gp&g_speed=40#sim-gan2d")
+    sim = gan(page)
+    sim.locator("button[data-action=play]").wait_for()
+    sim.scroll_into_view_if_needed()
+    sim.locator("button[data-action=play]").click()
+    page.wait_for_function(
+        "() => document.querySelector('div.sim[data-sim=gan2d] [data-metric=modes]').textContent.includes('/ 25')",
+        timeout=90_000)
+    first = modes_covered(page)
+    seen = [first]
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and max(seen) < first + 8:
+        page.wait_for_timeout(1000)
+        seen.append(modes_covered(page))
+    sim.screenshot(path=str(screenshot_dir / "gan2d_wgan_gp.png"))
+    assert max(seen) >= first + 8, f"modes covered over time: {seen}"
+    assert int(sim.get_attribute("data-step")) > 20
+    sim.locator("button[data-action=play]").click()  # pause
+    assert page.console_errors == []
+
+
+def test_shared_url_restores_the_controls_and_bad_values_show_an_error(server_url, page,
+                                                                       screenshot_dir):
+    page.goto(f"{server_url}/?g_loss=hinge&g_data=ring8&g_spectral_norm=1&g_pack=4"
+              f"&g_width=64&g_lr_d=0.0005&g_batch=128#sim-gan2d")
+    sim = gan(page)
+    sim.locator("select[name=loss]").wait_for()
+    assert sim.locator("select[name=loss]").input_value() == "hinge"
+    assert sim.locator("select[name=data]").input_value() == "ring8"
+    assert sim.locator("input[name=spectral_norm]").is_checked()
+    assert sim.locator("select[name=pack]").input_value() == "4"
+    assert sim.locator("input[name=width]").input_value() == "64"
+    assert float(sim.locator("input[name=lr_d]").input_value()) == 0.0005
+    # a change goes back into the URL, so the link can be shared
+    sim.locator("select[name=loss]").select_option("least-squares")
+    assert "g_loss=least-squares" in page.url and "g_data=ring8" in page.url
+    # out of range: a clear message on the page, never a crash
+    width = sim.locator("input[name=width]")
+    width.fill("4096")
+    width.press("Enter")
+    sim.locator("button[data-action=step]").click()
+    error = sim.locator(".sim-error")
+    error.wait_for(state="visible", timeout=30_000)
+    assert "width must be ≤ 512" in error.inner_text()
+    sim.screenshot(path=str(screenshot_dir / "gan2d_error.png"))
+    assert page.console_errors == []
+
+
+def test_presets_and_keyboard(server_url, page):
+    page.goto(f"{server_url}/#sim-gan2d")
+    sim = gan(page)
+    preset = sim.locator("select[name=preset]")
+    preset.select_option("mode-collapse")
+    assert sim.locator("select[name=loss]").input_value() == "minimax"
+    assert "g_preset=mode-collapse" in page.url
+    preset.select_option("packing")
+    assert sim.locator("select[name=pack]").input_value() == "4"
+    # every control is reachable with Tab and has a label
+    for control in sim.locator("input, select").all():
+        control_id = control.get_attribute("id")
+        assert sim.locator(f'label[for="{control_id}"]').count() == 1
+    play = sim.locator("button[data-action=play]")
+    play.focus()
+    page.keyboard.press("Enter")
+    sim.locator("[data-metric=modes]").filter(has_text="/ 25").wait_for(timeout=60_000)
+    page.keyboard.press("Enter")  # pause again
+    assert page.console_errors == []
+
+
+def test_phone_width_is_readable(server_url, new_page, screenshot_dir):
+    page = new_page(width=375, height=812)
+    page.goto(f"{server_url}/#sim-gan2d")
+    sim = gan(page)
+    sim.locator("button[data-action=play]").wait_for()
+    box = sim.bounding_box()
+    assert box["width"] <= 375
+    scroll_width = page.evaluate(
+        "() => document.querySelector('div.sim[data-sim=gan2d]').scrollWidth")
+    assert scroll_width <= box["width"] + 1
+    sim.screenshot(path=str(screenshot_dir / "gan2d_phone.png"))
+    assert page.console_errors == []
+
+
+def canvas_pixels(page, selector):
+    return page.evaluate(
+        """(sel) => { const c = document.querySelector(sel);
+                      return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""",
+        selector)
+
+
+def test_vae_latent_click_decodes_a_different_image(server_url, page, screenshot_dir):
+    page.goto(f"{server_url}/?v_speed=20#sim-vae")
+    sim = page.locator('div.sim[data-sim="vae"]')
+    sim.scroll_into_view_if_needed()
+    sim.locator("button[data-action=play]").click()
+    page.wait_for_function(
+        "() => Number(document.querySelector('div.sim[data-sim=vae]').dataset.step || 0) >= 150",
+        timeout=120_000)
+    sim.locator("button[data-action=play]").click()  # pause
+    latent = sim.locator("canvas.sim-latent")
+    box = latent.bounding_box()
+    decoded = 'div.sim[data-sim="vae"] canvas.sim-decoded'
+    latent.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.3})
+    page.wait_for_function(f"() => document.querySelector('{decoded}').dataset.z")
+    first_z = sim.locator("canvas.sim-decoded").get_attribute("data-z")
+    before = canvas_pixels(page, decoded)
+    latent.click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.75})
+    page.wait_for_function(
+        f"(z) => document.querySelector('{decoded}').dataset.z !== z", arg=first_z)
+    after = canvas_pixels(page, decoded)
+    assert len(before) == len(after) == 28 * 28 * 4
+    changed = sum(abs(a - b) for a, b in zip(before, after)) / len(before)
+    assert changed > 5, f"mean pixel change {changed}"
+    sim.locator("button[data-action=interpolate]").click()
+    page.wait_for_function(
+        "() => document.querySelector('div.sim[data-sim=vae] canvas.sim-interp').width > 200")
+    sim.screenshot(path=str(screenshot_dir / "vae_lab.png"))
+    assert page.console_errors == []

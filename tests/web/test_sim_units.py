@@ -1,0 +1,168 @@
+"""Live simulations without a browser: validation, frames, session limits and idle stop."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from genlab.web.simulations import create_router
+from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, decode_frame, encode_frame
+from genlab.web.simulations.schemas import (MessageError, SimLimits, parse_config,
+                                            parse_message)
+
+
+# ------------------------------------------------------------------ validation
+@pytest.mark.parametrize("raw, expected", [
+    ({"type": "step", "n": 0}, "n must be ≥ 1"),
+    ({"type": "step", "n": 10**6}, "n must be ≤ 100"),
+    ({"type": "launch"}, "type must be one of"),
+    ({"type": "points", "points": [[0.0, 0.0]] * 2001}, "at most 2000"),
+    ({"type": "points", "points": [[0.0, 99.0]]}, "must be ≤ 10"),
+    ({"type": "decode", "z": ["x", 1]}, "z.0"),
+    ({"type": "score", "image": [0.5] * 10}, "at least 784"),
+    ({"type": "play", "extra": 1}, "extra is not a setting"),
+    ([1, 2, 3], "JSON object"),
+])
+def test_bad_messages_give_one_clear_line(raw, expected):
+    with pytest.raises(MessageError) as info:
+        parse_message(raw)
+    message = str(info.value)
+    assert expected in message and "\n" not in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("kind, raw, expected", [
+    ("gan2d", {"width": 4096}, "width must be ≤ 512 (got 4096)"),
+    ("gan2d", {"loss": "wgan"}, "loss must be one of"),
+    ("gan2d", {"batch": 100, "pack": 8}, "multiple of pack 8"),
+    ("gan2d", {"minibatch_disc": True, "batch": 512}, "batch ≤ 128"),
+    ("gan2d", {"lr_g": 5.0}, "lr_g must be ≤ 0.01"),
+    ("gan2d", {"lr_g": "fast"}, "lr_g"),
+    ("gan2d", {"path": "/etc/passwd"}, "path is not a setting"),
+    ("vae", {"beta": -1}, "beta must be ≥ 0"),
+    ("vae", {"model": "gan"}, "model must be one of"),
+    ("dcgan", {"filters": 1000}, "filters must be ≤ 64"),
+    ("beyond", {"holdout": 12}, "holdout must be ≤ 9"),
+])
+def test_out_of_range_settings_are_refused_with_a_reason(kind, raw, expected):
+    with pytest.raises(MessageError, match=None) as info:
+        parse_config(kind, raw)
+    assert expected in str(info.value)
+
+
+def test_server_limits_tighten_the_bounds():
+    with pytest.raises(MessageError, match="width must be ≤ 64 on this server"):
+        parse_config("gan2d", {"width": 128}, SimLimits(max_width=64))
+    assert parse_config("gan2d", {}).width == 128  # defaults fill what is missing
+
+
+# ------------------------------------------------------------------ frames
+def test_frame_round_trip_keeps_arrays_meta_and_alignment():
+    rng = np.random.default_rng(0)
+    arrays = {"real": rng.normal(size=(7, 2)).astype(np.float32),
+              "heat": rng.normal(size=(5, 3)).astype(np.float32),
+              "label": rng.integers(0, 10, size=13).astype(np.uint8),
+              "images": rng.integers(0, 256, size=(3, 5, 7)).astype(np.uint8),
+              "idx": np.arange(3, dtype=np.int32),
+              "scalar": np.float32(2.5)}
+    meta = {"loss_d": 0.25, "nan": float("nan"), "modes": 3, "text": "héllo"}
+    data = encode_frame(KIND_STATE, 123, meta, arrays)
+    kind, step, meta_out, out = decode_frame(data)
+    assert (kind, step) == (KIND_STATE, 123)
+    assert meta_out == {"loss_d": 0.25, "nan": None, "modes": 3, "text": "héllo"}
+    for name, value in arrays.items():
+        np.testing.assert_array_equal(out[name], value)
+        assert out[name].dtype == np.asarray(value).dtype
+    assert len(data) % 4 == 0
+    # float64 and torch tensors are sent as float32
+    import torch
+    _, _, _, out = decode_frame(encode_frame(KIND_REPLY, 0, {}, {"t": torch.ones(2, 2, dtype=torch.float64)}))
+    assert out["t"].dtype == np.float32 and out["t"].sum() == 4
+
+
+def test_frame_rejects_long_names_and_foreign_bytes():
+    with pytest.raises(ValueError):
+        encode_frame(KIND_STATE, 0, {}, {"a_very_long_name": np.zeros(1, np.float32)})
+    with pytest.raises(ValueError):
+        decode_frame(b"PNG\x00" + bytes(20))
+
+
+# ------------------------------------------------------------------ sessions over a socket
+def make_client(**limits) -> tuple[TestClient, object]:
+    router = create_router(**limits)
+    app = FastAPI()
+    app.include_router(router)
+    return TestClient(app), router.manager
+
+
+def receive_until(ws, predicate, limit=200):
+    for _ in range(limit):
+        message = ws.receive()
+        if message.get("type") == "websocket.close":
+            raise AssertionError(f"socket closed: {message}")
+        if predicate(message):
+            return message
+    raise AssertionError("expected message never came")
+
+
+def is_text(kind):
+    return lambda m: m.get("text") and json.loads(m["text"])["type"] == kind
+
+
+def test_errors_are_shown_not_raised_and_unknown_simulation_is_refused():
+    client, manager = make_client()
+    with client:
+        with client.websocket_connect("/ws/sim/gan2d") as ws:
+            ws.send_text("not json")
+            assert "JSON" in json.loads(ws.receive_text())["message"]
+            ws.send_text(json.dumps({"type": "config", "config": {"depth": 99}}))
+            assert json.loads(ws.receive_text())["message"] == "depth must be ≤ 6 (got 99)"
+            ws.send_text(json.dumps({"type": "step", "n": -3}))
+            assert "n must be ≥ 1" in json.loads(ws.receive_text())["message"]
+            assert len(manager) == 0  # nothing was started by bad messages
+        with client.websocket_connect("/ws/sim/nope") as ws:
+            assert "unknown simulation 'nope'" in json.loads(ws.receive_text())["message"]
+        assert client.get("/api/sim/limits").json()["limits"]["max_sessions"] == 4
+        assert "mode-collapse" in client.get("/api/sim/presets").json()["gan2d"]
+
+
+def test_concurrent_session_limit_and_idle_stop_free_the_worker():
+    client, manager = make_client(max_sessions=1, idle_seconds=3.0)
+    with client:
+        with client.websocket_connect("/ws/sim/gan2d") as first:
+            first.send_text(json.dumps({"type": "config", "config": {"data": "ring8"}}))
+            deadline = time.monotonic() + 60  # the first worker waits for the forkserver
+            while not len(manager) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert len(manager) == 1
+            (session,) = manager.sessions.values()
+            with client.websocket_connect("/ws/sim/vae") as second:
+                second.send_text(json.dumps({"type": "play"}))
+                reply = json.loads(second.receive_text())
+                assert reply["type"] == "error" and "1 simulations are already running" in reply["message"]
+            # no message for idle_seconds: the server says why, closes, and frees the worker
+            t0 = time.monotonic()
+            closed = receive_until(first, is_text("closed"))
+            assert "without a message" in json.loads(closed["text"])["reason"]
+            assert time.monotonic() - t0 < 10
+        deadline = time.monotonic() + 5
+        while (len(manager) or session.process.is_alive()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(manager) == 0 and not session.process.is_alive()
+
+
+def test_closing_the_socket_stops_the_worker():
+    client, manager = make_client()
+    with client:
+        with client.websocket_connect("/ws/sim/gan2d") as ws:
+            ws.send_text(json.dumps({"type": "config", "config": {"data": "ring8", "width": 32}}))
+            receive_until(ws, lambda m: m.get("bytes"))
+            (session,) = manager.sessions.values()
+        deadline = time.monotonic() + 5
+        while session.process.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not session.process.is_alive() and len(manager) == 0
