@@ -10,10 +10,10 @@ downloaded on machines without internet, so genlab offers two extractors:
   name, a SHA-256 of its train/test tensors, the architecture version and the training
   settings; weights in safetensors, metadata (with the held-out test accuracy) in JSON.
   Features are the penultimate layer (128-d). On mnist5k (4,500 train / 500 test), 4 epochs
-  take ≈ 25 s on one core of the 2-core dev machine and reach ≈ 96% test accuracy.
-  Scores computed with it are *genlab* scores,
-  comparable with each other, not with published Inception FIDs — its `name` says which
-  network was used (e.g. "genlab-classifier-mnist5k-v1 (test acc 97.8%)").
+  take ≈ 25 s on one core of the 2-core dev machine and reach ≈ 96% test accuracy. Scores
+  computed with it are *genlab* scores, comparable with each other, not with published
+  Inception FIDs — its `name` says which network was used (e.g.
+  "genlab-classifier-mnist5k-v1 (test acc 96.0%)").
 - `InceptionFeatures.from_file(path)`: the TorchScript translation of that TF graph published
   with stylegan2-ada-pytorch (`inception-2015-12-05.pt`), when a local copy exists; called as
   in its metric code: uint8-range RGB images, `return_features=True` -> (N, 2048).
