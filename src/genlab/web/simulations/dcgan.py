@@ -1,0 +1,115 @@
+"""DCGAN lab: a small DCGAN (genlab.models.DCGAN, "classic" preset at 28×28: 7 → 14 → 28)
+trained live on mnist5k by the library's step (genlab.train_steps.gan_step), with the
+non-saturating loss or the WGAN-GP variant (critic with layer norm, gradient penalty).
+
+State frame (frames.py):
+    grid  uint8 (16, 28, 28)   G(z) for 16 fixed noise vectors (the same z all along, so the
+                               grid shows one set of samples learning to be digits)
+    meta: step, run, loss, loss_d, loss_g, gp, d_real, d_fake, and
+          p_real / p_fake: mean σ(D(x)) on a fixed real batch and mean σ(D(G(z))) on the
+          fixed noise (the discriminator's probabilities; for WGAN-GP the critic's raw
+          values are in d_real / d_fake and p_* are omitted — a critic is not a classifier).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.data import EpochSampler, normalizer_for
+from genlab.train_steps import gan_step
+from genlab.web.simulations.common import cached_dataset, make_state, set_lr, train_config
+from genlab.web.simulations.frames import KIND_STATE, encode_frame
+from genlab.web.simulations.common import to_uint8
+
+GRID = 16
+PROBE = 64
+LIVE_KEYS = {"lr", "n_critic", "speed", "batch"}
+
+
+class DcganLab:
+    def __init__(self, cfg, limits):
+        self.limits = limits
+        self.run = 0
+        self.train = cached_dataset("mnist5k", "train")
+        self.norm = normalizer_for(self.train, "symmetric")  # tanh generator: [-1, 1]
+        self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
+        self._build(cfg)
+
+    @property
+    def speed(self) -> int:
+        return self.cfg.speed
+
+    def _build(self, cfg) -> None:
+        self.cfg = cfg
+        self.run += 1
+        betas = (0.0, 0.9) if cfg.loss == "wgan-gp" else (0.5, 0.999)
+        tc = train_config("dcgan", "mnist5k", latent_dim=cfg.latent, filters=cfg.filters,
+                          preset="classic", loss=cfg.loss, lr=cfg.lr, lr_d=cfg.lr,
+                          n_critic=cfg.n_critic, batch_size=cfg.batch, seed=cfg.seed,
+                          betas=betas)
+        self.state = make_state(tc, "image", (1, 28, 28))
+        self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
+        g = torch.Generator().manual_seed(cfg.seed + 11)
+        self.z_fixed = torch.randn(GRID, cfg.latent, generator=g)  # fixed noise for the grid
+        self.probe = self.x_train[torch.randperm(len(self.train), generator=g)[:PROBE]]
+        self.last: dict[str, float] = {}
+
+    def reconfigure(self, cfg) -> bool:
+        changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(self.cfg, k)}
+        if changed <= LIVE_KEYS:
+            for opt in self.state.optimizers.values():
+                set_lr(opt, cfg.lr)
+            self.state.cfg.n_critic = cfg.n_critic
+            if cfg.batch != self.cfg.batch:
+                self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
+            self.cfg = cfg
+        else:
+            self._build(cfg)
+        return True
+
+    def reset(self) -> None:
+        self._build(self.cfg)
+
+    def _next_batch(self):
+        return self.x_train[self.sampler.next_batch()], None
+
+    def train_step(self) -> None:
+        out = gan_step(self.state, self._next_batch)
+        self.state.step += 1
+        self.last = {k: float(v) for k, v in out.items()}
+
+    @torch.no_grad()
+    def _probabilities(self, fake: torch.Tensor) -> tuple[float, float]:
+        """Mean σ(D(·)) on the fixed real batch and on `fake`, with D as it trains (batch-norm
+        on batch statistics); momentum 0 leaves the running statistics untouched."""
+        d = self.state.model.discriminator
+        norms = [m for m in d.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        saved = [m.momentum for m in norms]
+        for m in norms:
+            m.momentum = 0.0
+        try:
+            return (float(torch.sigmoid(d(self.probe)).mean()),
+                    float(torch.sigmoid(d(fake)).mean()))
+        finally:
+            for m, momentum in zip(norms, saved):
+                m.momentum = momentum
+
+    @torch.no_grad()
+    def frame(self) -> bytes:
+        model = self.state.model
+        model.generator.eval()
+        try:
+            fake = model.generator(self.z_fixed)  # (16, 1, 28, 28) in [-1, 1]
+        finally:
+            model.generator.train()
+        images = self.norm.decode(fake)  # [0, 1]
+        meta = {"step": self.state.step, "run": self.run, "loss": self.cfg.loss,
+                **{k: self.last.get(k) for k in ("loss_d", "loss_g", "gp", "d_real", "d_fake")}}
+        if self.cfg.loss != "wgan-gp":
+            meta["p_real"], meta["p_fake"] = self._probabilities(fake)
+        return encode_frame(KIND_STATE, self.state.step, meta, {"grid": to_uint8(images)})
+
+    def handle(self, msg: dict) -> bytes | None:
+        from genlab.errors import GenlabError
+
+        raise GenlabError(f"the DCGAN lab does not understand {msg['type']!r}")

@@ -1,0 +1,59 @@
+// DCGAN lab: a small DCGAN (or its WGAN-GP variant) training on MNIST digits in the server
+// (genlab/web/simulations/dcgan.py). The 4×4 grid always shows G(z) for the same 16 z.
+import { SimShell, el, drawChart, drawImages, fmt } from "./core.js";
+
+const HISTORY = 400;
+const FIELDS = [
+  { name: "loss", label: "Loss", type: "choice", value: "non-saturating",
+    choices: [["non-saturating", "DCGAN (non-saturating)"], ["wgan-gp", "WGAN-GP"],
+              ["hinge", "hinge"], ["least-squares", "least-squares"]] },
+  { name: "filters", label: "Filters (f)", type: "int", value: 16, min: 4, max: 64, step: 4 },
+  { name: "latent", label: "Latent dim", type: "int", value: 32, min: 2, max: 128 },
+  { name: "lr", label: "Learning rate", type: "float", value: 0.0005, min: 0.00001, max: 0.01, step: 0.0001 },
+  { name: "batch", label: "Batch size", type: "int", value: 64, min: 8, max: 256, step: 8 },
+  { name: "n_critic", label: "n-critic", type: "int", value: 1, min: 1, max: 5 },
+  { name: "seed", label: "Seed", type: "int", value: 0, min: 0, max: 2147483647 },
+  { name: "speed", label: "Steps per frame", type: "range", value: 1, min: 1, max: 10 },
+];
+
+export function mount(root) {
+  const shell = new SimShell(root, { kind: "dcgan", prefix: "d_", fields: FIELDS,
+                                     title: "DCGAN lab — generating digits" });
+  const grid = el("canvas", { class: "sim-images sim-dcgan-grid", width: 118, height: 118, role: "img",
+                              "aria-label": "16 generated digits from fixed noise" });
+  const metric = (name, label) => el("div", { class: "sim-metric" },
+    el("span", { class: "sim-metric-label", text: label }),
+    el("span", { class: "sim-metric-value", "data-metric": name, text: "–" }));
+  const metrics = el("div", { class: "sim-metrics" }, metric("p_real", "D(x) real"),
+    metric("p_fake", "D(G(z)) fake"), metric("loss_d", "D loss"), metric("loss_g", "G loss"));
+  const lossChart = el("canvas", { class: "sim-chart", role: "img", "aria-label": "loss curves" });
+  const dChart = el("canvas", { class: "sim-chart", role: "img", "aria-label": "D(x) and D(G(z)) over time" });
+  const note = el("p", { class: "sim-caption",
+    text: "Same 16 noise vectors z all along: watch noise turn into strokes, then digits. At the game's equilibrium D(x) = D(G(z)) = ½." });
+  shell.body.append(el("div", { class: "sim-main" }, grid, note),
+    el("div", { class: "sim-side" }, metrics, lossChart, dChart));
+
+  const history = { d: [], g: [], pr: [], pf: [], run: null };
+  shell.on("frame", (f) => {
+    const m = f.meta;
+    if (history.run !== m.run) { history.d = []; history.g = []; history.pr = []; history.pf = []; history.run = m.run; }
+    const push = (a, v) => { a.push(v ?? NaN); if (a.length > HISTORY) a.shift(); };
+    const critic = m.loss === "wgan-gp";
+    push(history.d, m.loss_d); push(history.g, m.loss_g);
+    push(history.pr, critic ? m.d_real : m.p_real); push(history.pf, critic ? m.d_fake : m.p_fake);
+    set("p_real", fmt(critic ? m.d_real : m.p_real));
+    set("p_fake", fmt(critic ? m.d_fake : m.p_fake));
+    metrics.querySelector('[data-metric="p_real"]').previousSibling.textContent = critic ? "critic on real" : "D(x) real";
+    metrics.querySelector('[data-metric="p_fake"]').previousSibling.textContent = critic ? "critic on fake" : "D(G(z)) fake";
+    set("loss_d", fmt(m.loss_d)); set("loss_g", fmt(m.loss_g));
+    const g = f.arrays.grid;
+    drawImages(grid, g.data, g.shape[0], 28, 28, 4);
+    drawChart(lossChart, [{ values: history.d, color: "#1f6fb2", label: "D loss" },
+      { values: history.g, color: "#c2185b", label: "G loss" }], { title: "losses" });
+    drawChart(dChart, [{ values: history.pr, color: "#2e7d32", label: critic ? "critic(x)" : "D(x)" },
+      { values: history.pf, color: "#e65100", label: critic ? "critic(G(z))" : "D(G(z))" }],
+      critic ? { title: "critic values" } : { title: "probabilities", yMin: 0, yMax: 1 });
+  });
+  function set(name, text) { metrics.querySelector(`[data-metric="${name}"]`).textContent = text; }
+  return shell;
+}
