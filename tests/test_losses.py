@@ -13,8 +13,6 @@ from genlab import losses
 from genlab.config import GAN_LOSSES
 from genlab.errors import GenlabError
 
-torch.set_num_threads(1)
-
 
 def test_kl_standard_normal_matches_torch_distributions():
     g = torch.Generator().manual_seed(0)

@@ -8,8 +8,6 @@ from torch import nn
 from genlab import regularizers
 from genlab.errors import GenlabError
 
-torch.set_num_threads(1)
-
 
 class LinearCritic(nn.Module):
     """D(x) = w · flatten(x): ∇D = w everywhere, so the penalty is exactly (‖w‖ − 1)²."""

@@ -8,8 +8,6 @@ from genlab.config import ModelConfig
 from genlab.errors import GenlabError
 from genlab.models import build_model
 
-torch.set_num_threads(1)
-
 CASES = [("vae", (1, 8, 8), "mlp"), ("vae", (1, 28, 28), "conv"), ("ae", (2,), "mlp"),
          ("ae", (3, 32, 32), "conv")]
 

@@ -6,8 +6,6 @@ from torch import nn
 from genlab.config import ModelConfig
 from genlab.models import build_model, describe_layers
 
-torch.set_num_threads(1)
-
 
 def test_describe_mlp_vae():
     model = build_model(ModelConfig(kind="vae", data_shape=(1, 8, 8), architecture="mlp",

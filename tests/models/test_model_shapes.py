@@ -7,8 +7,6 @@ from genlab.config import ModelConfig
 from genlab.errors import GenlabError
 from genlab.models import MODELS, VAEOutput, build_model
 
-torch.set_num_threads(1)
-
 
 def test_models_dict_is_the_four_kinds():
     assert set(MODELS) == {"ae", "vae", "gan", "dcgan"}

@@ -11,8 +11,6 @@ from genlab import losses
 from genlab.config import ModelConfig
 from genlab.models import build_model
 
-torch.set_num_threads(1)
-
 
 def _vae(**kw):
     torch.manual_seed(0)
