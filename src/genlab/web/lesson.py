@@ -159,6 +159,8 @@ class _Counter:
 def mathml_of(tex: str) -> str:
     """Block MathML for `tex`, with the LaTeX kept as alttext for assistive technology."""
     mathml = latex_to_mathml(tex, display="block")
+    for fn in ("log", "exp"):  # latex2mathml leaves no space between "log" and its argument
+        mathml = mathml.replace(f"<mi>{fn}</mi>", f'<mi>{fn}</mi><mspace width="0.167em" />')
     return mathml.replace("<math ", f'<math alttext="{html.escape(tex)}" ', 1)
 
 

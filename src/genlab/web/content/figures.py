@@ -340,18 +340,18 @@ def mode_collapse():
 
 
 def gradient_penalty_line():
-    body = '<rect x="10" y="10" width="470" height="170" rx="8" class="panel"/>'
-    x, y, xf, yf = 70, 130, 410, 60
+    body = '<rect x="10" y="10" width="470" height="195" rx="8" class="panel"/>'
+    x, y, xf, yf = 70, 150, 410, 90
     body += f'<line x1="{x}" y1="{y}" x2="{xf}" y2="{yf}" class="s-muted" stroke-width="2" stroke-dasharray="6 5"/>'
     body += f'<circle cx="{x}" cy="{y}" r="8" class="f-real"/>' + _t(x, y + 28, "x ~ p_data", "real", size=14)
     body += f'<circle cx="{xf}" cy="{yf}" r="8" class="f-fake"/>' + _t(xf, yf - 16, "x̃ = G(z)", "fake", size=14)
     e = 0.35
     hx, hy = e * x + (1 - e) * xf, e * y + (1 - e) * yf
     body += f'<circle cx="{hx:.1f}" cy="{hy:.1f}" r="7" class="f-enc"/>'
-    body += _t(hx - 20, hy + 30, "x̂ = εx + (1 − ε)x̃,  ε ~ U[0, 1]", "enc", size=14)
+    body += _t(hx - 20, hy + 50, "x̂ = εx + (1 − ε)x̃,  ε ~ U[0, 1]", "enc", size=14)
     body += _arrow(hx, hy, hx + 34, hy - 62, "s-enc")
     body += _t(hx + 40, hy - 66, "‖∇D(x̂)‖₂ → 1", "enc", anchor="start", size=14)
-    return (_svg(490, 190, "Where WGAN-GP penalizes the gradient", body),
+    return (_svg(490, 215, "Where WGAN-GP penalizes the gradient", body),
             "WGAN-GP samples x̂ uniformly on the segment between a real and a fake point and "
             "penalizes (‖∇D(x̂)‖₂ − 1)², a soft 1-Lipschitz constraint on the critic.")
 

@@ -103,6 +103,29 @@ function initReading() {
   }
 }
 
+// The contents entry of the section crossing the middle of the window is marked current.
+function initCurrentSection() {
+  if (!("IntersectionObserver" in window)) return;
+  const links = new Map(
+    [...document.querySelectorAll(".toc a[data-toc]")].map((a) => [a.dataset.toc, a])
+  );
+  const observer = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        for (const [id, a] of links) {
+          if (id === entry.target.id) a.setAttribute("aria-current", "location");
+          else a.removeAttribute("aria-current");
+        }
+      }
+    },
+    { rootMargin: "-45% 0px -50% 0px" }
+  );
+  for (const section of document.querySelectorAll("section.lesson-section")) {
+    observer.observe(section);
+  }
+}
+
 function initSimsTracking() {
   document.addEventListener("genlab:sim-started", (event) => {
     const sim = event.detail && event.detail.sim;
@@ -176,6 +199,7 @@ async function initSims() {
 
 initQuiz();
 initReading();
+initCurrentSection();
 initSimsTracking();
 initReset();
 updateSummary();
