@@ -92,13 +92,16 @@ class MinibatchDiscrimination(nn.Module):
     T ∈ R^{A×B×C} (B = num_kernels, C = kernel_dim); M_i = f(x_i) T;
     c_b(x_i, x_j) = exp(−‖M_{i,b} − M_{j,b}‖_L1); o(x_i)_b = Σ_{j≠i} c_b(x_i, x_j).
     The paper's sum runs over all j, including j = i whose term is exp(0) = 1; we subtract
-    that constant self term (it carries no information about the other samples).
+    that constant self term (it carries no information about the other samples), which is
+    also what the authors' code does (it adds 1e6 to the diagonal distances before exp).
+    T is a plain parameter initialized N(0, 0.05²) (the authors' code draws its θ so, then
+    weight-normalizes it; we do not).
     """
 
     def __init__(self, in_features: int, num_kernels: int = 50, kernel_dim: int = 5):
         super().__init__()
         self.in_features, self.num_kernels, self.kernel_dim = in_features, num_kernels, kernel_dim
-        self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.1)
+        self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.05)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         m = (f @ self.T).reshape(-1, self.num_kernels, self.kernel_dim)  # M: (N, B, C)
@@ -117,6 +120,8 @@ class MinibatchStdDev(nn.Module):
 
     The std of every feature (and position) over the minibatch, averaged into one number,
     replicated and concatenated: (N, C, H, W) -> (N, C + 1, H, W), or (N, F) -> (N, F + 1).
+    The statistic is over the whole minibatch, as the paper describes (the authors' code
+    later used groups of 4); std = sqrt(population variance + eps).
     """
 
     def __init__(self, eps: float = 1e-8):
