@@ -51,11 +51,11 @@ def server_url():
     import uvicorn
 
     from genlab.web.app import create_app
-    from genlab.web.server import address, bind_socket
+    from genlab.web.server import address, bind_socket, ws_impl
 
     sock = bind_socket("127.0.0.1", 0)
     url = address(sock).rstrip("/")
-    config = uvicorn.Config(create_app(), log_level="warning", access_log=False)
+    config = uvicorn.Config(create_app(), log_level="warning", access_log=False, ws=ws_impl())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

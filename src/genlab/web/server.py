@@ -9,6 +9,14 @@ import webbrowser
 from genlab.errors import GenlabError
 
 
+def ws_impl() -> str:
+    """uvicorn's sans-I/O websockets protocol where this uvicorn has it (the legacy one is
+    deprecated and warns on every start), else uvicorn's own choice."""
+    from uvicorn.config import WS_PROTOCOLS
+
+    return "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind (host, port) ourselves, so that a busy port is one clear line, and port 0 works."""
     if not 0 <= port <= 65535:
@@ -41,7 +49,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     sock = bind_socket(host, port)
     url = address(sock)
     app = create_app(**limits)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, ws="websockets")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, ws=ws_impl())
     server = uvicorn.Server(config)
     print(f"genlab hub: {url}  (Ctrl-C to stop)", flush=True)
     if host in ("0.0.0.0", "::"):
