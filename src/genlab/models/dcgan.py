@@ -16,7 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from genlab.errors import GenlabError
+from genlab.config import DCGAN_PRESETS
+from genlab.errors import GenlabError, unknown_name
 from genlab.models.gan import GAN
 from genlab.models.layers import Discriminator, concat_label, discriminator_head, norm_layer
 from genlab.models.layers import downsample_plan
@@ -67,8 +68,6 @@ class DCGANGenerator(nn.Module):
                 nn.ReLU(True),  # (B, c, base, base)
             ]
         else:
-            from genlab.config import DCGAN_PRESETS
-            from genlab.errors import unknown_name
             raise unknown_name("dcgan preset", cfg.preset, DCGAN_PRESETS)
         for _ in range(n - 1):
             c_out = max(c // 2, 1)

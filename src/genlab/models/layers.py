@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genlab.errors import GenlabError
+from genlab.config import ARCHITECTURES, NORMS
+from genlab.errors import GenlabError, unknown_name
 from genlab.regularizers import MinibatchDiscrimination, pack as pack_samples
 
 
@@ -67,12 +68,12 @@ def mlp(in_dim: int, hidden_dim: int, depth: int, out_dim: int,
     return nn.Sequential(*layers)
 
 
-def downsample_plan(height: int, width: int, smallest: int = 4) -> tuple[int, tuple[int, int]]:
+def downsample_plan(height: int, width: int) -> tuple[int, tuple[int, int]]:
     """How many stride-2 halvings reach the base map: 28 -> 14 -> 7 (2), 32 -> 4 (3),
     64 -> 4 (4), 128 -> 4 (5), 8 -> 4 (1). Halve while both sides are even and > 7
     (so a 28 path stops at 7 and a 2^k path at 4)."""
     n, h, w = 0, height, width
-    while h % 2 == 0 and w % 2 == 0 and min(h, w) > 7 and min(h, w) // 2 >= smallest:
+    while h % 2 == 0 and w % 2 == 0 and min(h, w) > 7:
         h, w, n = h // 2, w // 2, n + 1
     if n == 0:
         raise GenlabError(f"image size {height}x{width} is too small or odd for a conv model "
@@ -185,8 +186,6 @@ def norm_layer(kind: str, channels: int, conv: bool) -> list[nn.Module]:
         return [nn.GroupNorm(1, channels) if conv else nn.LayerNorm(channels)]
     if kind == "none":
         return []
-    from genlab.config import NORMS
-    from genlab.errors import unknown_name
     raise unknown_name("discriminator norm", kind, NORMS)
 
 
@@ -230,6 +229,4 @@ def build_encoder_decoder(cfg, code_dim: int) -> tuple[nn.Module, nn.Module]:
     if cfg.architecture == "mlp":
         return (MLPEncoder(shape, cfg.hidden_dim, cfg.depth, code_dim, k),
                 MLPDecoder(cfg.latent_dim + k, shape, cfg.hidden_dim, cfg.depth))
-    from genlab.config import ARCHITECTURES
-    from genlab.errors import unknown_name
     raise unknown_name("architecture", cfg.architecture, ARCHITECTURES)
