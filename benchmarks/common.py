@@ -1,0 +1,367 @@
+"""Shared by the benchmark scripts: machine and commit, timing, training a config, running jobs
+in worker processes with results kept in a JSONL file (a killed run resumes where it stopped),
+mean ± standard error, Markdown tables and small PNG line plots (Pillow).
+
+Benchmarks are never part of the test run; tests/test_benchmarks_fast.py runs each in --fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "results"
+
+
+# ------------------------------------------------------------------ arguments, machine, commit
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--fast", action="store_true", help="tiny settings (seconds): a smoke test")
+    p.add_argument("--out", default=str(RESULTS), help="folder for the Markdown table and plots")
+    p.add_argument("--work", default=None, help="folder for run folders and the JSONL log "
+                                               "(default: OUT/.work/NAME)")
+    p.add_argument("--workers", type=int, default=2, help="training processes in parallel")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: write the report from the results logged so far")
+    return p
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit() -> str:
+    """HEAD's short hash, with "+dirty" when benchmarks/ or src/ differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "benchmarks"],
+                               cwd=ROOT, text=True, capture_output=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "load_average": _loadavg()}
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def header(title: str, args, started: float, seeds: str, notes: Iterable[str] = (),
+           progress: tuple[int, int] | None = None) -> str:
+    """The preamble every results page carries: what, where, when, how long, at which commit.
+    `progress` = (jobs done, jobs planned) marks a page written while the benchmark runs."""
+    m = machine()
+    lines = [f"# {title}", "",
+             f"- Produced by `python {Path(sys.argv[0]).as_posix()} {' '.join(sys.argv[1:])}`"
+             .replace(str(ROOT) + "/", ""),
+             f"- Commit: `{git_commit()}`; "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+             f"- Machine: {m['cpu']}, {m['cores']} cores (shared: load average at the end "
+             f"{m['load_average']}); Python {m['python']}, torch {m['torch']}, "
+             f"{args.workers} worker process(es) × {args.threads} thread(s)",
+             f"- Time taken: {format_seconds(time.perf_counter() - started)}"
+             + (" (this invocation; earlier results were resumed from the log)"
+                if getattr(args, "resumed", 0) else ""),
+             f"- Seeds: {seeds}"]
+    if progress is not None and progress[0] < progress[1]:
+        lines.append(f"- **Partial**: {progress[0]} of {progress[1]} planned runs finished when "
+                     "this page was written (see the seeds column)")
+    lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def format_seconds(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+# ------------------------------------------------------------------ statistics, tables
+
+def mean_se(values: Iterable[float]) -> tuple[float, float, int]:
+    """Mean, standard error (std with ddof=1 / √n; NaN for one value) and count, NaNs dropped."""
+    v = [float(x) for x in values if x is not None and not math.isnan(float(x))]
+    if not v:
+        return float("nan"), float("nan"), 0
+    mean = sum(v) / len(v)
+    if len(v) < 2:
+        return mean, float("nan"), len(v)
+    var = sum((x - mean) ** 2 for x in v) / (len(v) - 1)
+    return mean, math.sqrt(var / len(v)), len(v)
+
+
+def fmt_mean_se(values: Iterable[float], fmt: str = "{:.2f}", scale: float = 1.0) -> str:
+    mean, se, count = mean_se(values)
+    if count == 0:
+        return "–"
+    if math.isnan(se):
+        return fmt.format(mean * scale)
+    return f"{fmt.format(mean * scale)} ± {fmt.format(se * scale)}"
+
+
+def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
+    def cell(v):
+        return str(v).replace("|", "\\|")
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(out) + "\n"
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    print(f"wrote {path}")
+    return path
+
+
+# ------------------------------------------------------------------ jobs
+
+def work_dir(args, name: str) -> Path:
+    base = Path(args.work) if args.work else Path(args.out) / ".work" / name
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def train_config(overrides: dict[str, Any]):
+    """A TrainConfig from a flat dict: "model.pack": 4, "data.name": "ring8", "steps": 100."""
+    from genlab.config import TrainConfig
+
+    cfg = TrainConfig()
+    for key, value in overrides.items():
+        section, _, name = key.rpartition(".")
+        target = getattr(cfg, section) if section else cfg
+        if not hasattr(target, name):
+            raise KeyError(f"unknown config field {key!r}")
+        setattr(target, name, value)
+    return cfg
+
+
+def train(overrides: dict[str, Any], out: Path, on_event: Callable | None = None) -> float:
+    """Train the config into `out` (fresh); samples and checkpoints only at the end unless the
+    overrides ask otherwise. Returns the seconds of training."""
+    from genlab.train import train as genlab_train
+
+    overrides = {"sample_every": 10 ** 9, "checkpoint_every": 10 ** 9, "log_every": 100,
+                 **overrides}
+    seconds = 0.0
+    for event in genlab_train(train_config(overrides), out, force=True):
+        if on_event is not None:
+            on_event(event)
+        if event["event"] == "done":
+            seconds = event["seconds"]
+    return seconds
+
+
+def _init_worker(threads: int, setup: Callable | None) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    if setup is not None:
+        setup()
+
+
+def run_jobs(jobs: list[dict], job_fn: Callable[[dict], dict], log_path: Path, args,
+             setup: Callable | None = None,
+             on_result: Callable[[list[dict]], None] | None = None) -> list[dict]:
+    """Run `job_fn(job)` for every job whose "key" is not yet in `log_path` (JSONL), in
+    `workers` processes, appending each result (with its key) as it finishes, then calling
+    `on_result(results so far)` (e.g. to rewrite the report, so a run cut short still leaves
+    one). Returns all the logged results for these keys, in job order. Jobs must be picklable
+    dicts with a "key". Uses args.workers, args.threads and args.report_only (run nothing,
+    return what the log holds); sets args.resumed (results taken from the log)."""
+    workers, threads = args.workers, args.threads
+    done = read_log(log_path)
+    todo = [] if args.report_only else [j for j in jobs if j["key"] not in done]
+    args.resumed = len(jobs) - len(todo)
+    print(f"{len(jobs) - len(todo)} of {len(jobs)} jobs already in {log_path}; running "
+          f"{len(todo)} in {workers} process(es)", flush=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a") as log:
+        def record(job, result):
+            result = {"key": job["key"], **result}
+            log.write(json.dumps(result) + "\n")
+            log.flush()
+            done[job["key"]] = result
+            print(f"[{len(done)}/{len(jobs)}] {job['key']}: "
+                  f"{ {k: v for k, v in result.items() if k in job.get('show', ())} }", flush=True)
+            if on_result is not None:
+                on_result([done[j["key"]] for j in jobs if j["key"] in done])
+
+        if workers <= 1:
+            _init_worker(threads, setup)
+            for job in todo:
+                record(job, job_fn(job))
+        else:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                     initializer=_init_worker, initargs=(threads, setup)) as pool:
+                futures = {pool.submit(job_fn, job): job for job in todo}
+                for future in as_completed(futures):
+                    record(futures[future], future.result())
+    return [done[j["key"]] for j in jobs if j["key"] in done]
+
+
+def read_log(path: Path) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:  # a line cut by a kill
+                continue
+            out[row["key"]] = row
+    return out
+
+
+# ------------------------------------------------------------------ plots (Pillow)
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+           "#17becf"]
+
+
+def line_plot(path: Path, series: dict[str, list[tuple[float, float]]], title: str,
+              xlabel: str, ylabel: str, size=(720, 460), markers_only: bool = False,
+              labels: dict[str, list[str]] | None = None) -> Path:
+    """A small line (or scatter) plot with axes, ticks and a legend, drawn with Pillow."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    w, h = size
+    left, right, top, bottom = 70, 190, 36, 50
+    img = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    points = [p for s in series.values() for p in s if all(math.isfinite(v) for v in p)]
+    if not points:
+        points = [(0.0, 0.0), (1.0, 1.0)]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, x1 = _span(min(xs), max(xs))
+    y0, y1 = _span(min(ys), max(ys))
+
+    def px(x, y):
+        return (left + (x - x0) / (x1 - x0) * (w - left - right),
+                h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom))
+
+    d.rectangle([left, top, w - right, h - bottom], outline="black")
+    for i in range(6):
+        tx = x0 + (x1 - x0) * i / 5
+        ty = y0 + (y1 - y0) * i / 5
+        X, _ = px(tx, y0)
+        _, Y = px(x0, ty)
+        d.line([X, h - bottom, X, h - bottom + 4], fill="black")
+        d.text((X - 15, h - bottom + 6), _tick(tx), fill="black", font=font)
+        d.line([left - 4, Y, left, Y], fill="black")
+        d.text((4, Y - 6), _tick(ty), fill="black", font=font)
+    d.text((left, 10), title, fill="black", font=font)
+    d.text(((left + w - right) // 2 - 3 * len(xlabel), h - 20), xlabel, fill="black", font=font)
+    d.text((4, top - 24), ylabel, fill="black", font=font)
+    for i, (name, pts) in enumerate(series.items()):
+        color = PALETTE[i % len(PALETTE)]
+        pts = [p for p in pts if all(math.isfinite(v) for v in p)]
+        coords = [px(x, y) for x, y in pts]
+        if len(coords) > 1 and not markers_only:
+            d.line(coords, fill=color, width=2)
+        for j, (X, Y) in enumerate(coords):
+            d.ellipse([X - 3, Y - 3, X + 3, Y + 3], fill=color)
+            if labels and name in labels and j < len(labels[name]):
+                d.text((X + 5, Y - 12), labels[name][j], fill=color, font=font)
+        ly = top + 14 * i
+        d.line([w - right + 10, ly + 6, w - right + 28, ly + 6], fill=color, width=3)
+        d.text((w - right + 32, ly), name, fill="black", font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    print(f"wrote {path}")
+    return path
+
+
+def bar_chart(path: Path, groups: list[str], series: dict[str, list[float]], title: str,
+              ylabel: str, size=(900, 480), ymax: float | None = None) -> Path:
+    """Grouped vertical bars: one group per label in `groups`, one bar per series (Pillow)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    w, h = size
+    left, right, top, bottom = 60, 150, 36, 110
+    img = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    values = [v for s in series.values() for v in s if v is not None and math.isfinite(v)]
+    top_value = ymax if ymax is not None else (max(values) * 1.05 if values else 1.0) or 1.0
+    d.rectangle([left, top, w - right, h - bottom], outline="black")
+    for i in range(6):
+        y = top_value * i / 5
+        Y = h - bottom - (h - top - bottom) * i / 5
+        d.line([left - 4, Y, w - right, Y], fill="#dddddd" if i else "black")
+        d.text((4, Y - 6), _tick(y), fill="black", font=font)
+    slot = (w - left - right) / max(1, len(groups))
+    bar = slot * 0.8 / max(1, len(series))
+    for g, label in enumerate(groups):
+        x_start = left + g * slot + slot * 0.1
+        for s, (name, vals) in enumerate(series.items()):
+            v = vals[g] if g < len(vals) else None
+            if v is None or not math.isfinite(v):
+                continue
+            X = x_start + s * bar
+            Y = h - bottom - (h - top - bottom) * min(v, top_value) / top_value
+            d.rectangle([X, Y, X + bar - 2, h - bottom], fill=PALETTE[s % len(PALETTE)])
+        for j, part in enumerate(_wrap(label, max(6, int(slot / 6)))):
+            d.text((left + g * slot + 4, h - bottom + 6 + 12 * j), part, fill="black", font=font)
+    for s, name in enumerate(series):
+        ly = top + 14 * s
+        d.rectangle([w - right + 10, ly + 2, w - right + 24, ly + 10], fill=PALETTE[s % len(PALETTE)])
+        d.text((w - right + 30, ly), name, fill="black", font=font)
+    d.text((left, 10), title, fill="black", font=font)
+    d.text((4, top - 24), ylabel, fill="black", font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    print(f"wrote {path}")
+    return path
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + ([line] if line else [])
+
+
+def _span(lo: float, hi: float) -> tuple[float, float]:
+    if hi - lo < 1e-12:
+        return lo - 1.0, hi + 1.0
+    pad = 0.05 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def _tick(v: float) -> str:
+    return f"{v:.3g}"

@@ -1,0 +1,399 @@
+"""`genlab evaluate RUN`: the metrics papers report, chosen by what the run's model and data are.
+
+    result = genlab.evaluate.evaluate_run("runs/gan1")      # dict, JSON-able
+    genlab evaluate runs/gan1 --out eval.json               # the same, printed as a table
+
+What is computed (each section only where it applies):
+- `toy2d`: ring8 / grid25 → the PacGAN protocol (Lin et al. 2018, Sec. 5): 2,500 samples,
+  modes covered, high-quality fraction, reverse KL (genlab.metrics.toy2d).
+- `samples`: images → Fréchet distance (Heusel et al. 2017), KID mean ± std over subsets
+  (Bińkowski et al. 2018), precision/recall k=3 (Kynkäänniemi et al. 2019) and density/coverage
+  k=5 (Naeem et al. 2020) between generated samples and the test split, on the features of the
+  evaluation network it names: the genlab classifier of the data set (with its test accuracy;
+  genlab scores, not comparable with published Inception FIDs) or a local Inception file.
+- `mode_count`: images with labels → classes the classifier finds among the samples and
+  KL(sample class histogram ‖ test class histogram) (Metz et al. 2017, Sec. 3.3.2).
+- `likelihood`: VAEs → test ELBO split into reconstruction and KL (nats per example),
+  the IWAE bound L_k (Burda et al. 2016; k = 5000 for the NLL estimate, batched), active units.
+- `anomaly`: runs trained with a held-out class → AUROC / AUPRC of that class vs the rest,
+  scored by −ELBO (VAE) or the reconstruction error (AE).
+- `disentanglement`: runs on `shapes` with an encoder → MIG (Chen et al. 2018) and the
+  FactorVAE score (Kim & Mnih 2018), on freshly rendered factor combinations.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genlab.errors import GenlabError
+
+__all__ = ["evaluate_run", "add_arguments", "run_command", "DEFAULT_SAMPLES"]
+
+DEFAULT_SAMPLES = {"points": 2500, "image": 5000}  # PacGAN protocol: 2,500 points
+IWAE_K = 5000  # Burda et al. 2016, Sec. 5: test NLL with k = 5000
+IWAE_EXAMPLES = 1000  # test examples the k = 5000 bound is averaged over (cost: k decodes each)
+
+
+def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IWAE_K,
+                 features: str = "classifier", n_test: int | None = None,
+                 iwae_examples: int = IWAE_EXAMPLES, mig_samples: int = 10000,
+                 factor_votes: int = 10000, kid_subsets: int = 100, kid_subset_size: int = 1000,
+                 classifier_epochs: int = 4, data_dir: str | None = None, seed: int = 0,
+                 device: str = "cpu", log=None) -> dict[str, Any]:
+    """Evaluate a run (a `genlab.runs.Run` or a run folder): a JSON-able dict of sections.
+
+    data: evaluation data set (default: the run's). n: generated samples (2,500 for 2D points,
+    5,000 for images). k: importance samples of the IWAE bound, averaged over `iwae_examples`
+    test examples. features: "classifier" or "inception:PATH". n_test: use at most this many
+    test examples (default all). factor_votes: FactorVAE training votes (evaluation: half).
+    log: optional callable(str) told what is being computed."""
+    from genlab.data import load_dataset
+    from genlab.runs import Run, load_run
+
+    started = time.perf_counter()
+    say = log or (lambda message: None)
+    if not isinstance(run, Run):
+        run = load_run(run, device=device)
+    name = data or run.dataset
+    test = load_dataset(name, split="test", data_dir=data_dir or run.config.data.data_dir,
+                        image_size=run.config.data.image_size)
+    if test.example_shape != tuple(run.config.model.data_shape):
+        raise GenlabError(f"{name!r} examples have shape {test.example_shape}, but the run "
+                          f"models {tuple(run.config.model.data_shape)}")
+    if n_test is not None:
+        test = test.subset(_first(len(test), n_test, seed))
+    n = n or DEFAULT_SAMPLES[test.kind]
+    if n < 2:
+        raise GenlabError(f"--n must be at least 2, got {n}")
+    result: dict[str, Any] = {"run": str(run.path), "kind": run.kind, "dataset": name,
+                              "trained_on": run.dataset, "step": run.step, "ema": run.ema,
+                              "seed": seed, "num_test": len(test)}
+    holdout = run.config.data.holdout_class
+    if holdout is not None:
+        result["holdout_class"] = holdout
+    can_sample = run.kind in ("gan", "dcgan", "vae")
+
+    if test.kind == "points" and can_sample:
+        say(f"PacGAN protocol on {n} samples")
+        result["toy2d"] = _toy2d(run, test, n, seed)
+    if test.kind == "image" and can_sample:
+        say(f"sample quality on {n} samples ({features} features)")
+        result.update(_sample_quality(run, test, name, n, features, holdout, kid_subsets,
+                                      kid_subset_size, classifier_epochs, data_dir, seed, say))
+    if run.kind == "vae":
+        say(f"test ELBO and the IWAE bound (k={k})")
+        result["likelihood"] = _likelihood(run, test, k, iwae_examples, seed)
+    if holdout is not None and run.kind in ("ae", "vae"):
+        say(f"anomaly detection of held-out class {holdout}")
+        result["anomaly"] = _anomaly(run, test, holdout, seed)
+    if test.factors is not None and run.kind in ("ae", "vae"):
+        say("disentanglement (MIG, FactorVAE score)")
+        result["disentanglement"] = _disentanglement(run, test, mig_samples, factor_votes, seed)
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _first(total: int, count: int, seed: int) -> torch.Tensor:
+    """A seeded random subset of `count` indices out of `total`, sorted."""
+    if count < 1:
+        raise GenlabError(f"--n-test must be at least 1, got {count}")
+    if count >= total:
+        return torch.arange(total)
+    perm = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    return perm[:count].sort().values
+
+
+# ------------------------------------------------------------------ sections
+
+def _toy2d(run, test, n: int, seed: int) -> dict:
+    from genlab.metrics.frechet import frechet_distance_from_features
+    from genlab.metrics.toy2d import mode_coverage, mode_protocol
+    from genlab.operations import sample
+
+    x = sample(run, n, seed=seed)  # (n, 2) data coordinates
+    out: dict[str, Any] = {"num_samples": n}
+    if test.modes is not None:
+        protocol = mode_protocol(test.name) if test.name in ("ring8", "grid25") else None
+        modes = protocol.modes if protocol is not None else test.modes
+        std = protocol.std if protocol is not None else test.mode_std
+        report = mode_coverage(x, modes, std)
+        out.update(protocol="PacGAN (Lin et al. 2018): high quality = within 3 std of the "
+                            "nearest mode", **report.to_dict())
+    out["frechet_distance_2d"] = frechet_distance_from_features(test.x, x)  # raw coordinates
+    return out
+
+
+def _feature_network(features: str, name: str, epochs: int, data_dir, image_size):
+    from genlab.metrics.features import FeatureExtractor, InceptionFeatures
+
+    if features == "classifier":
+        return FeatureExtractor.for_dataset(name, data_dir=data_dir, epochs=epochs,
+                                            image_size=image_size)
+    if features.startswith("inception:"):
+        return InceptionFeatures.from_file(features.partition(":")[2])
+    raise GenlabError(f"unknown features {features!r}: choose classifier or inception:PATH")
+
+
+def _sample_quality(run, test, name, n, features, holdout, kid_subsets, kid_subset_size,
+                    epochs, data_dir, seed, say) -> dict:
+    # from the submodules: the package re-exports functions named like their modules
+    from genlab.metrics.frechet import frechet_distance_from_features
+    from genlab.metrics.kid import kernel_inception_distance
+    from genlab.metrics.mode_count import mode_count
+    from genlab.metrics.precision_recall import density_coverage, precision_recall
+    from genlab.operations import sample
+
+    out: dict[str, Any] = {}
+    if features == "classifier" and test.y is None:
+        return {"samples": {"skipped": f"{name!r} has no labels to train the evaluation "
+                                       "classifier on; pass --features inception:PATH"}}
+    net = _feature_network(features, name, epochs, data_dir or run.config.data.data_dir,
+                           run.config.data.image_size)
+    real = test
+    if holdout is not None and test.y is not None:
+        real = test.subset(test.y != holdout)  # the model never saw the held-out class
+    say(f"evaluation network: {net.name}")
+    fake_images = sample(run, n, seed=seed)  # (n, C, H, W) in [0, 1]
+    f_real = net.features(real.x)  # (N, D)
+    f_fake = net.features(fake_images)  # (n, D)
+    samples = {"features": net.name, "feature_dim": int(f_real.shape[1]),
+               "classifier_test_accuracy": getattr(net, "test_accuracy", None),
+               "num_real": len(real), "num_fake": n,
+               "real_set": f"{name} test split" + (f" without class {holdout}"
+                                                   if real is not test else "")}
+    samples["frechet_distance"] = frechet_distance_from_features(f_real, f_fake)
+    kid = kernel_inception_distance(f_real, f_fake, num_subsets=kid_subsets,
+                                    subset_size=kid_subset_size, seed=seed)
+    samples.update(kid_mean=kid["kid_mean"], kid_std=kid["kid_std"],
+                   kid_subset_size=kid["subset_size"], kid_num_subsets=kid["num_subsets"])
+    samples.update(precision_recall(f_real, f_fake, k=3))
+    samples.update(density_coverage(f_real, f_fake, k=5))
+    out["samples"] = samples
+    if hasattr(net, "predict") and features == "classifier":
+        predicted = net.predict(fake_images)
+        histogram = torch.bincount(real.y, minlength=test.num_classes)
+        counts = mode_count(predicted, test.num_classes, data_histogram=histogram)
+        out["mode_count"] = {"classifier": net.name, "modes_found": counts["modes_found"],
+                             "num_classes": counts["num_classes"], "kl": counts["kl"],
+                             "counts": counts["counts"],
+                             "data_counts": [int(c) for c in histogram]}
+    return out
+
+
+def _is_binary(x: torch.Tensor) -> bool:
+    return bool(((x == 0) | (x == 255)).all()) if x.dtype == torch.uint8 else False
+
+
+@torch.no_grad()
+def _likelihood(run, test, k: int, iwae_examples: int, seed: int, batch: int = 250) -> dict:
+    from genlab.metrics.likelihood import active_units, elbo_terms, iwae_bound
+
+    model, norm = run.model, run.normalizer
+    if k < 1:
+        raise GenlabError(f"--k must be at least 1, got {k}")
+    x_all = test.x
+    y_all = test.y if run.num_classes else None
+    gen = torch.Generator().manual_seed(seed)
+    recon, kl = [], []
+    for i in range(0, len(x_all), batch):
+        x = norm.encode(x_all[i:i + batch].to(run.device))
+        y = None if y_all is None else y_all[i:i + batch].to(run.device)
+        terms = elbo_terms(model, x, y, generator=gen)
+        recon.append(terms["recon"].double().cpu())
+        kl.append(terms["kl"].double().cpu())
+    recon_t, kl_t = torch.cat(recon), torch.cat(kl)
+    elbo = recon_t - kl_t
+    index = _first(len(x_all), iwae_examples, seed)
+    bound = []
+    for i in range(0, len(index), 50):
+        idx = index[i:i + 50]
+        x = norm.encode(x_all[idx].to(run.device))
+        y = None if y_all is None else y_all[idx].to(run.device)
+        bound.append(iwae_bound(model, x, k, y=y, batch_k=100, generator=gen).double().cpu())
+    bound_t = torch.cat(bound)
+    units = [norm.encode(x_all[i:i + 500].to(run.device)) for i in range(0, len(x_all), 500)]
+    active = active_units(model, torch.cat(units), y=None if y_all is None else y_all.to(run.device))
+    binary = _is_binary(x_all) if test.kind == "image" else False
+    likelihood = run.config.model.likelihood
+    if likelihood == "bernoulli" and test.kind == "image" and not binary:
+        note = ("grey-level pixels under a Bernoulli decoder: the values are cross-entropies, "
+                "not log-likelihoods (binarize the data for a likelihood)")
+    elif likelihood == "gaussian":
+        note = "Gaussian decoder: densities of continuous model-space values (nats)"
+    else:
+        note = "binary data under a Bernoulli decoder: log-likelihoods in nats"
+    return {
+        "likelihood": likelihood, "binary_data": binary, "note": note,
+        "num_examples": len(x_all),
+        "elbo": float(elbo.mean()), "elbo_se": _se(elbo),
+        "recon_nll": float(-recon_t.mean()),  # −E_q[log p(x|z)], nats per example
+        "kl": float(kl_t.mean()),  # KL(q(z|x) ‖ p(z)), nats per example
+        "iwae_k": k, "iwae_examples": len(index),
+        "iwae_bound": float(bound_t.mean()), "nll": float(-bound_t.mean()),
+        "nll_se": _se(bound_t),
+        "active_units": active["active"], "num_units": active["num_units"],
+    }
+
+
+def _se(values: torch.Tensor) -> float:
+    return float(values.std() / math.sqrt(len(values))) if len(values) > 1 else float("nan")
+
+
+def _anomaly(run, test, holdout: int, seed: int) -> dict:
+    from genlab.metrics.anomaly import anomaly_auc
+    from genlab.operations import anomaly_scores
+
+    if test.y is None:
+        raise GenlabError(f"{test.name!r} has no labels: the held-out class cannot be found")
+    scores = anomaly_scores(run, test, method="elbo", k=1, seed=seed)
+    labels = (test.y == holdout).long()
+    out = anomaly_auc(scores, labels)
+    out.update(holdout_class=holdout, num_examples=len(test),
+               score="-ELBO (nats)" if run.kind == "vae" else "reconstruction error (nats)")
+    if test.class_names:
+        out["holdout_name"] = test.class_names[holdout]
+    return out
+
+
+def _disentanglement(run, test, mig_samples: int, factor_votes: int, seed: int) -> dict:
+    from genlab.data import render_shapes
+    from genlab.metrics.disentanglement import factor_vae_score, mig, sample_codes
+    from genlab.operations import encode
+
+    if test.name != "shapes":
+        raise GenlabError(f"disentanglement needs a renderer of {test.name!r}; only shapes has one")
+    sizes = list(test.factor_sizes)
+
+    def render(factors):
+        return render_shapes(torch.as_tensor(np.asarray(factors)))  # uint8 (B, 1, 64, 64)
+
+    def represent(images):
+        return encode(run, images).cpu().numpy()  # posterior mean μ (B, L)
+
+    rng = np.random.default_rng(seed)
+    codes, factors = sample_codes(represent, render, sizes, mig_samples, rng, batch_size=500)
+    m = mig(codes, factors)
+    votes = max(2, factor_votes)
+    fv = factor_vae_score(represent, render, sizes, rng, num_train=votes,
+                          num_eval=max(1, votes // 2), num_variance_estimate=mig_samples)
+    return {"mig": m["mig"], "mig_per_factor": dict(zip(test.factor_names, m["per_factor"])),
+            "factor_vae_score": fv["eval_accuracy"],
+            "factor_vae_train_accuracy": fv["train_accuracy"],
+            "num_active_dims": fv["num_active_dims"], "mig_samples": mig_samples,
+            "factor_vae_votes": {"train": votes, "eval": max(1, votes // 2), "batch": 64}}
+
+
+# ------------------------------------------------------------------ command line
+
+def add_arguments(parser) -> None:
+    """The options of `genlab evaluate`."""
+    parser.add_argument("run", help="run folder (or checkpoint file)")
+    parser.add_argument("--data", help="evaluation dataset (default: the run's)")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--n", type=int, default=None,
+                        help="generated samples (default 2500 for 2D points, 5000 for images)")
+    parser.add_argument("--k", type=int, default=IWAE_K, help="IWAE importance samples (VAE)")
+    parser.add_argument("--iwae-examples", type=int, default=IWAE_EXAMPLES,
+                        help="test examples the IWAE bound is averaged over")
+    parser.add_argument("--n-test", type=int, default=None, help="use at most N test examples")
+    parser.add_argument("--features", default="classifier",
+                        help="evaluation network: classifier (genlab's, per dataset) or "
+                             "inception:PATH (TorchScript inception-2015-12-05.pt)")
+    parser.add_argument("--factor-votes", type=int, default=10000,
+                        help="FactorVAE training votes (shapes; evaluation uses half)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", help="write the results as JSON to this file")
+
+
+def run_command(args) -> int:
+    """`genlab evaluate`: compute, print a table, write JSON."""
+    import json
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    result = evaluate_run(args.run, data=args.data, n=args.n, k=args.k, features=args.features,
+                          n_test=args.n_test, iwae_examples=args.iwae_examples,
+                          factor_votes=args.factor_votes, data_dir=args.data_dir,
+                          seed=args.seed, device=args.device,
+                          log=lambda m: console.print(f"[dim]{m}[/]"))
+    print_table(result)
+    if args.out:
+        from genlab.checkpoints import atomic_write_bytes
+        atomic_write_bytes(Path(args.out), (json.dumps(to_jsonable(result), indent=2) + "\n")
+                           .encode())
+        console.print(f"wrote {args.out}")
+    return 0
+
+
+def to_jsonable(value):
+    """Tensors / numpy values -> lists and floats; NaN and inf -> None... kept as strings."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return to_jsonable(value.tolist())
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan" / "inf": valid JSON, and says what it is
+    return value
+
+
+ROWS = {  # section -> (key, label, format)
+    "toy2d": [("modes_covered", "modes covered", "{}"), ("num_modes", "of modes", "{}"),
+              ("high_quality_fraction", "high-quality samples", "{:.1%}"),
+              ("reverse_kl", "reverse KL (nats)", "{:.4f}"),
+              ("frechet_distance_2d", "Fréchet distance (2D coordinates)", "{:.4g}")],
+    "samples": [("features", "features", "{}"), ("frechet_distance", "Fréchet distance", "{:.4g}"),
+                ("kid", "KID (mean ± std)", "{}"), ("precision", "precision (k=3)", "{:.3f}"),
+                ("recall", "recall (k=3)", "{:.3f}"), ("density", "density (k=5)", "{:.3f}"),
+                ("coverage", "coverage (k=5)", "{:.3f}"), ("skipped", "skipped", "{}")],
+    "mode_count": [("modes_found", "classes found", "{}"), ("kl", "KL(classes ‖ data)", "{:.4f}")],
+    "likelihood": [("elbo", "test ELBO (nats)", "{:.2f}"), ("recon_nll", "  reconstruction −E log p(x|z)", "{:.2f}"),
+                   ("kl", "  KL(q(z|x) ‖ p(z))", "{:.2f}"), ("nll", "NLL ≈ −L_k (nats)", "{:.2f}"),
+                   ("iwae_k", "  k", "{}"), ("active_units", "active units", "{}"),
+                   ("note", "note", "{}")],
+    "anomaly": [("holdout_class", "held-out class", "{}"), ("auroc", "AUROC", "{:.4f}"),
+                ("auprc", "AUPRC", "{:.4f}"), ("score", "score", "{}")],
+    "disentanglement": [("mig", "MIG", "{:.4f}"), ("factor_vae_score", "FactorVAE score", "{:.4f}"),
+                        ("num_active_dims", "active latents", "{}")],
+}
+
+
+def print_table(result: dict, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"genlab evaluate {result['run']} ({result['kind']}, step "
+                        f"{result['step']}, data {result['dataset']})")
+    table.add_column("section")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for section, rows in ROWS.items():
+        values = result.get(section)
+        if not values:
+            continue
+        values = dict(values)
+        if "kid_mean" in values:
+            values["kid"] = f"{values['kid_mean']:.4g} ± {values['kid_std']:.2g}"
+        for key, label, fmt in rows:
+            if key in values and values[key] is not None:
+                value = values[key]
+                try:
+                    text = fmt.format(value)
+                except (TypeError, ValueError):
+                    text = str(value)
+                table.add_row(section, label, text)
+                section = ""
+    console.print(table)
+    console.print(f"[dim]{result['seconds']:.1f} s[/]")
