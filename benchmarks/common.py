@@ -30,7 +30,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="tiny settings (seconds): a smoke test")
     p.add_argument("--out", default=str(RESULTS), help="folder for the Markdown table and plots")
     p.add_argument("--work", default=None, help="folder for run folders and the JSONL log "
-                                               "(default: OUT/.work/NAME)")
+                                               "(default: runs/benchmarks/NAME, git-ignored)")
     p.add_argument("--workers", type=int, default=2, help="training processes in parallel")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
     p.add_argument("--report-only", action="store_true",
@@ -60,6 +60,9 @@ def git_commit() -> str:
         return "unknown"
 
 
+COMMIT_AT_START = git_commit()  # the code a benchmark runs is the code it started with
+
+
 def machine() -> dict[str, Any]:
     import torch
 
@@ -82,7 +85,8 @@ def header(title: str, args, started: float, seeds: str, notes: Iterable[str] = 
     lines = [f"# {title}", "",
              f"- Produced by `python {Path(sys.argv[0]).as_posix()} {' '.join(sys.argv[1:])}`"
              .replace(str(ROOT) + "/", ""),
-             f"- Commit: `{git_commit()}`; "
+             f"- Commit: `{COMMIT_AT_START}` (at the start; +dirty: uncommitted changes in src/ or "
+             "benchmarks/ of the shared tree); "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
              f"- Machine: {m['cpu']}, {m['cores']} cores (shared: load average at the end "
              f"{m['load_average']}); Python {m['python']}, torch {m['torch']}, "
@@ -145,7 +149,7 @@ def write_text(path: Path, text: str) -> Path:
 # ------------------------------------------------------------------ jobs
 
 def work_dir(args, name: str) -> Path:
-    base = Path(args.work) if args.work else Path(args.out) / ".work" / name
+    base = Path(args.work) if args.work else ROOT / "runs" / "benchmarks" / name
     base.mkdir(parents=True, exist_ok=True)
     return base
 
