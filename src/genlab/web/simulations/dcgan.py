@@ -47,7 +47,7 @@ class DcganLab:
                           preset="classic", loss=cfg.loss, lr=cfg.lr, lr_d=cfg.lr,
                           n_critic=cfg.n_critic, batch_size=cfg.batch, seed=cfg.seed,
                           betas=betas)
-        self.state = make_state(tc, "image", (1, 28, 28))
+        self.state = make_state(tc, self.train)
         self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
         g = torch.Generator().manual_seed(cfg.seed + 11)
         self.z_fixed = torch.randn(GRID, cfg.latent, generator=g)  # fixed noise for the grid

@@ -84,7 +84,7 @@ class GanPlayground:
                           pack=cfg.pack, discriminator_norm="none", loss=cfg.loss,
                           lr=cfg.lr_g, lr_d=cfg.lr_d, n_critic=cfg.n_critic,
                           batch_size=cfg.batch, seed=cfg.seed, betas=(0.5, 0.9))
-        self.state = make_state(tc, "points", (2,))
+        self.state = make_state(tc, ds)
         self._sampler(cfg)
         g = torch.Generator().manual_seed(cfg.seed + 7)
         self.z_eval = torch.randn(EVAL_SAMPLES, cfg.latent, generator=g)  # fixed noise

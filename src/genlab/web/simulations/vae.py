@@ -54,7 +54,7 @@ class VaeLab:
         tc = train_config(cfg.model, "mnist5k", latent_dim=2, architecture="mlp",
                           hidden_dim=cfg.width, depth=2, lr=cfg.lr, batch_size=cfg.batch,
                           seed=cfg.seed, beta=cfg.beta, betas=(0.9, 0.999))
-        self.state = make_state(tc, "image", (1, 28, 28), num_classes=0)
+        self.state = make_state(tc, self.train)
         self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
         self.step_fn = vae_step if cfg.model == "vae" else autoencoder_step
         self.last: dict[str, float] = {}

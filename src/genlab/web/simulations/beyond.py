@@ -1,0 +1,162 @@
+"""Beyond the playground: what a learned distribution gives, trained live on mnist5k.
+
+- task "anomaly": a VAE (genlab.models.VAE, MLP, `latent` dims) trained by
+  genlab.train_steps.vae_step, optionally without one digit (`holdout`). Each test digit is
+  scored by its −ELBO (genlab.metrics.likelihood.elbo_terms, 1 sample, nats; higher = less
+  likely under the model). With a held-out digit, the AUROC of that score for "is the held-out
+  digit" comes from genlab.metrics.anomaly.anomaly_auc. A digit the learner draws (28×28 in
+  [0, 1]) is scored the same way and placed among the test scores.
+- task "conditional": a conditional VAE (one-hot y into encoder and decoder; Sohn et al. 2015)
+  trained live; the frame shows 4 samples of every digit from fixed z, "generate" gives 8
+  fresh samples of one class.
+
+State frame (frames.py):
+    anomaly:     worst uint8 (8, 28, 28) the least likely test digits, wscore float32 (8,),
+                 wlabel uint8 (8,), scores float32 (500,) every test digit's −ELBO,
+                 labels uint8 (500,); meta: step, run, task, loss, recon, kl, holdout, auroc
+    conditional: cond uint8 (40, 28, 28): rows of digits 0..9 × 4 samples (row-major by digit)
+Replies (kind 2): {"reply": "score", "score", "percentile"} with recon uint8 (1, 28, 28);
+                  {"reply": "generate", "label"} with images uint8 (8, 28, 28).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from genlab.errors import GenlabError
+from genlab.metrics.anomaly import anomaly_auc
+from genlab.metrics.likelihood import elbo_terms
+from genlab.train_steps import vae_step
+from genlab.web.simulations.common import (cached_dataset, make_state, to_uint8,
+                                           train_config)
+from genlab.data import normalizer_for
+from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
+
+WORST = 8
+PER_CLASS = 4
+SCORE_EVERY_S = 0.25  # the 500 test digits are scored again at most 4 times a second
+LIVE_KEYS = {"beta", "speed"}
+
+
+class BeyondLab:
+    def __init__(self, cfg, limits):
+        self.limits = limits
+        self.run = 0
+        self.full_train = cached_dataset("mnist5k", "train")
+        self.test = cached_dataset("mnist5k", "test")
+        self.norm = normalizer_for(self.full_train, "unit")
+        self.x_test = self.norm.encode(self.test.x)  # (500, 1, 28, 28)
+        self._build(cfg)
+
+    @property
+    def speed(self) -> int:
+        return self.cfg.speed
+
+    def _build(self, cfg) -> None:
+        self.cfg = cfg
+        self.run += 1
+        conditional = cfg.task == "conditional"
+        train = self.full_train
+        if cfg.task == "anomaly" and cfg.holdout >= 0:
+            train = train.without_class(cfg.holdout)  # the model never sees this digit
+        self.train = train
+        self.x_train = self.norm.encode(train.x)
+        tc = train_config("vae", "mnist5k", latent_dim=cfg.latent, architecture="mlp",
+                          hidden_dim=256, depth=2, conditional=conditional, lr=2e-3,
+                          batch_size=128, seed=cfg.seed, beta=cfg.beta, betas=(0.9, 0.999))
+        self.state = make_state(tc, train, num_classes=10 if conditional else 0)
+        g = torch.Generator().manual_seed(cfg.seed + 13)
+        self.z_fixed = torch.randn(10 * PER_CLASS, cfg.latent, generator=g)
+        self.y_fixed = torch.arange(10).repeat_interleave(PER_CLASS)  # (40,) 0,0,0,0,1,...
+        self.gen = torch.Generator().manual_seed(cfg.seed + 17)
+        self.last: dict[str, float] = {}
+        self.scores: torch.Tensor | None = None
+        self.frames = 0
+        self.scored_step, self.scored_at = -1, 0.0
+
+    def reconfigure(self, cfg) -> bool:
+        changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(self.cfg, k)}
+        if changed <= LIVE_KEYS:
+            self.state.cfg.beta = cfg.beta
+            self.cfg = cfg
+        else:
+            self._build(cfg)
+        return True
+
+    def reset(self) -> None:
+        self._build(self.cfg)
+
+    def train_step(self) -> None:
+        idx = self.state.sampler.next_batch()
+        y = self.train.y[idx] if self.cfg.task == "conditional" else None
+        out = vae_step(self.state, (self.x_train[idx], y))
+        self.state.step += 1
+        self.last = {k: float(v) for k, v in out.items()}
+
+    @torch.no_grad()
+    def _score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """−ELBO per example (nats), one posterior sample from a fixed stream."""
+        gen = torch.Generator().manual_seed(self.cfg.seed + 19)
+        return -elbo_terms(self.state.model, x, y, n_samples=1, generator=gen)["elbo"]
+
+    @torch.no_grad()
+    def frame(self) -> bytes:
+        model = self.state.model
+        model.eval()
+        meta = {"step": self.state.step, "run": self.run, "task": self.cfg.task,
+                **{k: self.last.get(k) for k in ("loss", "recon", "kl")}}
+        try:
+            if self.cfg.task == "anomaly":
+                now = time.monotonic()
+                if self.scores is None or (self.scored_step != self.state.step
+                                           and now - self.scored_at > SCORE_EVERY_S):
+                    self.scores = self._score(self.x_test)  # (500,)
+                    self.scored_step, self.scored_at = self.state.step, now
+                scores = self.scores
+                worst = torch.argsort(scores, descending=True)[:WORST]
+                labels = self.test.y.to(torch.uint8)
+                meta["holdout"] = self.cfg.holdout
+                if self.cfg.holdout >= 0 and torch.isfinite(scores).all():
+                    meta["auroc"] = anomaly_auc(scores, (self.test.y == self.cfg.holdout).long())["auroc"]
+                arrays = {"worst": to_uint8(self.x_test[worst]), "wscore": scores[worst],
+                          "wlabel": labels[worst], "scores": scores, "labels": labels}
+            else:
+                x = model.mean(model.decode(self.z_fixed, self.y_fixed))
+                arrays = {"cond": to_uint8(x)}
+        finally:
+            model.train()
+        self.frames += 1
+        return encode_frame(KIND_STATE, self.state.step, meta, arrays)
+
+    @torch.no_grad()
+    def handle(self, msg: dict) -> bytes | None:
+        model = self.state.model
+        model.eval()
+        try:
+            if msg["type"] == "score":
+                if self.cfg.task != "anomaly":
+                    raise GenlabError("switch to the anomaly task to score a drawing")
+                x = torch.tensor(msg["image"], dtype=torch.float32).reshape(1, 1, 28, 28)
+                score = float(self._score(x)[0])
+                if self.scores is None:
+                    self.scores = self._score(self.x_test)
+                percentile = float((self.scores < score).float().mean() * 100)
+                mu, _ = model.encode(x)
+                recon = model.mean(model.decode(mu))
+                return encode_frame(KIND_REPLY, self.state.step,
+                                    {"reply": "score", "score": score, "percentile": percentile},
+                                    {"recon": to_uint8(recon)})
+            if msg["type"] == "generate":
+                if self.cfg.task != "conditional":
+                    raise GenlabError("switch to the conditional task to generate a chosen digit")
+                z = torch.randn(8, self.cfg.latent, generator=self.gen)  # z ~ N(0, I)
+                y = torch.full((8,), msg["label"], dtype=torch.long)
+                x = model.mean(model.decode(z, y))
+                return encode_frame(KIND_REPLY, self.state.step,
+                                    {"reply": "generate", "label": msg["label"]},
+                                    {"images": to_uint8(x)})
+        finally:
+            model.train()
+        raise GenlabError(f"this simulation does not understand {msg['type']!r}")
