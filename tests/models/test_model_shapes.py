@@ -97,3 +97,43 @@ def test_discriminator_options_keep_shapes(options, kind, shape, preset):
     out = model.discriminator(torch.randn(8, *shape))
     assert out.shape == (8 // options.get("pack", 1),)
     out.sum().backward()
+
+
+def test_config_sizes_are_honoured():
+    from torch import nn
+    vae = build_model(ModelConfig(kind="vae", data_shape=(2,), architecture="mlp", latent_dim=3,
+                                  hidden_dim=24, depth=3))
+    linears = [m for m in vae.encoder.modules() if isinstance(m, nn.Linear)]
+    assert [m.out_features for m in linears] == [24, 24, 24, 6]  # depth 3, then [μ, log σ²]
+    gan = build_model(ModelConfig(kind="gan", data_shape=(2,), latent_dim=5, hidden_dim=12,
+                                  depth=2))
+    assert gan.generator.net[0].in_features == 5 and gan.generator.net[0].out_features == 12
+    conv = build_model(ModelConfig(kind="ae", data_shape=(1, 28, 28), architecture="conv",
+                                   latent_dim=3, filters=6))
+    convs = [m for m in conv.encoder.modules() if isinstance(m, nn.Conv2d)]
+    assert [m.out_channels for m in convs] == [6, 12]  # 28 -> 14 -> 7
+
+
+def test_discriminator_norm_choices():
+    from torch import nn
+    def norms(model):
+        return {type(m).__name__ for m in model.discriminator.modules()
+                if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm))}
+    base = dict(latent_dim=4, hidden_dim=8, depth=3, filters=4)
+    assert norms(build_model(ModelConfig(kind="dcgan", data_shape=(1, 32, 32),
+                                         discriminator_norm="batch", **base))) == {"BatchNorm2d"}
+    layer = build_model(ModelConfig(kind="dcgan", data_shape=(1, 32, 32),
+                                    discriminator_norm="layer", **base))
+    assert norms(layer) == {"GroupNorm"}
+    assert all(m.num_groups == 1 for m in layer.discriminator.modules()
+               if isinstance(m, nn.GroupNorm))  # GroupNorm(1, C): layer norm over (C, H, W)
+    assert norms(build_model(ModelConfig(kind="dcgan", data_shape=(1, 32, 32),
+                                         discriminator_norm="none", **base))) == set()
+    assert norms(build_model(ModelConfig(kind="gan", data_shape=(2,),
+                                         discriminator_norm="layer", **base))) == {"LayerNorm"}
+    # WGAN-GP needs per-sample critic values: with layer norm, D(x_i) ignores the other samples
+    d = layer.discriminator.train()  # training mode: batch statistics would couple samples
+    x = torch.randn(4, 1, 32, 32)
+    x2 = x.clone()
+    x2[3] = 5.0
+    torch.testing.assert_close(d(x)[:3], d(x2)[:3])
