@@ -90,3 +90,20 @@ def test_out_of_range_settings_are_refused_clearly(client, params, message):
     r = client.get("/api/architecture", params=params)
     assert r.status_code == 422
     assert message in r.json()["detail"]
+
+
+def test_settings_schema_lists_the_bounds_the_endpoint_enforces(client):
+    schema = client.get("/api/architecture/settings").json()
+    assert set(schema) == {"gan2d", "vae", "dcgan"}
+    assert schema["vae"]["width"] == {"kind": "int", "default": 256, "min": 16, "max": 512}
+    assert "wgan-gp" in schema["gan2d"]["loss"]["choices"]
+    assert schema["gan2d"]["spectral_norm"]["kind"] == "bool"
+    # one past each bound is refused, each bound itself accepted
+    for sim, spec in schema.items():
+        for name, s in spec.items():
+            if s["kind"] != "int":
+                continue
+            assert client.get("/api/architecture",
+                              params={"sim": sim, name: s["max"] + 1}).status_code == 422
+            assert client.get("/api/architecture",
+                              params={"sim": sim, name: s["min"]}).status_code == 200

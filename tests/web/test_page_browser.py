@@ -129,6 +129,17 @@ def test_diagram_follows_the_simulations_settings(server_url, page):
     assert generator.all_inner_texts() == ["4", "32", "32", "2"]  # input, 2 hidden, output
 
 
+def test_out_of_range_settings_are_explained_without_a_failed_request(server_url, page):
+    _open(page, server_url)
+    page.wait_for_load_state("networkidle")
+    page.evaluate("""document.dispatchEvent(new CustomEvent("genlab:model-config", {detail: {
+        sim: "gan2d", config: {width: 4096, depth: 3}}}))""")
+    status = page.locator("#arch-gan2d .arch-status.error")
+    status.wait_for()
+    assert "width must be in [8, 512], got 4096" in status.inner_text()
+    assert not [e for e in page.console_errors if "422" in e]
+
+
 def test_sections_read_and_simulations_tried_are_remembered(server_url, page):
     _open(page, server_url)
     page.locator('.read-mark[data-section="motivation"]').scroll_into_view_if_needed()

@@ -4,6 +4,7 @@
 Routes
   GET /                  the lesson page (HTML, formulas as MathML, code read from the source)
   GET /api/architecture  ?sim=gan2d|vae|dcgan&<config>: layers of the real model (diagrams.py)
+  GET /api/architecture/settings  the settings each diagram accepts, with their bounds
   GET /api/quiz          the knowledge-check questions, answers and explanations
   GET /api/health        {"status": "ok"}
   /static/...            files under genlab/web/static only (StaticFiles refuses anything else)
@@ -119,6 +120,10 @@ def create_app(**limits: Any) -> FastAPI:
             return JSONResponse(diagrams.describe(sim, params))
         except GenlabError as e:
             return JSONResponse({"detail": str(e)}, status_code=422)
+
+    @app.get("/api/architecture/settings")
+    def architecture_settings() -> dict:
+        return diagrams.settings_schema()
 
     @app.get("/api/quiz")
     def quiz_data() -> dict:

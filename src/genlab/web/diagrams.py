@@ -58,6 +58,23 @@ FOLDED = {"ReLU", "LeakyReLU", "Tanh", "Sigmoid", "BatchNorm1d", "BatchNorm2d", 
           "GroupNorm", "InstanceNorm2d", "Dropout", "Identity", "SiLU", "GELU", "ELU"}
 
 
+def settings_schema() -> dict[str, dict[str, dict]]:
+    """SPECS as JSON: the page checks a simulation's settings against these bounds before it
+    asks for a diagram, so an out-of-range value is explained on the page without a failed
+    request (the endpoint still refuses it with the same message)."""
+    out: dict[str, dict[str, dict]] = {}
+    for sim, spec in SPECS.items():
+        out[sim] = {}
+        for name, (kind, default, *rest) in spec.items():
+            entry = {"kind": kind, "default": default}
+            if kind == "int":
+                entry["min"], entry["max"] = rest
+            elif kind == "choice":
+                entry["choices"] = list(rest[0])
+            out[sim][name] = entry
+    return out
+
+
 def parse(sim: str, params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """Checked settings (defaults filled) and the names that were ignored."""
     if sim not in SPECS:

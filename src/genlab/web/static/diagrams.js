@@ -85,9 +85,40 @@ function status(figure, text, isError) {
   p.classList.toggle("error", Boolean(isError));
 }
 
+let schema = null; // sim -> setting -> {kind, default, min, max, choices}
+
+// The same check and the same words as the server (genlab/web/diagrams.py: parse), so that a
+// value out of range is explained here, without a refused request in the console.
+function problem(sim, config) {
+  const spec = (schema && schema[sim]) || {};
+  for (const [name, s] of Object.entries(spec)) {
+    const raw = config[name];
+    if (raw === undefined || raw === null || raw === "") continue;
+    const text = String(raw).trim();
+    if (s.kind === "int") {
+      if (!/^[+-]?\d+$/.test(text)) return `${name} must be an integer, got '${text.slice(0, 40)}'`;
+      const v = Number(text);
+      if (v < s.min || v > s.max) return `${name} must be in [${s.min}, ${s.max}], got ${v}`;
+    } else if (s.kind === "bool") {
+      if (!["true", "false", "1", "0", "on", "off"].includes(text.toLowerCase())) {
+        return `${name} must be true or false, got '${text.slice(0, 40)}'`;
+      }
+    } else if (s.kind === "choice" && !s.choices.includes(text)) {
+      return `unknown ${name} '${text.slice(0, 40)}': choose one of ${[...s.choices].sort().join(", ")}`;
+    }
+  }
+  return null;
+}
+
 async function load(sim, config) {
   const figure = document.querySelector(`figure.arch[data-arch="${CSS.escape(sim)}"]`);
   if (!figure) return;
+  const wrong = problem(sim, config || {});
+  if (wrong) {
+    latest.set(sim, (latest.get(sim) || 0) + 1); // an answer still on its way is now stale
+    status(figure, `Cannot draw this model: ${wrong}`, true);
+    return;
+  }
   const query = new URLSearchParams({ sim });
   for (const [k, v] of Object.entries(config || {})) {
     if (v === null || v === undefined || typeof v === "object") continue;
@@ -113,14 +144,22 @@ async function load(sim, config) {
   }
 }
 
-export function initDiagrams() {
-  for (const figure of document.querySelectorAll("figure.arch[data-arch]")) {
-    load(figure.dataset.arch, {});
-  }
+export async function initDiagrams() {
+  const configured = new Set(); // sims that announced settings: no default drawing for them
   document.addEventListener("genlab:model-config", (event) => {
     const { sim, config } = event.detail || {};
     if (!sim || !document.querySelector(`figure.arch[data-arch="${CSS.escape(sim)}"]`)) return;
+    configured.add(sim);
     clearTimeout(pending.get(sim));
     pending.set(sim, setTimeout(() => load(sim, config), DEBOUNCE_MS));
   });
+  try {
+    const response = await fetch("/api/architecture/settings");
+    if (response.ok) schema = await response.json();
+  } catch (_) {
+    /* without the bounds, the server still checks every request */
+  }
+  for (const figure of document.querySelectorAll("figure.arch[data-arch]")) {
+    if (!configured.has(figure.dataset.arch)) load(figure.dataset.arch, {});
+  }
 }
