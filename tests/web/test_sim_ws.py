@@ -48,3 +48,31 @@ def test_gan_playground_plays_and_streams_binary_frames():
                 message = ws.receive()
             steps.append(decode_frame(message["bytes"])[1])
         assert steps[1] == steps[0] + 3
+
+
+def test_drawn_points_train_once_there_are_enough():
+    router = create_router()
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as client, client.websocket_connect("/ws/sim/gan2d") as ws:
+        ws.send_text(json.dumps({"type": "config", "config": {"data": "drawn", "width": 32,
+                                                              "batch": 16, "loss": "hinge"}}))
+        ws.send_text(json.dumps({"type": "step", "n": 1}))
+        errors = []
+        while not errors:
+            message = ws.receive()
+            if message.get("text") and json.loads(message["text"])["type"] == "error":
+                errors.append(json.loads(message["text"])["message"])
+        assert "draw at least 10 points" in errors[0]
+        points = [[0.5 * np.cos(t), 0.5 * np.sin(t)] for t in np.linspace(0, 6.2, 40)]
+        ws.send_text(json.dumps({"type": "points", "points": points}))
+        ws.send_text(json.dumps({"type": "step", "n": 2}))
+        while True:
+            message = ws.receive()
+            if message.get("text"):
+                assert json.loads(message["text"])["type"] != "error", message["text"]
+            elif decode_frame(message["bytes"])[1] == 2:
+                _, _, meta, arrays = decode_frame(message["bytes"])
+                break
+        assert meta["view"] == [-1.0, 1.0, -1.0, 1.0] and arrays["fake"].shape == (512, 2)
+        assert "modes" not in meta  # no mode protocol for drawn data

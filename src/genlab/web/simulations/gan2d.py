@@ -69,9 +69,10 @@ class GanPlayground:
     def _build(self, cfg) -> None:
         self.cfg = cfg
         self.run += 1
+        self.state = None
         if cfg.data == "drawn":
             if not self.points or len(self.points) < MIN_DRAWN:
-                raise GenlabError(f"draw at least {MIN_DRAWN} points on the canvas first")
+                return  # waiting for the learner's points: frames say so, steps refuse
             ds = points_dataset(self.points)
         else:
             ds = load_dataset(cfg.data, "train", seed=cfg.seed, n_train=20_000, n_test=10)
@@ -108,7 +109,7 @@ class GanPlayground:
     def reconfigure(self, cfg) -> bool:
         """Apply new settings: learning rates, n_critic, batch and speed live; the rest rebuild."""
         changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(self.cfg, k)}
-        if changed <= LIVE_KEYS:
+        if changed <= LIVE_KEYS and self.state is not None:
             st = self.state
             set_lr(st.optimizers["g"], cfg.lr_g)
             set_lr(st.optimizers["d"], cfg.lr_d)
@@ -129,6 +130,9 @@ class GanPlayground:
         return self.x_model[self.sampler.next_batch()], None
 
     def train_step(self) -> None:
+        if self.state is None:
+            raise GenlabError(f"draw at least {MIN_DRAWN} points on the canvas first "
+                              f"({len(self.points or [])} so far)")
         out = gan_step(self.state, self._next_batch)
         self.state.step += 1
         self.last = {k: float(v) for k, v in out.items()}
@@ -164,6 +168,9 @@ class GanPlayground:
         return torch.cat(outs)
 
     def frame(self) -> bytes:
+        if self.state is None:  # drawn data, not enough points yet
+            return encode_frame(KIND_STATE, 0, {"step": 0, "run": self.run, "view": list(
+                DRAWN_VIEW), "loss": self.cfg.loss, "need_points": MIN_DRAWN}, {})
         model, cfg = self.state.model, self.cfg
         model.eval()
         try:

@@ -64,7 +64,7 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
     import torch
 
     from genlab.errors import GenlabError
-    from genlab.web.simulations.schemas import MessageError, SimLimits
+    from genlab.web.simulations.schemas import MessageError, SimLimits, parse_config
 
     limits = SimLimits(**limits_dict)
     torch.set_num_threads(max(1, int(limits.threads_per_session)))
@@ -125,14 +125,17 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                 elif op == "pause":
                     playing = False
                 elif op == "config":
-                    new = build(kind, cmd[1], limits) if sim is None or not sim.reconfigure(
-                        cmd[1]) else sim
-                    if new is not sim:
-                        sim = new
                     config = cmd[1]
+                    if sim is None:
+                        sim = build(kind, config, limits)
+                    else:  # live settings apply at once; the others rebuild the model
+                        sim.reconfigure(parse_config(kind, config, limits))
                     send(sim.frame())
                 elif op == "reset":
-                    sim = build(kind, config, limits)
+                    if sim is None:
+                        sim = build(kind, config, limits)
+                    else:
+                        sim.reset()
                     send(sim.frame())
                 elif op == "step" and sim is not None:
                     playing = False

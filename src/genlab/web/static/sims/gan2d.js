@@ -54,7 +54,8 @@ export function mount(root) {
   const legend = el("p", { class: "sim-legend" },
     el("span", { class: "sim-key sim-key-real" }), " real  ",
     el("span", { class: "sim-key sim-key-fake" }), " generated  ",
-    el("span", { class: "sim-key sim-key-heat" }), " D says “real” ↔ “fake”  → −∇ loss_G");
+    el("span", { class: "sim-key sim-key-heat" }), " D: “real” ↔ “fake”   ",
+    el("span", { class: "sim-nowrap", text: "→ arrows: −∇ of G's loss" }));
   const drawHint = el("p", { class: "sim-hint", hidden: true },
     "Draw on the canvas with the mouse or a finger (up to 2000 points). ",
     el("button", { type: "button", "data-action": "clear-points",
@@ -119,7 +120,7 @@ export function mount(root) {
     if (!view) { hint(ctx, size, "Press Play to train a GAN on this data."); return; }
     const [x0, x1, y0, y1] = view;
     const sx = (x) => ((x - x0) / (x1 - x0)) * size, sy = (y) => ((y1 - y) / (y1 - y0)) * size;
-    const sameData = frame && (shell.values.data !== "drawn" || frame.meta.view[0] === DRAWN_VIEW[0]);
+    const sameData = frame && frame.arrays.fake && (shell.values.data !== "drawn" || frame.meta.view[0] === DRAWN_VIEW[0]);
     if (frame && sameData && shell.values.show_heat) heatmap(ctx, frame.arrays.heat, size);
     if (frame && sameData) {
       dots(ctx, frame.arrays.real.data, sx, sy, "rgba(30,30,30,0.55)", 1.6);
