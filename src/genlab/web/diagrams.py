@@ -143,10 +143,19 @@ def _rows(traced) -> list[dict]:
     return rows
 
 
-def _block(role: str, title: str, subtitle: str, input_shape, traced) -> dict:
+def _block(role: str, title: str, subtitle: str, input_shape, traced, input_label: str) -> dict:
     rows = _rows(traced)
     return dict(role=role, title=title, subtitle=subtitle, input_shape=list(input_shape),
-                layers=rows, params=sum(r["params"] for r in rows))
+                input_label=input_label, layers=rows, params=sum(r["params"] for r in rows))
+
+
+def _step_block(title: str, subtitle: str, input_shape, input_label: str,
+                rows: list[tuple[str, str]], latent: int) -> dict:
+    """The latent step between encoder and decoder: no layers, only named (B, L) tensors."""
+    return dict(role="latent", title=title, subtitle=subtitle, input_shape=list(input_shape),
+                input_label=input_label, params=0,
+                layers=[dict(name=n, names=[n], type=t, shape=[latent], params=0, folded=[])
+                        for n, t in rows])
 
 
 def _describe(sim: str, s: dict[str, Any]) -> dict:
@@ -157,32 +166,28 @@ def _describe(sim: str, s: dict[str, Any]) -> dict:
         z = torch.zeros(b, model.latent_dim)
         x = torch.zeros(b, *mcfg.data_shape)
         blocks.append(_block("generator", "Generator G", "z → x", z.shape[1:],
-                             describe_layers(model.generator, (z,))))
+                             describe_layers(model.generator, (z,)), "z"))
         blocks.append(_block("discriminator", "Discriminator D",
                              "x → logit" + (f", packs {model.pack} samples" if model.pack > 1 else "")
                              + (", spectral norm on every layer" if mcfg.spectral_norm else ""),
-                             x.shape[1:], describe_layers(model.discriminator, (x,))))
+                             x.shape[1:], describe_layers(model.discriminator, (x,)), "x"))
     else:
         x = torch.zeros(2, *mcfg.data_shape)
         latent = mcfg.latent_dim
         if mcfg.kind == "vae":
             blocks.append(_block("encoder", "Encoder q(z|x)", "x → [μ, log σ²]", x.shape[1:],
-                                 describe_layers(model.encoder, (x,))))
-            blocks.append(dict(role="latent", title="Latent", subtitle="z = μ + σ ⊙ ε",
-                               input_shape=[2 * latent], params=0, layers=[
-                                   dict(name="mu", names=["mu"], type="μ", shape=[latent], params=0, folded=[]),
-                                   dict(name="logvar", names=["logvar"], type="log σ²", shape=[latent], params=0, folded=[]),
-                                   dict(name="z", names=["z"], type="z = μ + σ⊙ε", shape=[latent], params=0, folded=[]),
-                               ]))
+                                 describe_layers(model.encoder, (x,)), "x"))
+            blocks.append(_step_block("Latent", "z = μ + σ ⊙ ε", [2 * latent], "[μ, log σ²]",
+                                      [("mu", "μ"), ("logvar", "log σ²"), ("z", "z = μ + σ⊙ε")],
+                                      latent))
         else:
             blocks.append(_block("encoder", "Encoder", "x → z", x.shape[1:],
-                                 describe_layers(model.encoder, (x,))))
-            blocks.append(dict(role="latent", title="Code", subtitle="z (deterministic)",
-                               input_shape=[latent], params=0, layers=[
-                                   dict(name="z", names=["z"], type="z", shape=[latent], params=0, folded=[])]))
+                                 describe_layers(model.encoder, (x,)), "x"))
+            blocks.append(_step_block("Code", "z (deterministic)", [latent], "z", [("z", "z")],
+                                      latent))
         z = torch.zeros(2, latent)
         blocks.append(_block("decoder", "Decoder p(x|z)", "z → x̂ (logits)", z.shape[1:],
-                             describe_layers(model.decoder, (z,))))
+                             describe_layers(model.decoder, (z,)), "z"))
     total = sum(p.numel() for p in model.parameters())
     return dict(sim=sim, title=TITLES[sim], model=type(model).__name__, kind=mcfg.kind,
                 settings=s, config={k: (list(v) if isinstance(v, tuple) else v)

@@ -36,6 +36,22 @@ def _path(points, cls, width=2.5, fill="none", close=False) -> str:
     return f'<path d="{d}" {f} stroke-width="{width}"{extra}/>'
 
 
+def _line(x1, y1, x2, y2, cls, width=1.5, dash="") -> str:
+    d = f' stroke-dasharray="{dash}"' if dash else ""
+    return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" class="{cls}" '
+            f'stroke-width="{width}"{d}/>')
+
+
+def _circle(cx, cy, r, cls, ring=False) -> str:
+    extra = ' fill="none" stroke-width="1.5"' if ring else ""
+    return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r}" class="{cls}"{extra}/>'
+
+
+def _dashed_arrow(d: str, cls="s-fake") -> str:
+    return (f'<path d="{d}" class="{cls}" fill="none" stroke-width="1.8" stroke-dasharray="5 4" '
+            f'marker-end="url(#arrow)"/>')
+
+
 def _box(x, y, w, h, cls, label="", rx=6, size=FONT) -> str:
     out = f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{rx}" class="{cls}"/>'
     if label:
@@ -64,7 +80,7 @@ def discriminative_vs_generative():
                     body += (f'<ellipse cx="{ox + cx}" cy="{cy}" rx="{r * 1.2:.0f}" ry="{r:.0f}" '
                              f'class="{cls}" fill="none" stroke-width="1.5" opacity="0.8"/>')
         else:
-            body += f'<line x1="{ox + 30}" y1="210" x2="{ox + 215}" y2="40" class="s-ink" stroke-width="2.5"/>'
+            body += _line(ox + 30, 210, ox + 215, 40, "s-ink", 2.5)
             body += _t(ox + 176, 112, "boundary", "muted", anchor="start", size=14)
         body += _blob(rng, ox + 80, 90, 18, 14, 18, "f-real")
         body += _blob(rng, ox + 160, 160, 18, 14, 18, "f-fake")
@@ -95,7 +111,7 @@ def uses_of_a_density():
             body += _blob(rng, cx, cy, 14, 11, 9, "f-fake", 3.2)
         elif i == 1:
             a, b = (cx - 30, cy + 12), (cx + 28, cy - 14)
-            body += f'<circle cx="{a[0]}" cy="{a[1]}" r="4" class="f-real"/><circle cx="{b[0]}" cy="{b[1]}" r="4" class="f-real"/>'
+            body += _circle(*a, 4, "f-real") + _circle(*b, 4, "f-real")
             for k in range(1, 5):
                 t = k / 5
                 body += (f'<circle cx="{a[0] + t * (b[0] - a[0]):.1f}" cy="{a[1] + t * (b[1] - a[1]):.1f}" '
@@ -142,7 +158,8 @@ def latent_ae_vs_vae():
     body += _t(122, 160, "decode here: garbage", "muted", size=14)
     body += _t(370, 18, "VAE: packed clouds", "b")
     body += '<rect x="260" y="28" width="220" height="200" rx="8" class="panel"/>'
-    body += '<circle cx="370" cy="128" r="80" class="s-grid" fill="none" stroke-width="1.5" stroke-dasharray="4 4"/>'
+    body += ('<circle cx="370" cy="128" r="80" class="s-grid" fill="none" stroke-width="1.5" '
+             'stroke-dasharray="4 4"/>')
     body += _t(370, 222, "prior N(0, I)", "muted", size=14)
     for (cx, cy), cls in zip(((340, 100), (400, 105), (345, 155), (400, 152)), classes):
         body += (f'<ellipse cx="{cx}" cy="{cy}" rx="30" ry="24" class="{cls}" opacity="0.18"/>')
@@ -256,7 +273,7 @@ def minimax_game():
     body += _arrow(290, 50, 328, 90) + _arrow(290, 150, 328, 112) + _arrow(410, 100, 420, 100)
     body += _t(220, 222, "D: maximize log D(x) + log(1 − D(G(z)))", "enc", size=14)
     body += _t(220, 242, "G: make D(G(z)) → 1 (fool D)", "fake", size=14)
-    body += '<path d="M370,68 C370,-2 145,-2 145,22" class="s-fake" fill="none" stroke-width="1.8" stroke-dasharray="5 4" marker-end="url(#arrow)"/>'
+    body += _dashed_arrow("M370,68 C370,-2 145,-2 145,22")
     return (_svg(490, 255, "The GAN minimax game", body),
             "Two players: D learns to tell data from samples; G, fed noise, learns from D's "
             "gradient (dashed) to produce samples D accepts.")
@@ -275,7 +292,7 @@ def optimal_discriminator():
     body += _path([(sx(x), sy(p)) for x, p in zip(xs, pg)], "s-fake", 2.5)
     ds = [(sx(x), y0 + h - a / (a + b) * h) for x, a, b in zip(xs, pd, pg)]
     body += _path(ds, "s-enc", 3)
-    body += f'<line x1="{x0}" y1="{y0 + h / 2}" x2="{x0 + w}" y2="{y0 + h / 2}" class="s-grid" stroke-dasharray="4 4"/>'
+    body += _line(x0, y0 + h / 2, x0 + w, y0 + h / 2, "s-grid", 1, "4 4")
     body += _t(x0 - 6, y0 + h / 2 + 4, "½", "muted", anchor="end", size=14)
     body += _t(x0 - 6, y0 + 8, "1", "muted", anchor="end", size=14)
     body += _t(sx(-3.2), sy(0.44), "D*(x)", "enc", anchor="start", size=14)
@@ -307,7 +324,7 @@ def jsd_saturation():
     body = _plot_frame(x0, y0, w, h, "distance between p_data and p_g")
     body += _path([(sx(d), sy(jsd(d))) for d in ds], "s-fake", 3)
     body += _path([(sx(d), sy(d / 2)) for d in ds], "s-real", 2.5)
-    body += f'<line x1="{x0}" y1="{sy(math.log(2)):.1f}" x2="{x0 + w}" y2="{sy(math.log(2)):.1f}" class="s-grid" stroke-dasharray="4 4"/>'
+    body += _line(x0, sy(math.log(2)), x0 + w, sy(math.log(2)), "s-grid", 1, "4 4")
     body += _t(x0 - 6, sy(math.log(2)) + 4, "log 2", "muted", anchor="end", size=14)
     body += _t(sx(4.5), sy(math.log(2)) + 18, "JSD: flat, no gradient", "fake", size=14)
     body += _t(sx(0.25), sy(1.25), "W₁ (×½): keeps growing", "real", anchor="start", size=14)
@@ -327,12 +344,12 @@ def mode_collapse():
         for k in range(8):
             a = 2 * math.pi * k / 8
             mx, my = cx + 72 * math.cos(a), cy + 72 * math.sin(a)
-            body += f'<circle cx="{mx:.1f}" cy="{my:.1f}" r="11" class="s-real" fill="none" stroke-width="1.5"/>'
+            body += _circle(mx, my, 11, "s-real", ring=True)
             if not collapsed:
                 body += _blob(rng, mx, my, 3, 3, 6, "f-real", 2.2)
             elif k in (0, 1):
                 body += _blob(rng, mx, my, 3, 3, 22, "f-fake", 2.2)
-    body += '<path d="M440,150 C470,120 470,80 430,60" class="s-fake" fill="none" stroke-width="1.8" stroke-dasharray="5 4" marker-end="url(#arrow)"/>'
+    body += _dashed_arrow("M440,150 C470,120 470,80 430,60")
     body += _t(245, 244, "when D catches up, G hops to other modes", "muted", size=14)
     return (_svg(490, 250, "Mode collapse on a ring of 8 Gaussians", body),
             "Mode collapse: every sample is sharp and sits on a real mode, but the generator "
@@ -342,9 +359,9 @@ def mode_collapse():
 def gradient_penalty_line():
     body = '<rect x="10" y="10" width="470" height="195" rx="8" class="panel"/>'
     x, y, xf, yf = 70, 150, 410, 90
-    body += f'<line x1="{x}" y1="{y}" x2="{xf}" y2="{yf}" class="s-muted" stroke-width="2" stroke-dasharray="6 5"/>'
-    body += f'<circle cx="{x}" cy="{y}" r="8" class="f-real"/>' + _t(x, y + 28, "x ~ p_data", "real", size=14)
-    body += f'<circle cx="{xf}" cy="{yf}" r="8" class="f-fake"/>' + _t(xf, yf - 16, "x̃ = G(z)", "fake", size=14)
+    body += _line(x, y, xf, yf, "s-muted", 2, "6 5")
+    body += _circle(x, y, 8, "f-real") + _t(x, y + 28, "x ~ p_data", "real", size=14)
+    body += _circle(xf, yf, 8, "f-fake") + _t(xf, yf - 16, "x̃ = G(z)", "fake", size=14)
     e = 0.35
     hx, hy = e * x + (1 - e) * xf, e * y + (1 - e) * yf
     body += f'<circle cx="{hx:.1f}" cy="{hy:.1f}" r="7" class="f-enc"/>'
@@ -364,7 +381,8 @@ def dcgan_upsampling():
         side = 10 + size * 1.1
         depth = 6 + math.log2(ch) * 3.2
         top = 120 - side / 2
-        cls = "f-latent s-ink" if i == 0 else ("f-fake-soft s-fake" if i == len(stages) - 1 else "f-dec-soft s-dec")
+        cls = ("f-latent s-ink" if i == 0 else
+               "f-fake-soft s-fake" if i == len(stages) - 1 else "f-dec-soft s-dec")
         body += (f'<path d="M{x + depth},{top - depth * 0.6:.1f} l{side:.1f},0 l0,{side:.1f} '
                  f'l{-depth},{depth * 0.6:.1f} l0,{-side:.1f} Z" class="{cls}" stroke-width="1.2" opacity="0.55"/>')
         body += _box(x, top, side, side, cls, rx=2)

@@ -42,7 +42,8 @@ function render(figure, data) {
   data.blocks.forEach((block, i) => {
     if (i > 0) flow.append(el("span", { class: "arch-arrow", "aria-hidden": "true" }, "→"));
     const list = el("ol", { class: "arch-layers" });
-    list.append(rowFor("input", fmtShape(block.input_shape), block.input_shape, maxLog, "input"));
+    const inputLabel = block.input_label ? `input ${block.input_label}` : "input";
+    list.append(rowFor(inputLabel, fmtShape(block.input_shape), block.input_shape, maxLog, "input"));
     for (const layer of block.layers) {
       const label = [layer.type, ...layer.folded].join(" · ");
       const title = `${layer.names.join(", ")}: ${layer.params} parameters`;
