@@ -82,3 +82,29 @@ def test_no_request_reads_outside_static(server_url, path):
 def test_static_serves_inside_files(server_url):
     status, body = _raw_get(server_url, "/static/hub.css")
     assert status == 200 and b"--ink" in body
+
+
+def test_websockets_from_another_site_are_refused():
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from genlab.web.app import SameOriginWebSockets
+
+    async def echo(websocket):
+        await websocket.accept()
+        await websocket.send_text("hello")
+        await websocket.close()
+
+    app = SameOriginWebSockets(Starlette(routes=[WebSocketRoute("/ws", echo)]))
+    client = TestClient(app)  # its WebSockets go to host "testserver"
+    with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
+        assert ws.receive_text() == "hello"
+    with client.websocket_connect("/ws") as ws:  # no Origin: not a browser
+        assert ws.receive_text() == "hello"
+    for origin in ("http://evil.example", "http://testserver.evil.example", "null"):
+        with pytest.raises(WebSocketDisconnect) as refused:
+            with client.websocket_connect("/ws", headers={"origin": origin}) as ws:
+                ws.receive_text()
+        assert refused.value.code == 1008

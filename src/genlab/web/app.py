@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from urllib.parse import urlsplit
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,33 @@ class SecurityHeaders:
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
+
+
+class SameOriginWebSockets:
+    """Pure ASGI middleware: refuse a WebSocket handshake whose Origin is another site.
+
+    Browsers let any page open a WebSocket to 127.0.0.1; without this check a site the learner
+    visits could start simulations in their hub. Clients that send no Origin (scripts, tests)
+    are let through; a browser always sends one."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not same_origin(scope):
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1008})  # policy violation (HTTP 403)
+            return None
+        return await self.app(scope, receive, send)
+
+
+def same_origin(scope) -> bool:
+    headers = {k.lower(): v for k, v in scope.get("headers", [])}
+    origin = headers.get(b"origin")
+    if origin is None:
+        return True
+    host = headers.get(b"host", b"").decode("latin-1").lower()
+    return urlsplit(origin.decode("latin-1")).netloc.lower() == host
 
 
 def _simulations_router(limits: dict[str, Any]):
@@ -144,4 +172,5 @@ def create_app(**limits: Any) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, follow_symlink=False), name="static")
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(SameOriginWebSockets)
     return app
