@@ -108,3 +108,22 @@ def test_websockets_from_another_site_are_refused():
             with client.websocket_connect("/ws", headers={"origin": origin}) as ws:
                 ws.receive_text()
         assert refused.value.code == 1008
+
+
+def test_a_loopback_hub_answers_only_to_loopback_names():
+    from fastapi.testclient import TestClient
+
+    from genlab.web.app import create_app
+    from genlab.web.server import LOOPBACK_NAMES, is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
+    app = create_app(allowed_hosts=LOOPBACK_NAMES)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as local:
+        assert local.get("/api/health").status_code == 200
+    with TestClient(app, base_url="http://localhost:8000") as local:
+        assert local.get("/api/health").status_code == 200
+    with TestClient(app, base_url="http://rebound.example:8000") as rebound:
+        refused = rebound.get("/api/health")
+        assert refused.status_code == 400
+        assert refused.headers["x-content-type-options"] == "nosniff"

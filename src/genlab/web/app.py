@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab.errors import GenlabError
 
@@ -112,8 +113,11 @@ def _simulations_router(limits: dict[str, Any]):
     return getattr(sims, "router", None)
 
 
-def create_app(**limits: Any) -> FastAPI:
-    """Build the hub. `limits` (e.g. max_sessions) are passed on to the simulations."""
+def create_app(allowed_hosts: list[str] | None = None, **limits: Any) -> FastAPI:
+    """Build the hub. `limits` (e.g. max_sessions) are passed on to the simulations.
+
+    `allowed_hosts`: Host names the hub answers to (others get 400); `serve` on a loopback
+    address passes 127.0.0.1/localhost, which stops DNS-rebinding pages from using it."""
     from genlab.web import diagrams, lesson
     from genlab.web.content import quiz
 
@@ -171,6 +175,9 @@ def create_app(**limits: Any) -> FastAPI:
     app.state.simulations = router is not None
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, follow_symlink=False), name="static")
-    app.add_middleware(SecurityHeaders)
+    # the last added runs first: security headers wrap every answer, refusals included
+    if allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SameOriginWebSockets)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import sys
 import webbrowser
@@ -34,6 +35,18 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def address(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -48,7 +61,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
 
     sock = bind_socket(host, port)
     url = address(sock)
-    app = create_app(**limits)
+    # on a loopback address, answer only to loopback names (a DNS-rebinding page cannot)
+    app = create_app(allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None, **limits)
     config = uvicorn.Config(app, log_level="warning", access_log=False, ws=ws_impl())
     server = uvicorn.Server(config)
     print(f"genlab hub: {url}  (Ctrl-C to stop)", flush=True)
