@@ -166,3 +166,18 @@ def test_closing_the_socket_stops_the_worker():
         while session.process.is_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not session.process.is_alive() and len(manager) == 0
+
+
+def test_a_page_from_another_origin_cannot_open_a_simulation():
+    from starlette.websockets import WebSocketDisconnect
+
+    client, manager = make_client()
+    with client:
+        with pytest.raises(WebSocketDisconnect):
+            with client.websocket_connect("/ws/sim/gan2d",
+                                          headers={"origin": "http://evil.example"}) as ws:
+                ws.receive_text()
+        with client.websocket_connect("/ws/sim/gan2d",
+                                      headers={"origin": "http://testserver"}) as ws:
+            ws.send_text(json.dumps({"type": "step", "n": 0}))
+            assert json.loads(ws.receive_text())["type"] == "error"

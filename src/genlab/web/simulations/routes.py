@@ -79,6 +79,9 @@ def create_router(**limits: Any) -> APIRouter:
 
     @router.websocket("/ws/sim/{kind}")
     async def simulation(websocket: WebSocket, kind: str) -> None:
+        if not _same_origin(websocket):  # another site's page may not drive our CPUs
+            await websocket.close(code=1008)
+            return
         await websocket.accept()
         if kind not in CONFIGS:
             await _error(websocket, f"unknown simulation {kind!r}: choose one of "
@@ -88,6 +91,15 @@ def create_router(**limits: Any) -> APIRouter:
         await _serve(websocket, kind, manager)
 
     return router
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """Browsers send Origin with every WebSocket; it must name this server (tools send none)."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    host = websocket.headers.get("host", "")
+    return origin.split("://", 1)[-1].rstrip("/") == host
 
 
 async def _error(websocket: WebSocket, message: str) -> None:
