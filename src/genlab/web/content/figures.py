@@ -81,7 +81,7 @@ def discriminative_vs_generative():
                              f'class="{cls}" fill="none" stroke-width="1.5" opacity="0.8"/>')
         else:
             body += _line(ox + 30, 210, ox + 215, 40, "s-ink", 2.5)
-            body += _t(ox + 176, 112, "boundary", "muted", anchor="start", size=14)
+            body += _t(ox + 160, 118, "boundary", "muted", anchor="start", size=13)
         body += _blob(rng, ox + 80, 90, 18, 14, 18, "f-real")
         body += _blob(rng, ox + 160, 160, 18, 14, 18, "f-fake")
     body += _t(120, 240, "only where classes split", "muted", size=14)
