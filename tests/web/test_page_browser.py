@@ -54,6 +54,7 @@ def test_quiz_answer_survives_reload_and_reset_clears_it(server_url, page, scree
     assert page.locator("#progress-quiz").inner_text() == "1"
 
     page.locator("#reset-progress").click()
+    assert "Progress reset" in page.locator("#progress-status").text_content()
     assert not form.locator("input[type=radio]:checked").count()
     assert form.locator(".feedback").inner_text() == ""
     assert page.locator("#progress-quiz").inner_text() == "0"

@@ -323,6 +323,7 @@ simulations, architecture diagrams and quiz feedback need it.</p></noscript>
     <p><span id="progress-quiz">0</span>/{len(quiz.QUESTIONS)} answers correct
        (<span id="progress-answered">0</span> answered)</p>
     <button type="button" id="reset-progress" class="secondary">Reset progress</button>
+    <p id="progress-status" class="visually-hidden" role="status"></p>
     <p class="small">Kept in this browser only.</p>
   </section>
 </nav>

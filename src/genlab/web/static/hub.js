@@ -183,6 +183,8 @@ function initReset() {
     document.querySelectorAll(".toc a.read").forEach((a) => a.classList.remove("read"));
     updateSummary();
     initReading();
+    const said = document.getElementById("progress-status");
+    if (said) said.textContent = "Progress reset: answers, sections read and simulations tried.";
   });
 }
 
