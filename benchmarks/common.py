@@ -184,6 +184,31 @@ def train(overrides: dict[str, Any], out: Path, on_event: Callable | None = None
     return seconds
 
 
+def register_binarized(names=("fashion-mnist", "mnist5k")) -> None:
+    """Add "NAME-bin" data sets: NAME with a *fixed* stochastic binarization (each pixel set
+    to 1 with probability intensity/255, drawn once from a seed fixed per data set and split),
+    stored as 0/255 so genlab's [0, 1] scaling gives exact {0, 1} values. genlab's trainer has
+    no per-epoch (dynamic) binarization, so every epoch sees the same binary images.
+    Registered in this process only (genlab.data.DATASETS), so train and evaluate in it."""
+    import torch
+
+    from genlab import data
+    from genlab.data.dataset import seed_for
+
+    def make(base: str):
+        def load(split: str, data_dir: str | None = None, download: bool = False):
+            ds = data.load_dataset(base, split, data_dir=data_dir, download=download)
+            g = torch.Generator().manual_seed(seed_for("binarize", base, split))
+            keep = torch.rand(ds.x.shape, generator=g) < ds.x.float() / 255.0
+            ds.x = keep.to(torch.uint8) * 255  # (N, C, H, W) values 0 / 255
+            ds.name = f"{base}-bin"
+            return ds
+        return load
+
+    for base in names:
+        data.DATASETS.setdefault(f"{base}-bin", make(base))
+
+
 def _init_worker(threads: int, setup: Callable | None) -> None:
     import torch
 
