@@ -37,6 +37,7 @@ __all__ = ["evaluate_run", "add_arguments", "run_command", "DEFAULT_SAMPLES"]
 
 DEFAULT_SAMPLES = {"points": 2500, "image": 5000}  # PacGAN protocol: 2,500 points
 IWAE_K = 5000  # Burda et al. 2016, Sec. 5: test NLL with k = 5000
+SECTIONS = ("toy2d", "samples", "likelihood", "anomaly", "disentanglement")  # samples: + mode_count
 IWAE_EXAMPLES = 1000  # test examples the k = 5000 bound is averaged over (cost: k decodes each)
 
 
@@ -45,19 +46,24 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
                  iwae_examples: int = IWAE_EXAMPLES, mig_samples: int = 10000,
                  factor_votes: int = 10000, kid_subsets: int = 100, kid_subset_size: int = 1000,
                  classifier_epochs: int = 4, data_dir: str | None = None, seed: int = 0,
-                 device: str = "cpu", log=None) -> dict[str, Any]:
+                 device: str = "cpu", sections=None, log=None) -> dict[str, Any]:
     """Evaluate a run (a `genlab.runs.Run` or a run folder): a JSON-able dict of sections.
 
     data: evaluation data set (default: the run's). n: generated samples (2,500 for 2D points,
     5,000 for images). k: importance samples of the IWAE bound, averaged over `iwae_examples`
     test examples. features: "classifier" or "inception:PATH". n_test: use at most this many
     test examples (default all). factor_votes: FactorVAE training votes (evaluation: half).
+    sections: compute only these of SECTIONS (default: every one that applies).
     log: optional callable(str) told what is being computed."""
     from genlab.data import load_dataset
     from genlab.runs import Run, load_run
 
     started = time.perf_counter()
     say = log or (lambda message: None)
+    wanted = set(SECTIONS if sections is None else sections)
+    if wanted - set(SECTIONS):
+        from genlab.errors import unknown_name
+        raise unknown_name("section", sorted(wanted - set(SECTIONS))[0], SECTIONS)
     if not isinstance(run, Run):
         run = load_run(run, device=device)
     name = data or run.dataset
@@ -79,20 +85,20 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
         result["holdout_class"] = holdout
     can_sample = run.kind in ("gan", "dcgan", "vae")
 
-    if test.kind == "points" and can_sample:
+    if test.kind == "points" and can_sample and "toy2d" in wanted:
         say(f"PacGAN protocol on {n} samples")
         result["toy2d"] = _toy2d(run, test, n, seed)
-    if test.kind == "image" and can_sample:
+    if test.kind == "image" and can_sample and "samples" in wanted:
         say(f"sample quality on {n} samples ({features} features)")
         result.update(_sample_quality(run, test, name, n, features, holdout, kid_subsets,
                                       kid_subset_size, classifier_epochs, data_dir, seed, say))
-    if run.kind == "vae":
+    if run.kind == "vae" and "likelihood" in wanted:
         say(f"test ELBO and the IWAE bound (k={k})")
         result["likelihood"] = _likelihood(run, test, k, iwae_examples, seed)
-    if holdout is not None and run.kind in ("ae", "vae"):
+    if holdout is not None and run.kind in ("ae", "vae") and "anomaly" in wanted:
         say(f"anomaly detection of held-out class {holdout}")
         result["anomaly"] = _anomaly(run, test, holdout, seed)
-    if test.factors is not None and run.kind in ("ae", "vae"):
+    if test.factors is not None and run.kind in ("ae", "vae") and "disentanglement" in wanted:
         say("disentanglement (MIG, FactorVAE score)")
         result["disentanglement"] = _disentanglement(run, test, mig_samples, factor_votes, seed)
     result["seconds"] = round(time.perf_counter() - started, 3)
@@ -142,11 +148,10 @@ def _feature_network(features: str, name: str, epochs: int, data_dir, image_size
 
 def _sample_quality(run, test, name, n, features, holdout, kid_subsets, kid_subset_size,
                     epochs, data_dir, seed, say) -> dict:
-    # from the submodules: the package re-exports functions named like their modules
     from genlab.metrics.frechet import frechet_distance_from_features
     from genlab.metrics.kid import kernel_inception_distance
-    from genlab.metrics.mode_count import mode_count
-    from genlab.metrics.precision_recall import density_coverage, precision_recall
+    from genlab.metrics.mode_count import count_modes
+    from genlab.metrics.precision_recall import density_coverage, improved_precision_recall
     from genlab.operations import sample
 
     out: dict[str, Any] = {}
@@ -154,7 +159,7 @@ def _sample_quality(run, test, name, n, features, holdout, kid_subsets, kid_subs
         return {"samples": {"skipped": f"{name!r} has no labels to train the evaluation "
                                        "classifier on; pass --features inception:PATH"}}
     net = _feature_network(features, name, epochs, data_dir or run.config.data.data_dir,
-                           run.config.data.image_size)
+                           run.config.data.image_size).to(run.device)
     real = test
     if holdout is not None and test.y is not None:
         real = test.subset(test.y != holdout)  # the model never saw the held-out class
@@ -172,13 +177,13 @@ def _sample_quality(run, test, name, n, features, holdout, kid_subsets, kid_subs
                                     subset_size=kid_subset_size, seed=seed)
     samples.update(kid_mean=kid["kid_mean"], kid_std=kid["kid_std"],
                    kid_subset_size=kid["subset_size"], kid_num_subsets=kid["num_subsets"])
-    samples.update(precision_recall(f_real, f_fake, k=3))
+    samples.update(improved_precision_recall(f_real, f_fake, k=3))
     samples.update(density_coverage(f_real, f_fake, k=5))
     out["samples"] = samples
     if hasattr(net, "predict") and features == "classifier":
         predicted = net.predict(fake_images)
         histogram = torch.bincount(real.y, minlength=test.num_classes)
-        counts = mode_count(predicted, test.num_classes, data_histogram=histogram)
+        counts = count_modes(predicted, test.num_classes, data_histogram=histogram)
         out["mode_count"] = {"classifier": net.name, "modes_found": counts["modes_found"],
                              "num_classes": counts["num_classes"], "kl": counts["kl"],
                              "counts": counts["counts"],
@@ -307,6 +312,8 @@ def add_arguments(parser) -> None:
                              "inception:PATH (TorchScript inception-2015-12-05.pt)")
     parser.add_argument("--factor-votes", type=int, default=10000,
                         help="FactorVAE training votes (shapes; evaluation uses half)")
+    parser.add_argument("--sections", help="comma-separated subset of " + ", ".join(SECTIONS)
+                        + " (default: all that apply)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", help="write the results as JSON to this file")
@@ -323,6 +330,7 @@ def run_command(args) -> int:
                           n_test=args.n_test, iwae_examples=args.iwae_examples,
                           factor_votes=args.factor_votes, data_dir=args.data_dir,
                           seed=args.seed, device=args.device,
+                          sections=args.sections.split(",") if args.sections else None,
                           log=lambda m: console.print(f"[dim]{m}[/]"))
     print_table(result)
     if args.out:
