@@ -28,10 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from genlab.errors import GenlabError
+
+# numpy and torch are imported inside the functions: `genlab --help` must not load torch
 
 __all__ = ["evaluate_run", "add_arguments", "run_command", "DEFAULT_SAMPLES"]
 
@@ -107,6 +106,8 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
 
 def _first(total: int, count: int, seed: int) -> torch.Tensor:
     """A seeded random subset of `count` indices out of `total`, sorted."""
+    import torch
+
     if count < 1:
         raise GenlabError(f"--n-test must be at least 1, got {count}")
     if count >= total:
@@ -148,6 +149,8 @@ def _feature_network(features: str, name: str, epochs: int, data_dir, image_size
 
 def _sample_quality(run, test, name, n, features, holdout, kid_subsets, kid_subset_size,
                     epochs, data_dir, seed, say) -> dict:
+    import torch
+
     from genlab.metrics.frechet import frechet_distance_from_features
     from genlab.metrics.kid import kernel_inception_distance
     from genlab.metrics.mode_count import count_modes
@@ -191,12 +194,22 @@ def _sample_quality(run, test, name, n, features, holdout, kid_subsets, kid_subs
     return out
 
 
-def _is_binary(x: torch.Tensor) -> bool:
+def _is_binary(x) -> bool:
+    import torch
+
     return bool(((x == 0) | (x == 255)).all()) if x.dtype == torch.uint8 else False
 
 
-@torch.no_grad()
 def _likelihood(run, test, k: int, iwae_examples: int, seed: int, batch: int = 250) -> dict:
+    import torch
+
+    with torch.no_grad():
+        return _likelihood_terms(run, test, k, iwae_examples, seed, batch)
+
+
+def _likelihood_terms(run, test, k, iwae_examples, seed, batch) -> dict:
+    import torch
+
     from genlab.metrics.likelihood import active_units, elbo_terms, iwae_bound
 
     model, norm = run.model, run.normalizer
@@ -246,7 +259,7 @@ def _likelihood(run, test, k: int, iwae_examples: int, seed: int, batch: int = 2
     }
 
 
-def _se(values: torch.Tensor) -> float:
+def _se(values) -> float:
     return float(values.std() / math.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
@@ -267,6 +280,9 @@ def _anomaly(run, test, holdout: int, seed: int) -> dict:
 
 
 def _disentanglement(run, test, mig_samples: int, factor_votes: int, seed: int) -> dict:
+    import numpy as np
+    import torch
+
     from genlab.data import render_shapes
     from genlab.metrics.disentanglement import factor_vae_score, mig, sample_codes
     from genlab.operations import encode
@@ -342,7 +358,11 @@ def run_command(args) -> int:
 
 
 def to_jsonable(value):
-    """Tensors / numpy values -> lists and floats; NaN and inf -> None... kept as strings."""
+    """Tensors / numpy values -> lists and numbers; NaN and ±inf -> "nan" / "inf" / "-inf"
+    (valid JSON that still says what the value was)."""
+    import numpy as np
+    import torch
+
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -352,7 +372,7 @@ def to_jsonable(value):
     if isinstance(value, (np.floating, np.integer)):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # "nan" / "inf": valid JSON, and says what it is
+        return str(value)
     return value
 
 
