@@ -87,6 +87,9 @@ def test_presets_and_keyboard(server_url, page):
     assert "g_preset=mode-collapse" in page.url
     preset.select_option("packing")
     assert sim.locator("select[name=pack]").input_value() == "4"
+    page.goto(f"{server_url}/?g_preset=spectral-norm#sim-gan2d")  # a link naming a preset
+    assert sim.locator("input[name=spectral_norm]").is_checked()
+    assert sim.locator("select[name=loss]").input_value() == "hinge"
     # every control is reachable with Tab and has a label
     for control in sim.locator("input, select").all():
         control_id = control.get_attribute("id")

@@ -181,3 +181,22 @@ def test_a_page_from_another_origin_cannot_open_a_simulation():
                                       headers={"origin": "http://testserver"}) as ws:
             ws.send_text(json.dumps({"type": "step", "n": 0}))
             assert json.loads(ws.receive_text())["type"] == "error"
+
+
+def test_live_settings_apply_in_place_and_shape_changes_rebuild():
+    from genlab.web.simulations.gan2d import GanPlayground
+
+    sim = GanPlayground(parse_config("gan2d", {"data": "ring8", "width": 16, "batch": 32,
+                                               "loss": "hinge", "n_critic": 1}), SimLimits())
+    sim.train_step()
+    run, model = sim.run, sim.state.model
+    sim.reconfigure(parse_config("gan2d", {"data": "ring8", "width": 16, "batch": 64,
+                                           "loss": "hinge", "n_critic": 2, "lr_d": 5e-4}))
+    assert sim.run == run and sim.state.model is model and sim.state.step == 1
+    assert sim.state.optimizers["d"].param_groups[0]["lr"] == 5e-4
+    assert sim.state.cfg.n_critic == 2 and sim.sampler.batch_size == 64
+    sim.reconfigure(parse_config("gan2d", {"data": "ring8", "width": 32, "batch": 64,
+                                           "loss": "hinge"}))
+    assert sim.run == run + 1 and sim.state.step == 0  # a new model
+    _, step, meta, arrays = decode_frame(sim.frame())
+    assert step == 0 and meta["num_modes"] == 8 and arrays["heat"].shape == (40, 40)

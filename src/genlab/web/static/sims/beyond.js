@@ -7,7 +7,7 @@ const FIELDS = [
     choices: [["anomaly", "Anomaly detection"], ["conditional", "Conditional generation"]] },
   { name: "holdout", label: "Digit left out of training", type: "choice", value: -1,
     choices: [[-1, "none"], ...Array.from({ length: 10 }, (_, d) => [d, String(d)])] },
-  { name: "beta", label: "β (KL weight)", type: "float", value: 1, min: 0, max: 20, step: 0.1 },
+  { name: "beta", label: "β (KL weight)", type: "range", value: 1, min: 0, max: 10, step: 0.1 },
   { name: "latent", label: "Latent dim", type: "int", value: 8, min: 2, max: 32 },
   { name: "seed", label: "Seed", type: "int", value: 0, min: 0, max: 2147483647 },
   { name: "speed", label: "Steps per frame", type: "range", value: 4, min: 1, max: 50 },

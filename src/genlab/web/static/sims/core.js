@@ -38,7 +38,7 @@ export function readSettings(prefix, fields) {
 
 function parseValue(field, raw) {
   if (field.type === "bool") return raw === "1" || raw === "true";
-  if (field.type === "int" || field.type === "float") {
+  if (field.type === "int" || field.type === "float" || field.type === "range") {
     const n = Number(raw);
     return Number.isFinite(n) ? n : raw; // kept as typed: the server explains what is wrong
   }
@@ -86,7 +86,7 @@ export function buildControls(id, fields, values, onChange) {
       if (output) output.textContent = f.format ? f.format(v) : v;
       onChange(f.name, v);
     };
-    input.addEventListener(f.type === "int" || f.type === "float" ? "change" : "input", handler);
+    input.addEventListener(["int", "float", "range"].includes(f.type) ? "change" : "input", handler);
     if (f.type === "range") input.addEventListener("input", () => { output.textContent = input.value; });
   }
   const set = (vals) => {
@@ -109,7 +109,8 @@ export function buildControls(id, fields, values, onChange) {
 
 function getValue(field, input) {
   if (field.type === "bool") return input.checked;
-  if (field.type === "int" || field.type === "range") {
+  if (field.type === "range") return Number(input.value);
+  if (field.type === "int") {
     const n = Number(input.value);
     return input.value === "" ? field.value : Number.isInteger(n) ? n : input.value;
   }

@@ -42,6 +42,12 @@ export function mount(root) {
   const shell = new SimShell(root, { kind: "gan2d", prefix: "g_", fields: FIELDS,
                                      title: "GAN playground — 2D data" });
   shell.values.pack = Number(shell.values.pack);
+  const linked = PRESETS[shell.values.preset];
+  if (linked) { // a link naming only a preset opens that preset (explicit settings still win)
+    const params = new URLSearchParams(window.location.search);
+    shell.setValues(Object.fromEntries(Object.entries(linked.values)
+      .filter(([k]) => !params.has(`g_${k}`))));
+  }
   const canvas = el("canvas", { class: "sim-canvas sim-square", "aria-label": "real points (dark), generated points (pink), the discriminator's value as background colour, and the generator's gradient as arrows", role: "img", tabindex: "0" });
   const metric = (name, label) => el("div", { class: "sim-metric" },
     el("span", { class: "sim-metric-label", text: label }),

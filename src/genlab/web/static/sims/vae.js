@@ -8,7 +8,8 @@ const HISTORY = 600;
 const FIELDS = [
   { name: "model", label: "Model", type: "choice", value: "vae",
     choices: [["vae", "VAE (encoder gives μ, σ)"], ["ae", "Autoencoder (one code z)"]] },
-  { name: "beta", label: "β (KL weight)", type: "float", value: 1, min: 0, max: 20, step: 0.1 },
+  { name: "beta", label: "β (KL weight)", type: "range", value: 1, min: 0, max: 10, step: 0.1,
+    help: "β = 0: only reconstruction (an autoencoder with noise); large β: a smooth latent space, blurrier digits" },
   { name: "width", label: "Width", type: "int", value: 256, min: 16, max: 512, step: 16 },
   { name: "lr", label: "Learning rate", type: "float", value: 0.002, min: 0.00001, max: 0.01, step: 0.0005 },
   { name: "batch", label: "Batch size", type: "int", value: 128, min: 16, max: 512, step: 16 },
