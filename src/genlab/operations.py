@@ -7,7 +7,6 @@ float in [0, 1] (N, C, H, W), points in data coordinates (N, 2). Inputs `x` are 
 
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 
 import torch
@@ -194,41 +193,12 @@ def anomaly_scores(run, dataset, method: str = "elbo", k: int = 1, batch_size: i
 def _score_batch(run, x, y, method, k, gen) -> torch.Tensor:
     from genlab import losses
 
-    model, likelihood = run.model, run.config.model.likelihood
+    model = run.model
     if run.kind == "ae":
-        return -losses.reconstruction_log_likelihood(x, model(x, y).float(), likelihood)
-    mu, logvar = (t.float() for t in model.encode(x, y))
+        return -losses.reconstruction_log_likelihood(x, model(x, y).float(),
+                                                     run.config.model.likelihood)
+    from genlab.metrics.likelihood import elbo_terms, iwae_bound
+
     if method == "iwae":
-        try:
-            from genlab.metrics.likelihood import iwae_bound
-        except ImportError:
-            iwae_bound = _iwae_bound
-        return -iwae_bound(model, x, y=y, k=k, generator=gen)
-    decoder_logvar = getattr(model, "decoder_logvar", None)
-    kl = losses.kl_standard_normal(mu, logvar)  # closed form
-    recon = torch.zeros(len(x), device=x.device)
-    for _ in range(k):
-        eps = torch.randn(mu.shape, generator=gen).to(x.device)
-        z = mu + torch.exp(0.5 * logvar) * eps
-        recon -= losses.reconstruction_log_likelihood(x, model.decode(z, y).float(), likelihood,
-                                                      decoder_logvar)
-    return recon / k + kl  # −ELBO
-
-
-def _iwae_bound(model, x, y=None, k: int = 100, generator=None) -> torch.Tensor:
-    """log p(x) ≥ E[log 1/k Σ_i p(x, z_i) / q(z_i | x)], z_i ~ q(z|x) (Burda et al. 2016, Eq. 8)."""
-    from genlab import losses
-
-    mu, logvar = (t.float() for t in model.encode(x, y))
-    std = torch.exp(0.5 * logvar)
-    decoder_logvar = getattr(model, "decoder_logvar", None)
-    log_w = []
-    for _ in range(k):
-        eps = torch.randn(mu.shape, generator=generator).to(x.device)
-        z = mu + std * eps
-        log_px_z = losses.reconstruction_log_likelihood(x, model.decode(z, y).float(),
-                                                        model.likelihood, decoder_logvar)
-        log_pz = (-0.5 * (z.pow(2) + math.log(2 * math.pi))).sum(1)  # log N(z; 0, I)
-        log_qz = (-0.5 * (eps.pow(2) + math.log(2 * math.pi)) - 0.5 * logvar).sum(1)  # log q(z|x)
-        log_w.append(log_px_z + log_pz - log_qz)
-    return torch.logsumexp(torch.stack(log_w), 0) - math.log(k)  # (B,)
+        return -iwae_bound(model, x, k=k, y=y, generator=gen)  # −L_k (Burda et al. 2016, Eq. 8)
+    return -elbo_terms(model, x, y, n_samples=k, generator=gen)["elbo"]  # −ELBO
