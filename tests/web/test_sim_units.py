@@ -123,6 +123,10 @@ def test_errors_are_shown_not_raised_and_unknown_simulation_is_refused():
             assert json.loads(ws.receive_text())["message"] == "depth must be ≤ 6 (got 99)"
             ws.send_text(json.dumps({"type": "step", "n": -3}))
             assert "n must be ≥ 1" in json.loads(ws.receive_text())["message"]
+            ws.send_text(json.dumps({"type": "play"}))  # the last settings were refused
+            assert json.loads(ws.receive_text())["message"] == (
+                "fix the settings first: depth must be ≤ 6 (got 99)")
+            assert json.loads(ws.receive_text()) == {"type": "status", "playing": False}
             assert len(manager) == 0  # nothing was started by bad messages
         with client.websocket_connect("/ws/sim/nope") as ws:
             assert "unknown simulation 'nope'" in json.loads(ws.receive_text())["message"]

@@ -110,6 +110,7 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
     lim = manager.limits
     session = None
     config: dict[str, Any] = {}
+    bad_config: str | None = None
     pump: asyncio.Task | None = None
 
     async def forward() -> None:  # worker → page
@@ -147,7 +148,16 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
             try:
                 msg = parse_message(data)
                 if msg.type == "config":
-                    config = parse_config(kind, msg.config, lim).model_dump()
+                    try:
+                        config = parse_config(kind, msg.config, lim).model_dump()
+                        bad_config = None
+                    except MessageError as e:
+                        bad_config = str(e)
+                        raise
+                elif bad_config is not None:  # never train settings the page did not show
+                    await _error(websocket, f"fix the settings first: {bad_config}")
+                    await websocket.send_text(json.dumps({"type": "status", "playing": False}))
+                    continue
                 if session is None or session.closed:
                     if session is not None:
                         await asyncio.to_thread(manager.close, session)

@@ -295,6 +295,9 @@ export class SimShell {
   }
 
   showError(message) {
+    if (this.status.textContent.startsWith("Starting")) {
+      this.status.textContent = "Not started — fix the setting, then press Play.";
+    }
     this.error.textContent = message;
     this.error.hidden = false;
     this.root.dataset.error = "1";
