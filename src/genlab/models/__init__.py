@@ -23,6 +23,9 @@ _FALLBACKS = dict(latent_dim=16, hidden_dim=256, depth=2, filters=32, discrimina
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:
+    """The model named by cfg.kind, sized from cfg.data_shape; `model.config` is its config.
+
+    num_classes > 0 makes it conditional; conditional GANs cannot pack (GenlabError)."""
     if cfg.kind not in MODELS:
         raise unknown_name("model", cfg.kind, MODELS)
     if not cfg.data_shape:
@@ -34,9 +37,6 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     if cfg.architecture is None:
         image = len(cfg.data_shape) == 3 and min(cfg.data_shape[1:]) >= 28
         cfg.architecture = "conv" if image else "mlp"
-    if cfg.kind in ("gan", "dcgan") and cfg.num_classes > 0 and cfg.pack > 1:
-        raise GenlabError("--conditional and --pack > 1 cannot be combined "
-                          "(a packed group mixes classes)")
     return MODELS[cfg.kind](cfg)
 
 
