@@ -22,6 +22,7 @@ The playground's discriminator uses no normalization layer (discriminator_norm="
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import torch
@@ -41,6 +42,7 @@ EVAL_SAMPLES = 2500  # PacGAN protocol
 DRAWN_VIEW = (-1.0, 1.0, -1.0, 1.0)  # the drawing canvas, in data coordinates
 LIVE_KEYS = {"lr_g", "lr_d", "n_critic", "speed", "batch"}
 MIN_DRAWN = 10
+HEAT_BUDGET_S = 0.008
 
 
 def view_box(name: str, x: torch.Tensor) -> tuple[float, float, float, float]:
@@ -101,6 +103,7 @@ class GanPlayground:
         self.grid = self.norm.encode(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1))
         self.protocol = mode_protocol(cfg.data) if cfg.data in ("ring8", "grid25") else None
         self.last: dict[str, float] = {}
+        self._heat_cache, self._heat_age, self._heat_every = None, 0, 1
 
     def _sampler(self, cfg) -> None:
         batch = min(cfg.batch, len(self.ds) - len(self.ds) % cfg.pack)
@@ -153,14 +156,13 @@ class GanPlayground:
 
     # -- frames
     def _critic(self, x: torch.Tensor) -> torch.Tensor:
-        """D's logits for each point of x (model space), each scored as its own packed group."""
+        """D's logits for each point of x (model space), each scored as its own packed group;
+        with minibatch discrimination, in chunks of 64 beside 64 generated points."""
         d = self.state.model.discriminator
         pack = self.cfg.pack
+        chunk = 64 if self.cfg.minibatch_disc else 1024
+        fakes = self.state.model.generator(self.z_eval[:chunk]) if self.cfg.minibatch_disc else None
         outs = []
-        chunk = 256
-        fakes = None
-        if self.cfg.minibatch_disc:
-            fakes = self.state.model.generator(self.z_eval[:chunk])
         for i in range(0, len(x), chunk):
             part = x[i:i + chunk]
             if fakes is not None:
@@ -168,6 +170,20 @@ class GanPlayground:
             logits = d(part.repeat_interleave(pack, 0))  # (len(part),)
             outs.append(logits[:min(chunk, len(x) - i)])
         return torch.cat(outs)
+
+    def _heat(self) -> torch.Tensor:
+        """The heat map, recomputed every frame when cheap; when it costs more than
+        HEAT_BUDGET_S (minibatch discrimination: every pair in a chunk), reused for a few frames
+        so training keeps its share of the frame."""
+        if self._heat_cache is None or self._heat_age >= self._heat_every:
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                self._heat_cache = self._critic(self.grid).reshape(GRID, GRID)
+            cost = time.perf_counter() - t0
+            self._heat_every = max(1, min(30, math.ceil(cost / HEAT_BUDGET_S)))
+            self._heat_age = 0
+        self._heat_age += 1
+        return self._heat_cache
 
     def frame(self) -> bytes:
         if self.state is None:  # drawn data, not enough points yet
@@ -178,16 +194,13 @@ class GanPlayground:
         try:
             with torch.no_grad():
                 fake_model = model.generator(self.z_eval)  # (2500, 2)
-                heat = self._critic(self.grid).reshape(GRID, GRID)
+                heat = self._heat()
             fake = self.norm.decode(fake_model)  # data coordinates
             # −∇_x loss_g for a subset of generated points (batch of a multiple of pack)
             n_arrows = ARROWS - ARROWS % cfg.pack or cfg.pack
             x = fake_model[:max(n_arrows, 64)].clone().requires_grad_(True)
             d = model.discriminator
-            if cfg.minibatch_disc:
-                d_fake = d(x)
-            else:
-                d_fake = d(x)
+            d_fake = d(x)  # (64 // pack,) logits
             loss_g = losses.generator_loss(cfg.loss, d_fake)
             (grad,) = torch.autograd.grad(loss_g, x)
             model.zero_grad(set_to_none=True)
