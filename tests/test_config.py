@@ -65,3 +65,29 @@ def test_every_kind_has_defaults_for_what_resolve_reads():
         shape = (2,) if data_kind == "points" else (1, 28, 28)
         cfg = resolve(_cfg(kind), data_kind, shape, 0, 5000)
         assert cfg.steps >= 1 and cfg.batch_size >= 1 and cfg.lr > 0
+
+
+def test_wgan_gp_defaults_depend_on_the_data_kind():
+    points = resolve(_cfg("gan", loss="wgan-gp"), "points", (2,), 0, 100_000)
+    images = resolve(_cfg("gan", loss="wgan-gp"), "image", (1, 28, 28), 0, 5000)
+    assert (points.gp_weight, points.n_critic, points.lr_decay_start) == (0.1, 5, 0.5)
+    assert (images.gp_weight, tuple(images.betas)) == (10.0, (0.0, 0.9))
+    assert resolve(_cfg("gan", loss="wgan-gp", gp_weight=3.0), "points", (2,), 0, 10).gp_weight == 3.0
+
+
+def test_device_and_precision_choices():
+    import torch
+
+    from genlab.devices import choose_device, choose_precision
+
+    cpu = torch.device("cpu")
+    assert choose_device("cpu") == cpu
+    assert choose_precision("auto", cpu, "points").name == "fp32"
+    assert choose_precision("bf16", cpu).dtype == torch.bfloat16
+    with pytest.raises(GenlabError, match="fp16 needs a CUDA GPU"):
+        choose_precision("fp16", cpu)
+    with pytest.raises(GenlabError, match="unknown device"):
+        choose_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(GenlabError, match="no CUDA GPU"):
+            choose_device("cuda:0")

@@ -94,7 +94,8 @@ def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
 
     model = build_model(cfg.model).to(device)
     model.train()
-    precision = choose_precision(cfg.precision, device)
+    precision = choose_precision(cfg.precision, device,
+                                 "points" if len(cfg.model.data_shape) == 1 else "image")
     betas = tuple(cfg.betas)
     if cfg.model.kind in ("gan", "dcgan"):
         optimizers = {
