@@ -5,7 +5,7 @@ import { SimShell, el, drawChart, drawImages, fmt } from "./core.js";
 const HISTORY = 400;
 const FIELDS = [
   { name: "loss", label: "Loss", type: "choice", value: "non-saturating",
-    choices: [["non-saturating", "DCGAN (non-saturating)"], ["wgan-gp", "WGAN-GP"],
+    choices: [["non-saturating", "DCGAN"], ["wgan-gp", "WGAN-GP"],
               ["hinge", "hinge"], ["least-squares", "least-squares"]] },
   { name: "filters", label: "Filters (f)", type: "int", value: 16, min: 4, max: 64, step: 4 },
   { name: "latent", label: "Latent dim", type: "int", value: 32, min: 2, max: 128 },

@@ -108,9 +108,9 @@ export function mount(root) {
     const size = map.getBoundingClientRect().width || 400;
     const ctx = fitCanvas(map, size, size);
     ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, size, size);
-    drawChart(elbo, [{ values: history.recon, color: "#1f6fb2", label: "reconstruction" },
+    drawChart(elbo, [{ values: history.recon, color: "#1f6fb2", label: "recon" },
       { values: history.kl, color: "#e65100", label: "KL" },
-      { values: history.loss, color: "#222", label: "−ELBO" }], { title: "nats per digit" });
+      { values: history.loss, color: "#222", label: "−ELBO" }], { title: "nats" });
     if (!frame) {
       ctx.fillStyle = "#555"; ctx.font = "14px system-ui, sans-serif"; ctx.textAlign = "center";
       ctx.fillText("Press Play to train; then click here to decode.", size / 2, size / 2);
