@@ -81,16 +81,16 @@ def test_shared_url_restores_the_controls_and_bad_values_show_an_error(server_ur
 def test_presets_and_keyboard(server_url, page):
     page.goto(f"{server_url}/#sim-gan2d")
     sim = gan(page)
+    page.evaluate("""() => { window.simEvents = [];
+        for (const name of ["genlab:model-config", "genlab:sim-started"])
+            document.addEventListener(name, (e) => window.simEvents.push([name, e.detail])); }""")
     preset = sim.locator("select[name=preset]")
     preset.select_option("mode-collapse")
     assert sim.locator("select[name=loss]").input_value() == "minimax"
     assert "g_preset=mode-collapse" in page.url
     preset.select_option("packing")
     assert sim.locator("select[name=pack]").input_value() == "4"
-    page.goto(f"{server_url}/?g_preset=spectral-norm#sim-gan2d")  # a link naming a preset
-    assert sim.locator("input[name=spectral_norm]").is_checked()
-    assert sim.locator("select[name=loss]").input_value() == "hinge"
-    # every control is reachable with Tab and has a label
+    # every control is a native, focusable input with its own label
     for control in sim.locator("input, select").all():
         control_id = control.get_attribute("id")
         assert sim.locator(f'label[for="{control_id}"]').count() == 1
@@ -99,6 +99,13 @@ def test_presets_and_keyboard(server_url, page):
     page.keyboard.press("Enter")
     sim.locator("[data-metric=modes]").filter(has_text="/ 25").wait_for(timeout=60_000)
     page.keyboard.press("Enter")  # pause again
+    events = page.evaluate("() => window.simEvents")
+    configs = [d for name, d in events if name == "genlab:model-config" and d["sim"] == "gan2d"]
+    assert any(c["config"]["loss"] == "minimax" for c in configs)
+    assert ["genlab:sim-started", {"sim": "gan2d"}] in events
+    page.goto(f"{server_url}/?g_preset=spectral-norm#sim-gan2d")  # a link naming a preset
+    assert sim.locator("input[name=spectral_norm]").is_checked()
+    assert sim.locator("select[name=loss]").input_value() == "hinge"
     assert sim_errors(page) == []
 
 

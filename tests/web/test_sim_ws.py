@@ -76,3 +76,22 @@ def test_drawn_points_train_once_there_are_enough():
                 break
         assert meta["view"] == [-1.0, 1.0, -1.0, 1.0] and arrays["fake"].shape == (512, 2)
         assert "modes" not in meta  # no mode protocol for drawn data
+
+
+def test_steps_per_second_limit_caps_steps_per_frame():
+    router = create_router(max_steps_per_second=60, frames_per_second=30)  # ≤ 2 per frame
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as client, client.websocket_connect("/ws/sim/gan2d") as ws:
+        ws.send_text(json.dumps({"type": "config", "config": {
+            "data": "ring8", "loss": "hinge", "n_critic": 1, "width": 16, "batch": 32,
+            "speed": 100}}))
+        ws.send_text(json.dumps({"type": "play"}))
+        steps = []
+        while len(steps) < 8:
+            message = ws.receive()
+            if message.get("bytes"):
+                steps.append(decode_frame(message["bytes"])[1])
+        gaps = [b - a for a, b in zip(steps[1:], steps[2:])]  # frames are dropped, never merged
+        assert max(steps) > 0 and all(0 <= g for g in gaps)
+        assert max(gaps) <= 2 * (1 + 3)  # ≤ 2 steps a frame; at most 3 stale frames dropped
