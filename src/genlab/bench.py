@@ -1,0 +1,303 @@
+"""`genlab bench`: how fast genlab trains here, side by side with the reference scripts.
+
+    genlab bench                       # DCGAN and VAE at 28/32/64 px, fp32 and bf16
+    genlab bench --models dcgan --sizes 64 --repeats 5
+
+What is timed is genlab's own training step (genlab.train.build_state + genlab.train_steps, the
+code `genlab train` runs, with its in-memory batching) on a synthetic in-memory data set of the
+right shape: images/s after `--warmup` steps, the median of `--repeats` runs of `--steps` steps.
+FLOPs per step are counted once with torch.utils.flop_counter (genlab.flops), so each row also
+shows the achieved GFLOP/s, next to this machine's own GEMM peak measured on the spot.
+
+In the same process and run, interleaved round-robin with genlab's runs (so a busy machine slows
+both alike), the plain reference loops of the PyTorch examples run on the same shapes:
+benchmarks/reference_dcgan.py (dcgan/main.py: 64x64, nz=100, 64 filters, batch 64, BCE, Adam
+2e-4 beta1=0.5) and benchmarks/reference_vae.py (vae/main.py: MLP 784-400-20, batch 128, Adam
+1e-3). They live in the repository's benchmarks/ folder (found next to the source tree, or
+given with --reference-dir); without them the ratios are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+MODELS = ("dcgan", "vae", "mlp-vae")
+SIZES = (28, 32, 64)
+PRECISIONS = ("fp32", "bf16")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", default="dcgan,vae,mlp-vae",
+                   help="comma list of dcgan, vae (conv, genlab defaults), mlp-vae (784-400-20)")
+    p.add_argument("--sizes", default="28,32,64", help="image sizes for dcgan and vae")
+    p.add_argument("--precisions", default="fp32,bf16", help="comma list of fp32, bf16, fp16")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="default: the reference's (DCGAN 64, VAE 128)")
+    p.add_argument("--steps", type=int, default=5, help="training steps per timed run")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs (the median is shown)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    p.add_argument("--no-reference", action="store_true", help="skip the reference loops")
+    p.add_argument("--reference-dir", default=None,
+                   help="folder holding reference_dcgan.py and reference_vae.py")
+    p.add_argument("--no-peak", action="store_true", help="skip the GEMM peak measurement")
+    p.add_argument("--json", default=None, help="also write every measurement to this file")
+
+
+@dataclass
+class Result:
+    name: str  # "genlab dcgan 64 bf16", "reference dcgan 64 fp32"
+    model: str
+    size: int
+    precision: str
+    batch: int
+    images_per_second: list[float] = field(default_factory=list)
+    flops_per_step: int = 0
+    reference: bool = False
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.images_per_second) if self.images_per_second else 0.0
+
+    @property
+    def gflops(self) -> float:
+        return self.flops_per_step * self.median / self.batch / 1e9
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "median_images_per_second": self.median,
+                "achieved_gflops": self.gflops}
+
+
+@dataclass
+class Workload:
+    result: Result
+    step: Callable[[], object]  # one training step (forward, backward, optimizer)
+
+
+# ------------------------------------------------------------------ genlab's side
+
+def synthetic_images(n: int, channels: int, size: int, seed: int = 0):
+    """An in-memory uint8 image Dataset (speed does not depend on the pixels)."""
+    import torch
+
+    from genlab.data.dataset import Dataset
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8, generator=gen)
+    return Dataset(name="synthetic", kind="image", x=x)
+
+
+def genlab_config(model: str, size: int, precision: str, batch: int | None, device: str):
+    """The TrainConfig genlab would train, with the reference's shapes where one exists."""
+    from genlab.config import TrainConfig
+
+    cfg = TrainConfig()
+    cfg.device, cfg.precision, cfg.steps = device, precision, 10 ** 6
+    if model == "dcgan":  # dcgan/main.py: nz 100, ngf = ndf = 64, batch 64, Adam(2e-4, 0.5)
+        cfg.model.kind, cfg.model.latent_dim, cfg.model.filters = "dcgan", 100, 64
+        cfg.batch_size, cfg.lr, cfg.betas = batch or 64, 2e-4, (0.5, 0.999)
+    elif model == "vae":  # genlab's conv VAE with its defaults
+        cfg.model.kind, cfg.model.architecture = "vae", "conv"
+        cfg.batch_size = batch or 128
+    elif model == "mlp-vae":  # vae/main.py: 784-400-20, batch 128, Adam(1e-3)
+        cfg.model.kind, cfg.model.architecture = "vae", "mlp"
+        cfg.model.hidden_dim, cfg.model.depth, cfg.model.latent_dim = 400, 1, 20
+        cfg.batch_size, cfg.lr, cfg.betas = batch or 128, 1e-3, (0.9, 0.999)
+    else:
+        from genlab.errors import unknown_name
+        raise unknown_name("bench model", model, MODELS)
+    return cfg
+
+
+def genlab_workload(model: str, size: int, precision: str, batch: int | None = None,
+                    device: str = "cpu") -> Workload:
+    """genlab's training step for `model` at `size` px, exactly as genlab.train runs it."""
+    from genlab.config import resolve
+    from genlab.data import normalizer_for
+    from genlab.devices import choose_device
+    from genlab.train import build_state, normalization_target
+    from genlab.train_steps import gan_step, vae_step
+
+    channels = 3 if model == "dcgan" else 1
+    cfg = genlab_config(model, size, precision, batch, device)
+    ds = synthetic_images(max(8 * (cfg.batch_size or 128), 1024), channels, size)
+    cfg = resolve(cfg, ds.kind, ds.example_shape, 0, len(ds))
+    dev = choose_device(cfg.device)
+    state = build_state(cfg, ds, dev)
+    prepare = getattr(sys.modules["genlab.train"], "prepare_model", None)
+    if prepare is not None:  # the fast path train() applies (channels_last, compile, ...)
+        prepare(state)
+    norm = normalizer_for(ds, normalization_target(cfg, ds.kind))
+    x_all = ds.x.to(dev)
+    to_batch = getattr(sys.modules["genlab.train"], "batch_layout", None)
+
+    def next_batch():
+        x = norm.encode(x_all[state.sampler.next_batch().to(dev)])
+        return (to_batch(state, x) if to_batch else x), None
+
+    if cfg.model.kind == "dcgan":
+        def step():
+            out = gan_step(state, next_batch)
+            state.step += 1
+            return out
+    else:
+        def step():
+            out = vae_step(state, next_batch())
+            state.step += 1
+            return out
+    result = Result(f"genlab {model} {size} {state.precision.name}", model, size,
+                    state.precision.name, cfg.batch_size)
+    return Workload(result, step)
+
+
+# ------------------------------------------------------------------ the reference loops
+
+def find_reference_dir(given: str | None) -> Path | None:
+    candidates = [Path(given)] if given else []
+    here = Path(__file__).resolve()
+    candidates += [here.parents[2] / "benchmarks", Path.cwd() / "benchmarks"]
+    for c in candidates:
+        if (c / "reference_dcgan.py").is_file():
+            return c
+    return None
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def reference_workload(model: str, folder: Path, batch: int | None = None) -> Workload | None:
+    """The PyTorch examples' loop for `model` (dcgan at 64 px, mlp-vae at 28 px), fp32, CPU."""
+    import torch
+
+    if model == "dcgan":
+        ref = _load(folder / "reference_dcgan.py", "genlab_reference_dcgan")
+        b = batch or 64
+        x = synthetic_images(8 * b, 3, 64).x.float().div(127.5).sub(1)  # Normalize(0.5, 0.5)
+        run, batches = ref.ReferenceDCGAN(), ref.reference_batches(x, b)
+        return Workload(Result("reference dcgan 64 fp32", "dcgan", 64, "fp32", b, reference=True),
+                        lambda: run.iteration(next(batches)))
+    if model == "mlp-vae":
+        ref = _load(folder / "reference_vae.py", "genlab_reference_vae")
+        b = batch or 128
+        x = synthetic_images(8 * b, 1, 28).x
+        run = ref.ReferenceVAERun(x, x[:b], batch_size=b)
+        return Workload(Result("reference mlp-vae 28 fp32", "mlp-vae", 28, "fp32", b,
+                               reference=True), lambda: run.iteration(run.next_batch()))
+    return None
+
+
+# ------------------------------------------------------------------ timing
+
+def time_round_robin(workloads: list[Workload], steps: int, repeats: int, warmup: int,
+                     log: Callable[[str], None] = print) -> None:
+    """Warm up each workload, count its FLOPs, then `repeats` rounds in which every workload
+    runs `steps` steps in turn: drifts in machine load hit every workload alike."""
+    from genlab.flops import count_flops
+
+    for w in workloads:
+        for _ in range(warmup):
+            w.step()
+        w.result.flops_per_step = count_flops(w.step)
+    for r in range(repeats):
+        for w in workloads:
+            start = time.perf_counter()
+            for _ in range(steps):
+                w.step()
+            w.result.images_per_second.append(steps * w.result.batch /
+                                              (time.perf_counter() - start))
+        log(f"  round {r + 1}/{repeats}: " + ", ".join(
+            f"{w.result.name} {w.result.images_per_second[-1]:.1f}" for w in workloads))
+
+
+def groups(models: list[str], sizes: list[int]) -> list[tuple[str, int]]:
+    out = []
+    for m in models:
+        if m == "mlp-vae":
+            out.append((m, 28))
+        else:
+            out += [(m, s) for s in sizes]
+    return out
+
+
+def run(args) -> int:
+    import torch
+
+    from genlab.errors import GenlabError
+    from genlab.flops import gemm_peak
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in models:
+        if m not in MODELS:
+            from genlab.errors import unknown_name
+            raise unknown_name("bench model", m, MODELS)
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        raise GenlabError(f"--sizes: expected numbers like 28,32,64, got {args.sizes!r}") from None
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    ref_dir = None if args.no_reference else find_reference_dir(args.reference_dir)
+    print(f"genlab bench: torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"device {args.device}, {torch.backends.cpu.get_cpu_capability()}", flush=True)
+    peak = {}
+    if not args.no_peak:
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            peak[name] = gemm_peak(dtype, device=args.device)
+        print(f"GEMM peak (2048x2048, measured now): fp32 {peak['fp32']:.0f} GFLOP/s, "
+              f"bf16 {peak['bf16']:.0f} GFLOP/s", flush=True)
+    if not args.no_reference and ref_dir is None:
+        print("reference loops not found (they live in the repository's benchmarks/ folder; "
+              "give --reference-dir): ratios skipped", flush=True)
+    results: list[Result] = []
+    ratios: list[tuple[str, float]] = []
+    for model, size in groups(models, sizes):
+        workloads = []
+        reference = None
+        if ref_dir is not None and ((model == "dcgan" and size == 64) or model == "mlp-vae"):
+            reference = reference_workload(model, ref_dir, args.batch_size)
+            workloads.append(reference)
+        for p in precisions:
+            workloads.append(genlab_workload(model, size, p, args.batch_size, args.device))
+        print(f"{model} {size}x{size}: " + ", ".join(w.result.name for w in workloads), flush=True)
+        time_round_robin(workloads, args.steps, args.repeats, args.warmup,
+                         log=lambda s: print(s, flush=True))
+        results += [w.result for w in workloads]
+        if reference is not None:
+            for w in workloads[1:]:
+                ratio = w.result.median / reference.result.median
+                label = f"{model.upper() if model == 'dcgan' else 'MLP VAE'} {size}×{size} " \
+                        f"{w.result.precision}"
+                ratios.append((label, ratio))
+    print_table(results, peak)
+    for label, ratio in ratios:
+        print(f"{label}: {ratio:.2f}× reference")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"peak_gflops": peak, "results": [r.to_dict() for r in results],
+             "ratios": dict(ratios), "threads": torch.get_num_threads(),
+             "torch": torch.__version__}, indent=1))
+    return 0
+
+
+def print_table(results: list[Result], peak: dict[str, float]) -> None:
+    print(f"{'run':28s} {'batch':>5s} {'images/s':>9s} {'GFLOP/step':>10s} {'GFLOP/s':>8s} "
+          f"{'% peak':>6s}")
+    for r in results:
+        top = peak.get(r.precision if r.precision in peak else "fp32")
+        share = f"{100 * r.gflops / top:.0f}%" if top else "-"
+        print(f"{r.name:28s} {r.batch:5d} {r.median:9.1f} {r.flops_per_step / 1e9:10.2f} "
+              f"{r.gflops:8.1f} {share:>6s}")
