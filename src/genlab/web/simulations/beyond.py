@@ -65,7 +65,7 @@ class BeyondLab:
         self.x_train = self.norm.encode(train.x)
         tc = train_config("vae", "mnist5k", latent_dim=cfg.latent, architecture="mlp",
                           hidden_dim=256, depth=2, conditional=conditional, lr=2e-3,
-                          batch_size=128, seed=cfg.seed, beta=cfg.beta, betas=(0.9, 0.999))
+                          batch_size=128, seed=cfg.seed, beta=cfg.beta)
         self.state = make_state(tc, train, num_classes=10 if conditional else 0)
         g = torch.Generator().manual_seed(cfg.seed + 13)
         self.z_fixed = torch.randn(10 * PER_CLASS, cfg.latent, generator=g)

@@ -42,11 +42,10 @@ class DcganLab:
     def _build(self, cfg) -> None:
         self.cfg = cfg
         self.run += 1
-        betas = (0.0, 0.9) if cfg.loss == "wgan-gp" else (0.5, 0.999)
         tc = train_config("dcgan", "mnist5k", latent_dim=cfg.latent, filters=cfg.filters,
                           preset="classic", loss=cfg.loss, lr=cfg.lr, lr_d=cfg.lr,
-                          n_critic=cfg.n_critic, batch_size=cfg.batch, seed=cfg.seed,
-                          betas=betas)
+                          n_critic=cfg.n_critic, batch_size=cfg.batch,
+                          seed=cfg.seed)  # Adam betas and λ: the library's defaults
         self.state = make_state(tc, self.train)
         self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
         g = torch.Generator().manual_seed(cfg.seed + 11)

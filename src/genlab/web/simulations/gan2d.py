@@ -81,14 +81,12 @@ class GanPlayground:
         self.ds = ds
         self.norm = normalizer_for(ds, "standard")
         self.x_model = self.norm.encode(ds.x)  # (N, 2) model space
-        # Adam betas: WGAN-GP's own (Gulrajani et al. 2017, Algorithm 1), else DCGAN's (0.5, 0.999)
-        betas = (0.0, 0.9) if cfg.loss == "wgan-gp" else (0.5, 0.999)
         tc = train_config("gan", cfg.data if cfg.data != "drawn" else "ring8",
                           latent_dim=cfg.latent, hidden_dim=cfg.width, depth=cfg.depth,
                           spectral_norm=cfg.spectral_norm, minibatch_disc=cfg.minibatch_disc,
                           pack=cfg.pack, discriminator_norm="none", loss=cfg.loss,
                           lr=cfg.lr_g, lr_d=cfg.lr_d, n_critic=cfg.n_critic,
-                          batch_size=cfg.batch, seed=cfg.seed, betas=betas)
+                          batch_size=cfg.batch, seed=cfg.seed)  # betas, λ: the library's
         self.state = make_state(tc, ds)
         self._sampler(cfg)
         g = torch.Generator().manual_seed(cfg.seed + 7)

@@ -53,7 +53,7 @@ class VaeLab:
         self.frames = 0
         tc = train_config(cfg.model, "mnist5k", latent_dim=2, architecture="mlp",
                           hidden_dim=cfg.width, depth=2, lr=cfg.lr, batch_size=cfg.batch,
-                          seed=cfg.seed, beta=cfg.beta, betas=(0.9, 0.999))
+                          seed=cfg.seed, beta=cfg.beta)
         self.state = make_state(tc, self.train)
         self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
         self.step_fn = vae_step if cfg.model == "vae" else autoencoder_step
