@@ -342,8 +342,9 @@ def cmd_reconstruct(args) -> int:
     run = _load(args)
     ds = _dataset_for(run, args, args.split)
     n = min(args.n, len(ds))
-    x_raw = ds.x[:n]
-    y = ds.y[:n] if run.num_classes else None
+    index = torch.linspace(0, len(ds) - 1, n).round().long()  # spread: test sets may be sorted
+    x_raw = ds.x[index]
+    y = ds.y[index] if run.num_classes else None
     x_hat = reconstruct(run, x_raw, y=y)
     original = run.normalizer.decode(run.normalizer.encode(x_raw)).cpu()
     both = torch.cat([original, x_hat])
