@@ -1,0 +1,176 @@
+"""Hub load: frames/s and training steps/s per live simulation for 1, 2, 4, 8 concurrent
+sessions against a real `genlab serve` on 127.0.0.1, over WebSockets.
+
+    python benchmarks/hub_sessions.py                      # gan2d, 1/2/4/8 sessions, 10 s each
+    python benchmarks/hub_sessions.py --kind dcgan --seconds 20
+    python benchmarks/hub_sessions.py --fast               # 1 and 2 sessions, 3 s: a smoke test
+
+The server is started as a subprocess (genlab.web.server.serve on port 0, with max_sessions
+raised to the largest count measured) and stopped at the end. Each client speaks the page's
+protocol (src/genlab/web/simulations/routes.py): a {"type": "config"} message, then
+{"type": "play"}; the server answers with binary state frames (frames.py: b"GLF1", kind 1 =
+state, uint32 step at offset 8). From `--warmup` s after a session's first state frame (its
+worker process has started), frames and steps are counted for `--seconds`: frames/s = frames received / time, steps/s = (last step − first
+step) / time. Every count is bounded in time; a session that sends nothing counts as 0.
+
+The table is written into docs/results/speed.md between the hub_sessions markers (the rest of
+the page belongs to benchmarks/speed.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import COMMIT_AT_START, ROOT, machine, markdown_table  # noqa: E402
+
+PAGE = ROOT / "docs" / "results" / "speed.md"
+BEGIN, END = "<!-- hub_sessions: begin -->", "<!-- hub_sessions: end -->"
+CONFIGS = {"gan2d": {"data": "grid25", "loss": "non-saturating", "n_critic": 1, "speed": 10},
+           "vae": {"speed": 4}, "dcgan": {"speed": 1}, "beyond": {"speed": 4}}
+
+
+def start_server(max_sessions: int, timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
+    code = ("from genlab.web.server import serve; "
+            f"serve(host='127.0.0.1', port=0, max_sessions={max_sessions}, idle_seconds=600)")
+    env = dict(os.environ, PYTHONUNBUFFERED="1",
+               PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        m = re.search(r"http://([\d.]+):(\d+)/", line)
+        if m:
+            return proc, f"ws://{m.group(1)}:{m.group(2)}"
+    proc.kill()
+    raise SystemExit(f"genlab serve did not start within {timeout:.0f} s")
+
+
+async def session(url: str, kind: str, config: dict, warmup: float, seconds: float,
+                  start_timeout: float = 90.0) -> dict:
+    """One learner: configure, play, count frames and steps for `seconds` after `warmup`."""
+    import websockets
+
+    frames, first_step, last_step, errors = 0, None, None, []
+    async with websockets.connect(f"{url}/ws/sim/{kind}", max_size=2 ** 24,
+                                  open_timeout=60) as ws:
+        await ws.send(json.dumps({"type": "config", "config": config}))
+        await ws.send(json.dumps({"type": "play"}))
+        loop = asyncio.get_running_loop()
+        # the clock starts `warmup` s after the first state frame (the worker process has
+        # started and trained); a worker that sends nothing within `start_timeout` counts as 0
+        begin = end = loop.time() + start_timeout
+        started = False
+        while (now := loop.time()) < end:
+            try:
+                msg = await asyncio.wait_for(ws.recv(), timeout=end - now)
+            except asyncio.TimeoutError:
+                break
+            if isinstance(msg, str):
+                data = json.loads(msg)
+                if data.get("type") == "error":
+                    errors.append(data.get("message"))
+                continue
+            if msg[:4] != b"GLF1" or msg[4] != 1:
+                continue
+            if not started:
+                started = True
+                begin = loop.time() + warmup
+                end = begin + seconds
+            step = struct.unpack_from("<I", msg, 8)[0]
+            if loop.time() < begin:
+                continue
+            frames += 1
+            first_step = step if first_step is None else first_step
+            last_step = step
+        await ws.send(json.dumps({"type": "pause"}))
+    steps = (last_step - first_step) if first_step is not None else 0
+    return {"frames_per_s": frames / seconds, "steps_per_s": steps / seconds, "errors": errors}
+
+
+async def measure(url: str, kind: str, n: int, warmup: float, seconds: float) -> list[dict]:
+    config = CONFIGS[kind]
+    return await asyncio.gather(*(session(url, kind, config, warmup, seconds)
+                                  for _ in range(n)))
+
+
+def write_table(rows: list[list], args, started: float) -> None:
+    m = machine()
+    text = "\n".join([
+        BEGIN, "## Hub sessions", "",
+        f"Live `{args.kind}` simulations against a real `genlab serve` on 127.0.0.1, each its own "
+        f"worker process (1 torch thread), measured over WebSockets for {args.seconds:g} s after "
+        f"{args.warmup:g} s of warm-up: `python benchmarks/hub_sessions.py"
+        f"{' --fast' if args.fast else ''} --kind {args.kind}`; commit `{COMMIT_AT_START}`, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {m['cpu']}, {m['cores']} cores, "
+        f"load average at the end {m['load_average']}, {time.perf_counter() - started:.0f} s. "
+        "The server paces a session at ≤ 30 frames/s and ≤ `speed` training steps per frame.",
+        "", markdown_table(["sessions", "frames/s per session (mean, min)",
+                            "training steps/s per session (mean, min)", "steps/s, all sessions",
+                            "errors"], rows), END, ""])
+    old = PAGE.read_text() if PAGE.exists() else "# Speed\n\n"
+    if BEGIN in old and END in old:
+        new = old[:old.index(BEGIN)] + text + old[old.index(END) + len(END):].lstrip("\n")
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    PAGE.parent.mkdir(parents=True, exist_ok=True)
+    PAGE.write_text(new)
+    print(f"wrote {PAGE}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kind", default="gan2d", choices=sorted(CONFIGS))
+    p.add_argument("--sessions", default="1,2,4,8", help="comma list of concurrent sessions")
+    p.add_argument("--seconds", type=float, default=10.0, help="measured time per count")
+    p.add_argument("--warmup", type=float, default=4.0, help="unmeasured seconds first")
+    p.add_argument("--fast", action="store_true", help="1 and 2 sessions, 3 s: a smoke test")
+    p.add_argument("--no-write", action="store_true", help="print only")
+    args = p.parse_args()
+    if args.fast:
+        args.sessions, args.seconds, args.warmup = "1,2", 3.0, 3.0
+    counts = [int(c) for c in args.sessions.split(",")]
+    started = time.perf_counter()
+    proc, url = start_server(max(counts))
+    rows = []
+    try:
+        for n in counts:
+            res = asyncio.run(asyncio.wait_for(measure(url, args.kind, n, args.warmup,
+                                                       args.seconds),
+                                               timeout=args.warmup + args.seconds + 240))
+            fps = [r["frames_per_s"] for r in res]
+            sps = [r["steps_per_s"] for r in res]
+            errors = sorted({e for r in res for e in r["errors"]})
+            rows.append([n, f"{statistics.mean(fps):.1f}, {min(fps):.1f}",
+                         f"{statistics.mean(sps):.0f}, {min(sps):.0f}", f"{sum(sps):.0f}",
+                         "; ".join(errors) or "none"])
+            print(f"{n} session(s): frames/s {statistics.mean(fps):.1f} (min {min(fps):.1f}), "
+                  f"steps/s {statistics.mean(sps):.0f} (min {min(sps):.0f}), "
+                  f"total steps/s {sum(sps):.0f}", flush=True)
+            time.sleep(1.0)  # closed sockets stop their workers
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if not args.no_write:
+        write_table(rows, args, started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""Speed: genlab's training steps next to the PyTorch examples' reference loops, measured side by
+side in one run, and written to docs/results/speed.md.
+
+    python benchmarks/speed.py            # everything (tens of minutes on a busy 2-core machine)
+    python benchmarks/speed.py --fast     # seconds: a smoke test of every section
+
+Sections:
+1. this machine's GEMM peak (fp32, bf16), measured now (genlab.flops.gemm_peak);
+2. training-step throughput (genlab.bench.measure): DCGAN and conv VAE at 28/32/64 px in fp32
+   and bf16, the MLP VAE 784-400-20, each next to its reference loop where the script defines
+   one (benchmarks/reference_dcgan.py at 64x64, benchmarks/reference_vae.py at 28x28), runs
+   interleaved round-robin so that the load of a shared machine hits all alike; images/s (wall
+   clock) and images per CPU-second (the work a core does, less sensitive to other load);
+3. time to quality: the reference MLP VAE script's 3 epochs on Fashion-MNIST (wall time, test
+   loss) against `genlab.train` on the same model, data and optimizer — the wall time genlab
+   needs to reach the reference's 3-epoch test loss, in fp32 and bf16 (bf16 reaching the same
+   test ELBO is the quality check of bf16 training);
+4. start-up of `genlab` commands that do not train (--help, sample), next to `import torch`.
+The hub's sessions table (benchmarks/hub_sessions.py) is kept in the same page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import COMMIT_AT_START, ROOT, format_seconds, machine, markdown_table  # noqa: E402
+
+PAGE = ROOT / "docs" / "results" / "speed.md"
+HUB_BEGIN, HUB_END = "<!-- hub_sessions: begin -->", "<!-- hub_sessions: end -->"
+
+
+def bench_args(fast: bool, threads: int | None) -> argparse.Namespace:
+    from genlab import bench
+
+    p = argparse.ArgumentParser()
+    bench.add_arguments(p)
+    argv = ["--steps", "1", "--repeats", "1", "--warmup", "1", "--sizes", "28"] if fast else \
+        ["--steps", "3", "--repeats", "3", "--warmup", "2"]
+    if threads:
+        argv += ["--threads", str(threads)]
+    return p.parse_args(argv)
+
+
+# ------------------------------------------------------------------ time to quality (VAE)
+
+def test_loss(model, x_test, batch: int = 1000) -> float:
+    """The reference script's test number for a genlab VAE: mean over the test set of
+    −log p(x|z) + KL (Bernoulli on x/255, one z per image), in nats."""
+    import torch
+
+    from genlab import losses
+
+    gen = torch.Generator().manual_seed(0)
+    total = 0.0
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(x_test), batch):
+            x = x_test[i:i + batch].float().div(255)
+            mu, logvar = model.encode(x)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=gen)
+            out = losses.vae_loss(x, model.decode(z).float(), mu.float(), logvar.float())
+            total += float(out["loss"]) * len(x)
+    return total / len(x_test)
+
+
+def genlab_vae_run(precision: str, epochs: float, work: Path, x_test) -> dict:
+    """`genlab.train` of the reference's model (784-400-20, batch 128, Adam 1e-3) on
+    Fashion-MNIST; test loss after each epoch from its checkpoints. The clock runs only while
+    train() runs (from its start event: data loading excluded, as for the reference), the test
+    evaluations between epochs are not counted."""
+    from genlab.config import TrainConfig
+    from genlab.runs import load_run
+    from genlab.train import train
+
+    cfg = TrainConfig(epochs=epochs, batch_size=128, lr=1e-3, betas=(0.9, 0.999), seed=1,
+                      precision=precision, sample_every=10 ** 9, log_every=10 ** 9)
+    cfg.data.name = "fashion-mnist"
+    cfg.model.kind, cfg.model.architecture = "vae", "mlp"
+    cfg.model.hidden_dim, cfg.model.depth, cfg.model.latent_dim = 400, 1, 20
+    cfg.checkpoint_every = 60000 // 128  # one checkpoint per epoch
+    out = work / f"vae-{precision}"
+    events = train(cfg, out, force=True)
+    clock, history = 0.0, []
+    start = next(events)  # data loaded, model built
+    del start
+    while True:
+        t0 = time.perf_counter()
+        event = next(events, None)
+        clock += time.perf_counter() - t0
+        if event is None:
+            break
+        if event["event"] == "checkpoint":
+            run = load_run(event["path"])
+            history.append({"epoch": len(history) + 1, "seconds": clock,
+                            "test_loss": test_loss(run.model, x_test)})
+    return {"precision": precision, "history": history}
+
+
+def time_to_quality(fast: bool, work: Path) -> dict:
+    from genlab.data import load_dataset
+
+    ref = _reference_module("reference_vae")
+    train_ds, test_ds = load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test")
+    x_train, x_test = train_ds.x, test_ds.x
+    epochs = 3
+    if fast:
+        x_train, x_test, epochs = x_train[:2560], x_test[:1000], 1
+    reference = ref.ReferenceVAERun(x_train, x_test).run(epochs)
+    runs = []
+    for precision in ("fp32", "bf16"):
+        frac = len(x_train) / 60000
+        runs.append(genlab_vae_run(precision, epochs * frac if fast else epochs, work, x_test))
+    return {"reference": reference, "genlab": runs, "epochs": epochs}
+
+
+def _reference_module(name: str):
+    import importlib
+
+    return importlib.import_module(name)
+
+
+# ------------------------------------------------------------------ start-up
+
+def startup_times(repeats: int, work: Path) -> list[tuple[str, float]]:
+    exe = shutil.which("genlab") or f"{sys.executable} -m genlab"
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+    run_dir = work / "startup-run"
+    subprocess.run([*exe.split(), "train", "vae", "--data", "digits", "--steps", "2", "--out",
+                    str(run_dir), "--force", "--quiet"], check=True, env=env,
+                   capture_output=True)
+    commands = [
+        ("python -c 'import torch'", [sys.executable, "-c", "import torch"]),
+        ("genlab --help", [*exe.split(), "--help"]),
+        ("genlab train --help", [*exe.split(), "train", "--help"]),
+        ("genlab sample RUN --n 16 --out x.png",
+         [*exe.split(), "sample", str(run_dir), "--n", "16", "--out", str(work / "x.png")]),
+    ]
+    out = []
+    for label, cmd in commands:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, env=env, capture_output=True)
+            times.append(time.perf_counter() - t0)
+        out.append((label, statistics.median(times)))
+    return out
+
+
+# ------------------------------------------------------------------ the page
+
+def write_page(sections: list[str], started: float, args) -> None:
+    m = machine()
+    head = ["# Speed: genlab against the PyTorch examples' reference loops", "",
+            f"- Produced by `python benchmarks/speed.py{' --fast' if args.fast else ''}` in "
+            f"{format_seconds(time.perf_counter() - started)}, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+            f"- Commit: `{COMMIT_AT_START}` (+dirty: uncommitted changes in src/ or benchmarks/)",
+            f"- Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, torch {m['torch']}; "
+            f"load average at the end {m['load_average']} (a shared machine: absolute numbers "
+            "are noisy, the ratios are measured side by side in one run and cancel much of it)",
+            "- Reference numbers from DESIGN.md for comparison (same machine, idle): fp32 GEMM "
+            "≈ 150 GFLOP/s, bf16 ≈ 365; the dcgan/main.py script ≈ 52 images/s; vae/main.py "
+            "≈ 10 s/epoch, test loss ≈ 250 after 3 epochs.", ""]
+    old = PAGE.read_text() if PAGE.exists() else ""
+    hub = ""
+    if HUB_BEGIN in old and HUB_END in old:
+        hub = old[old.index(HUB_BEGIN):old.index(HUB_END) + len(HUB_END)] + "\n"
+    text = "\n".join(head) + "\n".join(sections) + "\n" + (hub or f"{HUB_BEGIN}\n## Hub "
+                                                            "sessions\n\nNot measured yet: run "
+                                                            "`python benchmarks/hub_sessions.py`."
+                                                            f"\n{HUB_END}\n")
+    PAGE.parent.mkdir(parents=True, exist_ok=True)
+    PAGE.write_text(text)
+    print(f"wrote {PAGE}")
+
+
+def throughput_section(report: dict) -> str:
+    peak = report["peak"]
+    lines = ["## Training steps", "",
+             f"GEMM peak measured now (2048×2048): fp32 **{peak.get('fp32', 0):.0f} GFLOP/s**, "
+             f"bf16 **{peak.get('bf16', 0):.0f} GFLOP/s**; {report['threads']} torch threads.",
+             "", "Ratios (genlab ÷ reference, medians of runs interleaved round-robin; in "
+             "brackets the same per CPU-second used):", ""]
+    for label, ratio in report["ratios"].items():
+        lines.append(f"- **{label}: {ratio:.2f}× reference** ({report['cpu_ratios'][label]:.2f}× "
+                     "per CPU-second)")
+    rows = []
+    for r in report["results"]:
+        top = peak.get(r.precision if r.precision in peak else "fp32")
+        rows.append([r.name, r.batch, f"{r.median:.1f}", f"{r.median_cpu:.1f}",
+                     f"{r.flops_per_step / 1e9:.2f}", f"{r.gflops:.1f}",
+                     f"{100 * r.gflops / top:.0f}%" if top else "–",
+                     " ".join(f"{v:.1f}" for v in r.images_per_second)])
+    lines += ["", markdown_table(["run", "batch", "images/s", "images/CPU-s", "GFLOP/step",
+                                  "GFLOP/s", "of GEMM peak", "runs (images/s)"], rows),
+              "FLOPs: torch.utils.flop_counter on one whole training step (forward, backward; "
+              "matmuls and convolutions only). The reference loops use 64 filters/batch 64 "
+              "(DCGAN, 3×64×64) and 784-400-20/batch 128 (VAE); genlab's rows use the same "
+              "shapes and optimizer settings. Command: `genlab bench` (same code).", ""]
+    return "\n".join(lines)
+
+
+def quality_section(q: dict) -> str:
+    ref = q["reference"]
+    target = ref["test_loss"]
+    epochs_text = ", ".join(f"epoch {h['epoch']}: {h['test_loss']:.1f} at {h['seconds']:.1f} s"
+                            for h in ref["history"])
+    lines = ["## Time to quality: MLP VAE on Fashion-MNIST", "",
+             f"Reference script (benchmarks/reference_vae.py, {q['epochs']} epochs): "
+             f"**{ref['seconds']:.1f} s**, test loss **{target:.1f}** nats "
+             f"({epochs_text}).",
+             ""]
+    rows = []
+    for run in q["genlab"]:
+        hist = run["history"]
+        reached = next((h for h in hist if h["test_loss"] <= target), None)
+        rows.append([f"genlab train, {run['precision']}",
+                     "; ".join(f"{h['test_loss']:.1f} @ {h['seconds']:.1f} s" for h in hist),
+                     f"{reached['seconds']:.1f} s (epoch {reached['epoch']})" if reached
+                     else "not reached", f"{ref['seconds'] / reached['seconds']:.2f}×"
+                     if reached else "–"])
+    lines += [markdown_table(["run", "test loss after each epoch", "reaches the reference's "
+                              "3-epoch loss", "speed-up"], rows),
+              "Same model (784-400-20, ReLU, Bernoulli decoder), objective (BCE summed over "
+              "pixels + KL), batch 128, Adam 1e-3. genlab's clock runs while `genlab.train` runs "
+              "(checkpoint writes included, test evaluations excluded); the reference's includes "
+              "its test pass after each epoch, both exclude loading the data. The bf16 row is the "
+              "quality check of bf16 training: it must reach the same test loss.", ""]
+    return "\n".join(lines)
+
+
+def startup_section(times: list[tuple[str, float]]) -> str:
+    rows = [[f"`{label}`", f"{seconds:.2f} s"] for label, seconds in times]
+    return "\n".join(["## Start-up", "", markdown_table(["command", "median wall time"], rows),
+                      "genlab imports torch only inside the commands that need it.", ""])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--fast", action="store_true", help="tiny settings: a smoke test")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--skip", default="", help="comma list of sections to skip: "
+                                              "steps, quality, startup")
+    args = p.parse_args()
+    started = time.perf_counter()
+    skip = set(filter(None, args.skip.split(",")))
+    from genlab import bench
+
+    sections = []
+    work = Path(tempfile.mkdtemp(prefix="genlab-speed-"))
+    try:
+        if "steps" not in skip:
+            report = bench.measure(bench_args(args.fast, args.threads),
+                                   log=lambda s: print(s, flush=True))
+            sections.append(throughput_section(report))
+            for label, ratio in report["ratios"].items():
+                print(f"{label}: {ratio:.2f}× reference")
+        if "quality" not in skip:
+            sections.append(quality_section(time_to_quality(args.fast, work)))
+        if "startup" not in skip:
+            sections.append(startup_section(startup_times(2 if args.fast else 7, work)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_page(sections, started, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
