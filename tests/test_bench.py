@@ -1,0 +1,57 @@
+"""genlab bench and genlab.flops: FLOP counts against the closed form, and a tiny bench run
+that times genlab's step next to the reference loop and reports the ratio."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+import torch
+
+from genlab import bench
+from genlab.flops import count_flops, gemm_peak
+
+
+def test_count_flops_linear_forward_and_backward():
+    layer = torch.nn.Linear(30, 20, bias=False)
+    x = torch.randn(8, 30)
+    assert count_flops(lambda: layer(x)) == 2 * 8 * 30 * 20  # one multiply-add = 2 FLOPs
+
+    def step():
+        layer(x).sum().backward()  # backward: weight grad only (x needs no grad)
+
+    assert count_flops(step) == 2 * (2 * 8 * 30 * 20)
+
+
+def test_gemm_peak_is_positive():
+    assert gemm_peak(torch.float32, n=128, repeats=1, min_seconds=0.01) > 0
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    bench.add_arguments(p)
+    return p.parse_args(list(argv))
+
+
+def test_bench_times_genlab_next_to_the_reference(capsys):
+    args = _args("--models", "mlp-vae", "--precisions", "fp32", "--steps", "1", "--repeats",
+                 "1", "--warmup", "0", "--no-peak", "--threads", "1")
+    assert bench.run(args) == 0
+    out = capsys.readouterr().out
+    assert "reference mlp-vae 28 fp32" in out and "genlab mlp-vae 28 fp32" in out
+    assert "MLP VAE 28×28 fp32:" in out and "× reference" in out
+
+
+def test_bench_dcgan_step_counts_its_flops():
+    w = bench.genlab_workload("dcgan", 28, "fp32", batch=4)
+    bench.time_round_robin([w], steps=1, repeats=1, warmup=0, log=lambda s: None)
+    r = w.result
+    assert r.flops_per_step > 0 and r.median > 0 and r.gflops > 0
+    assert r.batch == 4 and r.precision == "fp32"
+
+
+def test_bench_unknown_model_is_one_clear_error():
+    from genlab.errors import GenlabError
+
+    with pytest.raises(GenlabError, match="unknown bench model 'gan'"):
+        bench.measure(_args("--models", "gan", "--no-peak"), log=lambda s: None)
