@@ -61,6 +61,7 @@ class Result:
     precision: str
     batch: int
     images_per_second: list[float] = field(default_factory=list)
+    images_per_cpu_second: list[float] = field(default_factory=list)  # per core-second used
     flops_per_step: int = 0
     reference: bool = False
 
@@ -69,11 +70,17 @@ class Result:
         return statistics.median(self.images_per_second) if self.images_per_second else 0.0
 
     @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.images_per_cpu_second) if self.images_per_cpu_second \
+            else 0.0
+
+    @property
     def gflops(self) -> float:
         return self.flops_per_step * self.median / self.batch / 1e9
 
     def to_dict(self) -> dict:
         return {**asdict(self), "median_images_per_second": self.median,
+                "median_images_per_cpu_second": self.median_cpu,
                 "achieved_gflops": self.gflops}
 
 
@@ -213,11 +220,12 @@ def time_round_robin(workloads: list[Workload], steps: int, repeats: int, warmup
         w.result.flops_per_step = count_flops(w.step)
     for r in range(repeats):
         for w in workloads:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for _ in range(steps):
                 w.step()
-            w.result.images_per_second.append(steps * w.result.batch /
-                                              (time.perf_counter() - start))
+            images = steps * w.result.batch
+            w.result.images_per_second.append(images / (time.perf_counter() - start))
+            w.result.images_per_cpu_second.append(images / max(1e-9, time.process_time() - cpu))
         log(f"  round {r + 1}/{repeats}: " + ", ".join(
             f"{w.result.name} {w.result.images_per_second[-1]:.1f}" for w in workloads))
 
@@ -232,10 +240,11 @@ def groups(models: list[str], sizes: list[int]) -> list[tuple[str, int]]:
     return out
 
 
-def run(args) -> int:
+def measure(args, log: Callable[[str], None] = print) -> dict:
+    """Every measurement `genlab bench` prints: {"peak", "results", "ratios", "cpu_ratios"}."""
     import torch
 
-    from genlab.errors import GenlabError
+    from genlab.errors import GenlabError, unknown_name
     from genlab.flops import gemm_peak
 
     if args.threads:
@@ -243,7 +252,6 @@ def run(args) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in models:
         if m not in MODELS:
-            from genlab.errors import unknown_name
             raise unknown_name("bench model", m, MODELS)
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -251,19 +259,20 @@ def run(args) -> int:
         raise GenlabError(f"--sizes: expected numbers like 28,32,64, got {args.sizes!r}") from None
     precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
     ref_dir = None if args.no_reference else find_reference_dir(args.reference_dir)
-    print(f"genlab bench: torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"device {args.device}, {torch.backends.cpu.get_cpu_capability()}", flush=True)
-    peak = {}
+    log(f"genlab bench: torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"device {args.device}, {torch.backends.cpu.get_cpu_capability()}")
+    peak: dict[str, float] = {}
     if not args.no_peak:
         for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
             peak[name] = gemm_peak(dtype, device=args.device)
-        print(f"GEMM peak (2048x2048, measured now): fp32 {peak['fp32']:.0f} GFLOP/s, "
-              f"bf16 {peak['bf16']:.0f} GFLOP/s", flush=True)
+        log(f"GEMM peak (2048x2048, measured now): fp32 {peak['fp32']:.0f} GFLOP/s, "
+            f"bf16 {peak['bf16']:.0f} GFLOP/s")
     if not args.no_reference and ref_dir is None:
-        print("reference loops not found (they live in the repository's benchmarks/ folder; "
-              "give --reference-dir): ratios skipped", flush=True)
+        log("reference loops not found (they live in the repository's benchmarks/ folder; "
+            "give --reference-dir): ratios skipped")
     results: list[Result] = []
-    ratios: list[tuple[str, float]] = []
+    ratios: dict[str, float] = {}
+    cpu_ratios: dict[str, float] = {}
     for model, size in groups(models, sizes):
         workloads = []
         reference = None
@@ -272,32 +281,37 @@ def run(args) -> int:
             workloads.append(reference)
         for p in precisions:
             workloads.append(genlab_workload(model, size, p, args.batch_size, args.device))
-        print(f"{model} {size}x{size}: " + ", ".join(w.result.name for w in workloads), flush=True)
-        time_round_robin(workloads, args.steps, args.repeats, args.warmup,
-                         log=lambda s: print(s, flush=True))
+        log(f"{model} {size}x{size}: " + ", ".join(w.result.name for w in workloads))
+        time_round_robin(workloads, args.steps, args.repeats, args.warmup, log=log)
         results += [w.result for w in workloads]
         if reference is not None:
             for w in workloads[1:]:
-                ratio = w.result.median / reference.result.median
-                label = f"{model.upper() if model == 'dcgan' else 'MLP VAE'} {size}×{size} " \
-                        f"{w.result.precision}"
-                ratios.append((label, ratio))
-    print_table(results, peak)
-    for label, ratio in ratios:
-        print(f"{label}: {ratio:.2f}× reference")
+                label = (f"{'DCGAN' if model == 'dcgan' else 'MLP VAE'} {size}×{size} "
+                         f"{w.result.precision}")
+                ratios[label] = w.result.median / reference.result.median
+                cpu_ratios[label] = w.result.median_cpu / reference.result.median_cpu
+    return {"peak": peak, "results": results, "ratios": ratios, "cpu_ratios": cpu_ratios,
+            "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def run(args) -> int:
+    report = measure(args, log=lambda s: print(s, flush=True))
+    print_table(report["results"], report["peak"])
+    for label, ratio in report["ratios"].items():
+        print(f"{label}: {ratio:.2f}× reference "
+              f"(per CPU-second: {report['cpu_ratios'][label]:.2f}×)")
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"peak_gflops": peak, "results": [r.to_dict() for r in results],
-             "ratios": dict(ratios), "threads": torch.get_num_threads(),
-             "torch": torch.__version__}, indent=1))
+            {**report, "results": [r.to_dict() for r in report["results"]]}, indent=1))
     return 0
 
 
 def print_table(results: list[Result], peak: dict[str, float]) -> None:
-    print(f"{'run':28s} {'batch':>5s} {'images/s':>9s} {'GFLOP/step':>10s} {'GFLOP/s':>8s} "
-          f"{'% peak':>6s}")
+    print(f"{'run':28s} {'batch':>5s} {'images/s':>9s} {'img/CPU-s':>9s} {'GFLOP/step':>10s} "
+          f"{'GFLOP/s':>8s} {'% peak':>6s}")
     for r in results:
         top = peak.get(r.precision if r.precision in peak else "fp32")
         share = f"{100 * r.gflops / top:.0f}%" if top else "-"
-        print(f"{r.name:28s} {r.batch:5d} {r.median:9.1f} {r.flops_per_step / 1e9:10.2f} "
+        print(f"{r.name:28s} {r.batch:5d} {r.median:9.1f} {r.median_cpu:9.1f} "
+              f"{r.flops_per_step / 1e9:10.2f} "
               f"{r.gflops:8.1f} {share:>6s}")
