@@ -377,7 +377,7 @@ def to_jsonable(value):
 
 
 ROWS = {  # section -> (key, label, format)
-    "toy2d": [("modes_covered", "modes covered", "{}"), ("num_modes", "of modes", "{}"),
+    "toy2d": [("modes", "modes covered", "{}"),
               ("high_quality_fraction", "high-quality samples", "{:.1%}"),
               ("reverse_kl", "reverse KL (nats)", "{:.4f}"),
               ("frechet_distance_2d", "Fréchet distance (2D coordinates)", "{:.4g}")],
@@ -412,6 +412,8 @@ def print_table(result: dict, console=None) -> None:
         if not values:
             continue
         values = dict(values)
+        if "modes_covered" in values:
+            values["modes"] = f"{values['modes_covered']} / {values['num_modes']}"
         if "kid_mean" in values:
             values["kid"] = f"{values['kid_mean']:.4g} ± {values['kid_std']:.2g}"
         for key, label, fmt in rows:
