@@ -47,6 +47,15 @@ PRESETS: dict[str, dict[str, Any]] = {
 PING = "ping"
 
 
+_WARM = threading.Event()
+
+
+def _warm_up_once() -> None:
+    if not _WARM.is_set():
+        _WARM.set()
+        threading.Thread(target=warm_up, name="genlab-sim-warmup", daemon=True).start()
+
+
 def _bounds(kind: str) -> dict[str, Any]:
     schema = CONFIGS[kind].model_json_schema()
     return schema["properties"]
@@ -60,7 +69,6 @@ def create_router(**limits: Any) -> APIRouter:
         raise TypeError(f"unknown simulation limit(s): {', '.join(sorted(unknown))}")
     lim = SimLimits(**{k: v for k, v in limits.items() if v is not None})
     manager = SessionManager(lim)
-    threading.Thread(target=warm_up, name="genlab-sim-warmup", daemon=True).start()
     router = APIRouter()
     router.manager = manager  # tests and the app can inspect it
 
@@ -74,6 +82,9 @@ def create_router(**limits: Any) -> APIRouter:
 
     @router.get("/api/sim/status")
     def get_status() -> dict:
+        """The page asks once when it mounts: that also starts the forkserver (torch and the
+        digits load while the learner reads), so the first Play starts quickly."""
+        _warm_up_once()
         manager.reap()
         return {"running": len(manager), "max_sessions": lim.max_sessions}
 
@@ -160,7 +171,7 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
                     continue
                 if session is None or session.closed:
                     if session is not None:
-                        await asyncio.to_thread(manager.close, session)
+                        manager.release(session)
                     session = await asyncio.to_thread(manager.open, kind, config)
                     session.attach(asyncio.get_running_loop())
                     pump = asyncio.create_task(forward())
@@ -171,11 +182,11 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
                 await _error(websocket, str(e))
     except WebSocketDisconnect:
         pass
-    finally:
+    finally:  # also when the task is cancelled (server shutdown): nothing awaited here
         if pump is not None:
             pump.cancel()
         if session is not None:
-            await asyncio.to_thread(manager.close, session)
+            manager.release(session)
 
 
 def _relay(session, msg, config: dict[str, Any]) -> None:

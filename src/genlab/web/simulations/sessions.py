@@ -170,6 +170,15 @@ class SessionManager:
             self.sessions.pop(session.id, None)
         session.stop()
 
+    def release(self, session: Session) -> None:
+        """Forget `session` now and stop its worker in a background thread: safe in a
+        `finally` of a task that is being cancelled (nothing to await)."""
+        with self._lock:
+            self.sessions.pop(session.id, None)
+        session.closed = True
+        threading.Thread(target=session.stop, name=f"genlab-sim-stop-{session.id}",
+                         daemon=True).start()
+
     def reap(self, now: float | None = None) -> list[Session]:
         """Stop every session with no message from its page for `idle_seconds`."""
         now = time.monotonic() if now is None else now

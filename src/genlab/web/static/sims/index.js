@@ -18,6 +18,8 @@ function ensureStyles() {
 
 export async function mountAll(root = document) {
   ensureStyles();
+  // Lets the server start its simulation workers' forkserver while the learner reads.
+  fetch("/api/sim/status", { cache: "no-store" }).catch(() => {});
   const mounted = [];
   for (const node of root.querySelectorAll("div.sim[data-sim]")) {
     if (node.classList.contains("sim-mounted")) continue;
