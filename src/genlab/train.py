@@ -279,6 +279,9 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
     if writer:
         prepare_folder(out, resume, force)
     if resume:
+        if out.is_dir() and not (out / "checkpoints" / checkpoints.LATEST).exists():
+            raise GenlabError(f"{str(out)!r} has no checkpoint to resume from yet; "
+                              "start it over with --force")
         meta, tensors = checkpoints.load(out)
         cfg = resume_config(TrainConfig.from_dict(meta["config"]), cfg, overrides or {})
     elif cfg is None:
