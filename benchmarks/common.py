@@ -309,9 +309,9 @@ def line_plot(path: Path, series: dict[str, list[tuple[float, float]]], title: s
         d.text((X - 15, h - bottom + 6), _tick(tx), fill="black", font=font)
         d.line([left - 4, Y, left, Y], fill="black")
         d.text((4, Y - 6), _tick(ty), fill="black", font=font)
-    d.text((left, 10), title, fill="black", font=font)
+    d.text((left, 4), title, fill="black", font=font)
     d.text(((left + w - right) // 2 - 3 * len(xlabel), h - 20), xlabel, fill="black", font=font)
-    d.text((4, top - 24), ylabel, fill="black", font=font)
+    d.text((4, top - 14), ylabel, fill="black", font=font)
     for i, (name, pts) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
         pts = [p for p in pts if all(math.isfinite(v) for v in p)]
@@ -366,8 +366,8 @@ def bar_chart(path: Path, groups: list[str], series: dict[str, list[float]], tit
         ly = top + 14 * s
         d.rectangle([w - right + 10, ly + 2, w - right + 24, ly + 10], fill=PALETTE[s % len(PALETTE)])
         d.text((w - right + 30, ly), name, fill="black", font=font)
-    d.text((left, 10), title, fill="black", font=font)
-    d.text((4, top - 24), ylabel, fill="black", font=font)
+    d.text((left, 4), title, fill="black", font=font)
+    d.text((4, top - 14), ylabel, fill="black", font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
     print(f"wrote {path}")
