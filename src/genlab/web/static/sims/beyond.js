@@ -44,13 +44,15 @@ export function mount(root) {
     Array.from({ length: 10 }, (_, d) => el("option", { value: d, text: String(d) })));
   const generated = el("canvas", { class: "sim-images sim-generated", role: "img", "aria-label": "generated samples of the chosen digit", hidden: true });
   const conditional = el("div", { class: "sim-task sim-task-conditional", hidden: true },
-    el("p", { class: "sim-caption", text: "Rows: digits 0–9, four fixed z each — the label alone decides the digit:" }), condGrid,
+    el("p", { class: "sim-caption", text: "Columns: digits 0–9; rows: four fixed z — the label alone decides which digit:" }), condGrid,
     el("div", { class: "sim-row" }, el("label", { for: classPick.id, text: "Digit" }), classPick,
       el("button", { type: "button", "data-action": "generate",
                      onclick: () => shell.command({ type: "generate", label: Number(classPick.value) }) }, "Generate 8")),
     generated);
   shell.body.append(el("div", { class: "sim-wide" }, anomaly, conditional));
   const showTask = () => {
+    const holdout = shell.controls.form.querySelector('[data-field="holdout"]');
+    if (holdout) holdout.hidden = shell.values.task !== "anomaly";
     anomaly.hidden = shell.values.task !== "anomaly";
     conditional.hidden = shell.values.task !== "conditional";
   };
@@ -68,7 +70,12 @@ export function mount(root) {
       auroc.textContent = m.auroc === undefined ? "n/a" : fmt(m.auroc);
       histogram(f.arrays.scores.data, f.arrays.labels.data, m.holdout);
     } else if (m.task === "conditional" && f.arrays.cond) {
-      drawImages(condGrid, f.arrays.cond.data, 40, 28, 28, 8);
+      // server order: digit-major (0,0,0,0,1,...); shown with digits as columns, z as rows
+      const src = f.arrays.cond.data, out = new Uint8Array(src.length), px = 28 * 28;
+      for (let d = 0; d < 10; d++) for (let j = 0; j < 4; j++) {
+        out.set(src.subarray((d * 4 + j) * px, (d * 4 + j + 1) * px), (j * 10 + d) * px);
+      }
+      drawImages(condGrid, out, 40, 28, 28, 10);
     }
   });
   shell.on("reply", (f) => {
