@@ -1,0 +1,95 @@
+"""The run folder around a training loop: creating it safely, resuming it with a checked
+config, and trimming metrics a killed run wrote after its last checkpoint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from genlab import checkpoints
+from genlab.config import TrainConfig
+from genlab.errors import GenlabError
+
+# Fields a resumed run may change: they do not change what is computed, only how long or where.
+RESUMABLE_FIELDS = {"steps", "epochs", "device", "checkpoint_every", "sample_every", "log_every",
+                    "compile", "data.data_dir", "data.download"}
+
+
+def resume_config(stored: TrainConfig, given: TrainConfig | None,
+                  overrides: dict[str, Any]) -> TrainConfig:
+    """The stored config with `overrides` applied; anything but RESUMABLE_FIELDS that differs
+    from the stored run is a GenlabError that names the flag."""
+    wanted = dict(overrides)
+    if given is not None:
+        if given.model.kind != stored.model.kind:
+            raise GenlabError(f"this run trained a {stored.model.kind}, not a "
+                              f"{given.model.kind}; resume it with the same model kind")
+        wanted.update({k: v for k, v in _flatten(given.to_dict()).items() if v is not None})
+    current = _flatten(stored.to_dict())
+    for key, value in sorted(wanted.items()):
+        if key not in current:
+            raise GenlabError(f"unknown config field {key!r}")
+        if key == "model.kind" and value != current[key]:
+            raise GenlabError(f"this run trained a {current[key]}, not a {value}; "
+                              "resume it with the same model kind")
+        if key in RESUMABLE_FIELDS:
+            continue
+        if _norm(value) != _norm(current[key]):
+            flag = "--" + key.split(".")[-1].replace("_", "-")
+            raise GenlabError(f"--resume: {flag} {value!r} conflicts with the run's "
+                              f"{current[key]!r}; drop the flag, or start a new run")
+    cfg = TrainConfig.from_dict(stored.to_dict())
+    for key, value in wanted.items():
+        if key in RESUMABLE_FIELDS:
+            section, _, name = key.rpartition(".")
+            setattr(getattr(cfg, section) if section else cfg, name, value)
+    if "epochs" in wanted and "steps" not in wanted:
+        cfg.steps = None  # recomputed from the new epochs by resolve()
+    return cfg
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _norm(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+def prepare_folder(out: Path, resume: bool, force: bool) -> None:
+    if resume:
+        if not out.is_dir():
+            raise GenlabError(f"cannot resume: no run folder {str(out)!r}")
+        return
+    if out.exists() and not out.is_dir():
+        raise GenlabError(f"{str(out)!r} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise GenlabError(f"run folder {str(out)!r} is not empty: use --resume to continue "
+                              "it, --force to start over in it, or another --out")
+        for child in out.iterdir():  # --force: start over (the user asked for it)
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """On resume, forget metric lines written after the checkpoint (they will be redone)."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                keep.append(line)
+        except ValueError:  # a line cut by a kill
+            continue
+    checkpoints.atomic_write_bytes(path, ("\n".join(keep) + "\n" if keep else "").encode())
