@@ -81,7 +81,7 @@ def write_report(args, results, data, epochs, planned, started) -> None:
                "their class, so some held-out classes score below 0.5: a known failure of "
                "likelihood-based detection (Nalisnick et al. 2019, 'Do deep generative models "
                "know what they don't know?')"],
-        progress=(len(results), planned))
+        progress=(len(results), planned), results=results)
     text += "\n" + common.markdown_table(
         ["held-out class", "name", "AUROC", "AUPRC", "anomaly fraction", "train s"], rows)
     common.write_text(out / f"{name}.md", text)

@@ -78,7 +78,7 @@ def _loadavg() -> str:
 
 
 def header(title: str, args, started: float, seeds: str, notes: Iterable[str] = (),
-           progress: tuple[int, int] | None = None) -> str:
+           progress: tuple[int, int] | None = None, results: list[dict] | None = None) -> str:
     """The preamble every results page carries: what, where, when, how long, at which commit.
     `progress` = (jobs done, jobs planned) marks a page written while the benchmark runs."""
     m = machine()
@@ -91,10 +91,16 @@ def header(title: str, args, started: float, seeds: str, notes: Iterable[str] = 
              f"- Machine: {m['cpu']}, {m['cores']} cores (shared: load average at the end "
              f"{m['load_average']}); Python {m['python']}, torch {m['torch']}, "
              f"{args.workers} worker process(es) × {args.threads} thread(s)",
-             f"- Time taken: {format_seconds(time.perf_counter() - started)}"
-             + (" (this invocation; earlier results were resumed from the log)"
-                if getattr(args, "resumed", 0) else ""),
+             ("- Time taken: none (--report-only: the page is written from the log; the "
+              "table has the training seconds of each run)" if getattr(args, "report_only", False)
+              else f"- Time taken: {format_seconds(time.perf_counter() - started)}"
+              + (" (this invocation; earlier results were resumed from the log)"
+                 if getattr(args, "resumed", 0) else "")),
              f"- Seeds: {seeds}"]
+    commits = sorted({r.get("commit", "not logged") for r in results or []} - {COMMIT_AT_START})
+    if commits:
+        lines.append(f"- Some runs were logged by an earlier invocation: runs at commit(s) "
+                     f"{', '.join(f'`{c}`' for c in commits)} (see the JSONL log)")
     if progress is not None and progress[0] < progress[1]:
         lines.append(f"- **Partial**: {progress[0]} of {progress[1]} planned runs finished when "
                      "this page was written (see the seeds column)")
@@ -235,7 +241,7 @@ def run_jobs(jobs: list[dict], job_fn: Callable[[dict], dict], log_path: Path, a
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a") as log:
         def record(job, result):
-            result = {"key": job["key"], **result}
+            result = {"key": job["key"], "commit": COMMIT_AT_START, **result}
             log.write(json.dumps(result) + "\n")
             log.flush()
             done[job["key"]] = result
@@ -287,7 +293,7 @@ def line_plot(path: Path, series: dict[str, list[tuple[float, float]]], title: s
     left, right, top, bottom = 70, 190, 36, 50
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
+    font = _font()
     points = [p for s in series.values() for p in s if all(math.isfinite(v) for v in p)]
     if not points:
         points = [(0.0, 0.0), (1.0, 1.0)]
@@ -309,9 +315,9 @@ def line_plot(path: Path, series: dict[str, list[tuple[float, float]]], title: s
         d.text((X - 15, h - bottom + 6), _tick(tx), fill="black", font=font)
         d.line([left - 4, Y, left, Y], fill="black")
         d.text((4, Y - 6), _tick(ty), fill="black", font=font)
-    d.text((left, 4), title, fill="black", font=font)
+    d.text((left, 0), title, fill="black", font=font)
     d.text(((left + w - right) // 2 - 3 * len(xlabel), h - 20), xlabel, fill="black", font=font)
-    d.text((4, top - 14), ylabel, fill="black", font=font)
+    d.text((4, top - 20), ylabel, fill="black", font=font)
     for i, (name, pts) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
         pts = [p for p in pts if all(math.isfinite(v) for v in p)]
@@ -340,7 +346,7 @@ def bar_chart(path: Path, groups: list[str], series: dict[str, list[float]], tit
     left, right, top, bottom = 60, 150, 36, 110
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
+    font = _font()
     values = [v for s in series.values() for v in s if v is not None and math.isfinite(v)]
     top_value = ymax if ymax is not None else (max(values) * 1.05 if values else 1.0) or 1.0
     d.rectangle([left, top, w - right, h - bottom], outline="black")
@@ -366,12 +372,32 @@ def bar_chart(path: Path, groups: list[str], series: dict[str, list[float]], tit
         ly = top + 14 * s
         d.rectangle([w - right + 10, ly + 2, w - right + 24, ly + 10], fill=PALETTE[s % len(PALETTE)])
         d.text((w - right + 30, ly), name, fill="black", font=font)
-    d.text((left, 4), title, fill="black", font=font)
-    d.text((4, top - 14), ylabel, fill="black", font=font)
+    d.text((left, 0), title, fill="black", font=font)
+    d.text((4, top - 20), ylabel, fill="black", font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
     print(f"wrote {path}")
     return path
+
+
+def _font(size: int = 12):
+    """DejaVu Sans (system, else matplotlib's copy) for β, −, ‖; Pillow's default otherwise."""
+    from PIL import ImageFont
+
+    candidates = ["DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]
+    try:
+        import matplotlib
+
+        candidates.append(str(Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf"
+                              / "DejaVuSans.ttf"))
+    except ImportError:  # matplotlib is optional
+        pass
+    for candidate in candidates:
+        try:
+            return ImageFont.truetype(candidate, size)
+        except OSError:
+            continue
+    return ImageFont.load_default()
 
 
 def _wrap(text: str, width: int) -> list[str]:

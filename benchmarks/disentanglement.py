@@ -84,7 +84,7 @@ def write_report(args, results, epochs, votes, mig_samples, planned, started) ->
                "64 images each (disentanglement_lib: 10,000 / 5,000 — reduced for this "
                "CPU), latents with std < 0.05 pruned",
                "recon / KL: test nats per image (shapes test split)"],
-        progress=(len(results), planned))
+        progress=(len(results), planned), results=results)
     text += "\n" + common.markdown_table(
         ["β", "MIG", "FactorVAE score", "active latents", "recon −E log p(x|z)", "KL",
          "MIG per factor", "train s"], rows)

@@ -120,7 +120,7 @@ def write_report(args, results, data, schedule, n, planned, started) -> None:
                "the critic, λ = 10",
                "steps = generator steps; train s = cumulative training seconds (shared, "
                "loaded machine)"],
-        progress=(len(results), planned))
+        progress=(len(results), planned), results=results)
     text += "\n" + common.markdown_table(
         ["variant", "step", "train s", "Fréchet", "KID", "precision", "recall", "density",
          "coverage", "classes", "class KL"], rows)

@@ -142,7 +142,7 @@ def write_report(args, results, variants, seeds, steps, wgan_steps, started, pla
                "lr constant for the first half, then linear decay to 0",
                "PacGAN/VEEGAN used longer training and their own architectures: the published "
                "rows are context, not a like-for-like comparison"],
-        progress=(len(results), planned))
+        progress=(len(results), planned), results=results)
     text += (f"\nGoal: {GOAL}. {goal}\n\n"
              "Mean ± standard error over seeds. *all modes* = seeds that covered every mode; "
              "*s/run* = training seconds per run.\n\n")

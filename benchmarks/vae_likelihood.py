@@ -95,7 +95,7 @@ def write_report(args, results, jobs, k, examples, started) -> None:
                "Context (not like-for-like): Burda et al. 2016, Table 1 — VAE on binarized "
                "MNIST, k = 5000 NLL **86.76** nats (IWAE k=50: 84.78), one stochastic layer; "
                "their MNIST has 60k training images, ours mnist5k 4,500"],
-        progress=(len(results), len(jobs)))
+        progress=(len(results), len(jobs)), results=results)
     text += "\n" + common.markdown_table(
         ["data", "β", "epochs", "test ELBO", "recon −E log p(x|z)", "KL", f"NLL (k={k})",
          "active units", "train s"], rows)
