@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import json
 import statistics
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -139,17 +138,12 @@ def genlab_workload(model: str, size: int, precision: str, batch: int | None = N
     ds = synthetic_images(max(8 * (cfg.batch_size or 128), 1024), channels, size)
     cfg = resolve(cfg, ds.kind, ds.example_shape, 0, len(ds))
     dev = choose_device(cfg.device)
-    state = build_state(cfg, ds, dev)
-    prepare = getattr(sys.modules["genlab.train"], "prepare_model", None)
-    if prepare is not None:  # the fast path train() applies (channels_last, compile, ...)
-        prepare(state)
+    state = build_state(cfg, ds, dev)  # the fast path genlab.train takes, as it takes it
     norm = normalizer_for(ds, normalization_target(cfg, ds.kind))
     x_all = ds.x.to(dev)
-    to_batch = getattr(sys.modules["genlab.train"], "batch_layout", None)
 
-    def next_batch():
-        x = norm.encode(x_all[state.sampler.next_batch().to(dev)])
-        return (to_batch(state, x) if to_batch else x), None
+    def next_batch():  # as genlab.train: one gather of the whole batch, then normalize
+        return norm.encode(x_all[state.sampler.next_batch().to(dev)]), None
 
     if cfg.model.kind == "dcgan":
         def step():

@@ -146,7 +146,7 @@ def wrap(module: nn.Module, ctx: DistContext, device: torch.device) -> nn.Module
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [device.index] if device.type == "cuda" else None
-    return DDP(module, device_ids=ids, broadcast_buffers=True)
+    return DDP(module, device_ids=ids)  # buffers (BN statistics) follow rank 0 at each forward
 
 
 def all_mean(ctx: DistContext, value: torch.Tensor) -> torch.Tensor:
