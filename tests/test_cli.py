@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import cli_env, run_cli
+from cli_helpers import cli_env, run_cli
 
 
 def _one_error_line(proc, *fragments):

@@ -21,7 +21,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import cli_env, run_cli
+from cli_helpers import cli_env, run_cli
 
 pytestmark = pytest.mark.slow
 
