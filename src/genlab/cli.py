@@ -159,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="open the lesson hub in a browser")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser("evaluate", help="compute the metrics papers report for a run",
+                       description="The metrics that apply to the run's model and data: PacGAN "
+                                   "protocol (2D), Fréchet/KID/precision/recall and mode count "
+                                   "(images), ELBO/IWAE NLL (VAE), AUROC (held-out class), "
+                                   "MIG/FactorVAE (shapes).")
+    from genlab.evaluate import add_arguments as add_evaluate_arguments
+    add_evaluate_arguments(p)
     return parser
 
 
@@ -373,6 +380,11 @@ def cmd_anomaly(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from genlab.evaluate import run_command
+    return run_command(args)
+
+
 def cmd_serve(args) -> int:
     try:
         from genlab.web.server import serve
@@ -383,4 +395,5 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate,
-            "reconstruct": cmd_reconstruct, "anomaly": cmd_anomaly, "serve": cmd_serve}
+            "reconstruct": cmd_reconstruct, "anomaly": cmd_anomaly, "evaluate": cmd_evaluate,
+            "serve": cmd_serve}
