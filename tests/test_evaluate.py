@@ -116,8 +116,6 @@ def test_wrong_evaluation_data_is_a_one_line_error(tmp_path):
                             filters=4), n=10, features="vgg")
 
 
-@pytest.mark.skipif("evaluate" not in __import__("genlab.cli").cli.COMMANDS,
-                    reason="`genlab evaluate` is not wired into genlab.cli yet")
 def test_cli_evaluate_on_a_2d_run(tmp_path, cli):
     run = _train(tmp_path / "gan", "gan", "grid25", steps=20, batch_size=64, hidden_dim=32)
     out = tmp_path / "eval.json"
