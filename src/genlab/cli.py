@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     _add_train(sub)
     _add_operations(sub)
+    p = sub.add_parser("bench", help="time training steps next to the reference scripts")
+    from genlab.bench import add_arguments as add_bench_arguments
+    add_bench_arguments(p)
     p = sub.add_parser("serve", help="open the lesson hub in a browser")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -218,6 +221,12 @@ def cmd_train(args) -> int:
             section, _, name = key.rpartition(".")
             setattr(getattr(cfg, section) if section else cfg, name, value)
         events = train(cfg, args.out, force=args.force)
+    import os
+
+    if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 alone reports progress
+        for _ in events:
+            pass
+        return 0
     return _show_progress(events, quiet=getattr(args, "quiet", False))
 
 
@@ -394,6 +403,11 @@ def cmd_serve(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate,
+def cmd_bench(args) -> int:
+    from genlab.bench import run
+    return run(args)
+
+
+COMMANDS = {"train": cmd_train, "bench": cmd_bench, "sample": cmd_sample, "interpolate": cmd_interpolate,
             "reconstruct": cmd_reconstruct, "anomaly": cmd_anomaly, "evaluate": cmd_evaluate,
             "serve": cmd_serve}

@@ -11,7 +11,13 @@ Events (every dict has `event`, `step`, `steps`):
   done        the run finished: `seconds`, `path` (the run folder)
 
 The run folder: config.json, metrics.jsonl, samples/step_XXXXXXX.png, checkpoints/ (see
-genlab.checkpoints). Only rank 0 writes files (DDP-ready plumbing: `rank`, `world_size`).
+genlab.checkpoints). Only rank 0 writes files.
+
+Several processes: under `torchrun` (WORLD_SIZE > 1) `train()` joins the process group itself
+and trains with DistributedDataParallel (genlab.distributed: gloo on CPUs, nccl on GPUs, each
+rank a slice of every global batch, logged losses averaged over ranks); a DDP step equals a
+single-process step on the same global batch for models without BatchNorm (tests/
+test_distributed.py). Resuming works the same way: every rank loads the latest checkpoint.
 """
 
 from __future__ import annotations
@@ -95,19 +101,25 @@ def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
     model.train()
     precision = choose_precision(cfg.precision, device,
                                  "points" if len(cfg.model.data_shape) == 1 else "image")
+    if device.type == "cuda" and uses_convolutions(cfg):
+        model.to(memory_format=torch.channels_last)  # cuDNN's fastest layout (checkpoints
+        # store contiguous copies, so they do not depend on it)
     betas = tuple(cfg.betas)
     if cfg.model.kind in ("gan", "dcgan"):
         optimizers = {
-            "d": torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr_d, betas=betas),
-            "g": torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=betas),
+            "d": adam(model.discriminator.parameters(), device, lr=cfg.lr_d, betas=betas),
+            "g": adam(model.generator.parameters(), device, lr=cfg.lr, betas=betas),
         }
     else:
-        optimizers = {"model": torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=betas)}
+        optimizers = {"model": adam(model.parameters(), device, lr=cfg.lr, betas=betas)}
     scalers = {name: torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
                for name in optimizers}
     ema = None
     if cfg.model.kind in ("gan", "dcgan") and cfg.ema_decay > 0:
         ema = make_ema(model.generator, cfg.ema_decay)
+    if device.type == "cpu" and precision.dtype == torch.bfloat16 and not cfg.compile:
+        from genlab import cpu_bf16
+        cpu_bf16.enable(model)  # conv weight gradients on one thread where a probe finds it faster
     generators = {"noise": make_generator(device, cfg.seed * 1000 + 1),
                   "penalty": make_generator(device, cfg.seed * 1000 + 2)}
     sampler = EpochSampler(len(ds), cfg.batch_size, cfg.seed, drop_last=True, rank=rank,
@@ -126,6 +138,21 @@ def compile_model(model: torch.nn.Module, cfg: TrainConfig) -> None:
     else:
         for name in ("encode", "decode", "forward"):
             setattr(model, name, torch.compile(getattr(model, name)))
+
+
+def uses_convolutions(cfg: TrainConfig) -> bool:
+    return cfg.model.kind == "dcgan" or (cfg.model.kind in ("ae", "vae")
+                                         and cfg.model.architecture == "conv")
+
+
+def adam(params, device: torch.device, **kw) -> torch.optim.Optimizer:
+    """Adam with the fused kernel (one pass over all parameters) where this torch has it for
+    `device`, else the multi-tensor (foreach) one: the same update, fewer kernel launches."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, fused=device.type in ("cuda", "cpu"), **kw)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, **kw)
 
 
 def learning_rate(cfg: TrainConfig, base: float, step: int) -> float:
@@ -191,11 +218,40 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
     config; `overrides` ({"steps": 20000}, {"data.data_dir": ...}) may change only
     RESUMABLE_FIELDS, any other value that differs from the stored one is an error. A `cfg`
     given with `resume` is checked the same way on its non-None fields."""
+    from genlab import distributed
+
     out = Path(out_dir)
+    own_group = world_size == 1 and distributed.env_world_size() > 1  # started by torchrun
+    if own_group:
+        device_name = (cfg.device if cfg is not None else (overrides or {}).get("device", "auto"))
+        ctx, device_name = distributed.setup(device_name)
+    else:
+        ctx, device_name = distributed.DistContext(rank, world_size), None
+    try:
+        yield from _train(cfg, out, resume, force, overrides, ctx, device_name)
+    finally:
+        if own_group:
+            distributed.teardown()
+
+
+def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
+           device_name: str | None) -> Iterator[dict[str, Any]]:
+    from genlab import distributed
+
+    rank, world_size = ctx.rank, ctx.world_size
     writer = rank == 0
     meta = tensors = None
+    failure = None
     if writer:
-        prepare_folder(out, resume, force)
+        try:
+            prepare_folder(out, resume, force)
+        except GenlabError as e:
+            failure = e
+    failed = distributed.broadcast_object(ctx, None if failure is None else str(failure))
+    if failure is not None:
+        raise failure
+    if failed is not None:  # rank 0 refused the folder: every rank stops with its reason
+        raise GenlabError(failed)
     if resume:
         if out.is_dir() and not (out / "checkpoints" / checkpoints.LATEST).exists():
             raise GenlabError(f"{str(out)!r} has no checkpoint to resume from yet; "
@@ -207,7 +263,7 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
     elif overrides:
         raise GenlabError("overrides apply to a resumed run only")
 
-    device = choose_device(cfg.device)
+    device = choose_device(device_name or cfg.device)
     if cfg.deterministic:
         make_deterministic()
     seed_everything(cfg.seed)
@@ -224,6 +280,7 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
         load_checkpoint_into(state, meta, tensors)
         resumed_from = state.step
         del tensors
+    distributed.attach(state, ctx)  # DDP wrappers (after resume: all ranks hold its weights)
     if cfg.compile:
         compile_model(state.model, cfg)
 
@@ -267,7 +324,7 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
             step = state.step
             at_end = step == cfg.steps
             if step % cfg.log_every == 0 or at_end or step % cfg.checkpoint_every == 0:
-                record = _summarize(window, step - len(window) + 1, last_good)
+                record = _summarize(window, step - len(window) + 1, last_good, ctx)
                 window = []
                 record.update(step=step, steps=cfg.steps, epoch=round(state.sampler.epochs_done, 4),
                               lr=state.optimizers["g" if "g" in state.optimizers else "model"]
@@ -284,10 +341,11 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
             if writer and (step % cfg.sample_every == 0 or at_end):
                 path = write_samples(state, norm, ds, fixed, out / "samples" / f"step_{step:07d}.png")
                 yield {"event": "sample", "step": step, "steps": cfg.steps, "path": str(path)}
-            if writer and (step % cfg.checkpoint_every == 0 or at_end):
+            if step % cfg.checkpoint_every == 0 or at_end:  # every rank checks: all stop alike
                 if not finite_weights(state):
                     raise TrainingDiverged(f"a weight became nan/inf by step {step}; "
                                            f"{_last_good_text(last_good)}")
+            if writer and (step % cfg.checkpoint_every == 0 or at_end):
                 tensor_map, ckpt_meta = state_to_checkpoint(state, norm)
                 path = checkpoints.save(out / "checkpoints", step, tensor_map, ckpt_meta,
                                         keep=KEEP_CHECKPOINTS)
@@ -301,6 +359,7 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
     if writer:
         checkpoints.atomic_write_json(out / "final.json", {"step": state.step,
                                                            "checkpoint": last_good})
+    distributed.barrier(ctx)  # no rank leaves before the last checkpoint is written
     yield {"event": "done", "step": state.step, "steps": cfg.steps, "path": str(out),
            "seconds": round(time.perf_counter() - started, 3)}
 
@@ -312,11 +371,16 @@ def _last_good_text(last_good: str | None) -> str:
 
 
 def _summarize(window: list[dict[str, torch.Tensor]], first_step: int,
-               last_good: str | None) -> dict[str, Any]:
+               last_good: str | None, ctx=None) -> dict[str, Any]:
     """Means over the window; the first non-finite loss stops the run with its exact step."""
     record: dict[str, Any] = {}
     for key in window[0]:
-        values = torch.stack([w[key].float() for w in window]).cpu()  # (n,) one sync
+        values = torch.stack([w[key].float() for w in window])  # (n,)
+        if ctx is not None and ctx.enabled:  # the mean over ranks (each logs its local batch)
+            from genlab.distributed import all_mean
+            values = all_mean(ctx, values.to(window[0]["loss_d" if "loss_d" in window[0]
+                                                       else "loss"].device))
+        values = values.cpu()  # one sync
         bad = ~torch.isfinite(values)
         if bad.any() and key != "beta":
             i = int(bad.nonzero()[0])
