@@ -91,3 +91,12 @@ def test_device_and_precision_choices():
     if not torch.cuda.is_available():
         with pytest.raises(GenlabError, match="no CUDA GPU"):
             choose_device("cuda:0")
+
+
+def test_conditional_with_packing_is_refused_at_resolve():
+    from genlab.config import ModelConfig, TrainConfig, resolve
+    from genlab.errors import GenlabError
+
+    cfg = TrainConfig(model=ModelConfig(kind="gan", conditional=True, pack=2))
+    with pytest.raises(GenlabError, match="--conditional and --pack"):
+        resolve(cfg, "image", (1, 8, 8), num_classes=10, dataset_size=100)

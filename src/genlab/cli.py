@@ -323,7 +323,8 @@ def cmd_sample(args) -> int:
 def _dataset_for(run, args, split="test"):
     from genlab.data import load_dataset
     return load_dataset(getattr(args, "data", None) or run.dataset, split=split,
-                        data_dir=getattr(args, "data_dir", None) or run.config.data.data_dir)
+                        data_dir=getattr(args, "data_dir", None) or run.config.data.data_dir,
+                        image_size=run.config.data.image_size)
 
 
 def cmd_interpolate(args) -> int:

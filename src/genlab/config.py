@@ -173,6 +173,9 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
         if num_classes <= 0:
             raise GenlabError(f"--conditional needs class labels; {cfg.data.name!r} has none")
         m.num_classes = num_classes
+        if m.pack > 1:
+            raise GenlabError("--conditional and --pack cannot be combined: a packed group "
+                              "mixes samples of different classes")
     if m.discriminator_norm is None:
         # WGAN-GP penalizes per-sample gradients, which batch norm couples (paper, Sec. 4).
         m.discriminator_norm = defaults.get("discriminator_norm") or (

@@ -76,18 +76,13 @@ def normalization_target(cfg: TrainConfig, data_kind: str) -> str:
 
 
 def load_training_data(cfg: TrainConfig):
+    """The training split, resized (--image-size) and without the held-out class by the data
+    module itself, so a folder of images is resized once from its originals."""
     from genlab.data import load_dataset
 
-    ds = load_dataset(cfg.data.name, split="train", data_dir=cfg.data.data_dir,
-                      download=cfg.data.download)
-    if cfg.data.image_size is not None:
-        if ds.kind != "image":
-            raise GenlabError(f"--image-size applies to images; {cfg.data.name!r} is 2D points")
-        from genlab.data.dataset import resize_images
-        ds.x = resize_images(ds.x, cfg.data.image_size)
-    if cfg.data.holdout_class is not None:
-        ds = ds.without_class(cfg.data.holdout_class)
-    return ds
+    return load_dataset(cfg.data.name, split="train", data_dir=cfg.data.data_dir,
+                        download=cfg.data.download, image_size=cfg.data.image_size,
+                        holdout_class=cfg.data.holdout_class)
 
 
 def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
