@@ -122,3 +122,24 @@ def test_no_pickle_in_checkpoint_files(tmp_path):
     data = (tmp_path / "step_0000001.safetensors").read_bytes()
     assert not data.startswith(b"\x80")  # a pickle stream starts with PROTO 0x80
     json.loads((tmp_path / "step_0000001.json").read_text())
+
+
+def test_atomic_path_replaces_only_on_success_and_gives_a_normal_file_mode(tmp_path):
+    import os
+
+    from genlab.atomic import atomic_path
+
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("killed mid-write")
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]  # no temp file left
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (target.stat().st_mode & 0o777) == (0o666 & ~umask)  # not mkstemp's 0600

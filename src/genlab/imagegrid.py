@@ -7,14 +7,13 @@ around them) but returns a uint8 numpy array, so nothing here needs torchvision.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from genlab.atomic import atomic_path
 from genlab.errors import GenlabError
 
 
@@ -74,15 +73,8 @@ def _save(grid: np.ndarray, path: str | Path, upscale: int) -> Path:
     if upscale > 1:
         image = image.resize((image.width * upscale, image.height * upscale), Image.NEAREST)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                image.save(f, format="PNG")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp:
+            image.save(tmp, format="PNG")
     except OSError as e:
         raise GenlabError(f"{path}: cannot write image ({e.strerror or e})") from None
     return path

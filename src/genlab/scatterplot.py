@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
+
+from genlab.atomic import atomic_path
 
 REAL = (150, 150, 150)
 FAKE = (220, 40, 40)
@@ -47,13 +47,6 @@ def save_scatter(path: str | Path, real: torch.Tensor | None, fake: torch.Tensor
     draw.text((6, 4), "real", fill=REAL)
     draw.text((40, 4), "generated", fill=FAKE)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
     return path

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from genlab.atomic import atomic_path
 from genlab.errors import GenlabError
 
 CHUNK = 1 << 20
@@ -87,27 +87,29 @@ def download(urls: str | Sequence[str], dest: str | Path, md5: str) -> Path:
         raise GenlabError(f"{dest.parent}: cannot create download folder ({e.strerror or e})") from None
     failures = []
     for url in urls:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        tmp_path = Path(tmp)
         try:
-            got = _fetch(url, fd)
-            if got == md5:
-                os.replace(tmp_path, dest)
-                return dest
-            failures.append(f"{url} (checksum mismatch: expected md5 {md5}, got {got})")
+            with atomic_path(dest) as tmp:  # renamed over dest only when the md5 matches
+                got = _fetch(url, tmp)
+                if got != md5:
+                    raise _ChecksumMismatch(got)
+            return dest
+        except _ChecksumMismatch as e:
+            failures.append(f"{url} (checksum mismatch: expected md5 {md5}, got {e.args[0]})")
         except urllib.error.HTTPError as e:
             failures.append(f"{url} (HTTP {e.code} {e.reason})")
         except (urllib.error.URLError, OSError, ValueError) as e:
             failures.append(f"{url} ({getattr(e, 'reason', None) or e})")
-        finally:
-            tmp_path.unlink(missing_ok=True)  # after a successful rename there is nothing left
     raise GenlabError(f"could not download {dest.name}: tried {'; '.join(failures)}; nothing was saved")
 
 
-def _fetch(url: str, fd: int) -> str:
-    """Stream `url` into the open file `fd`; return the md5 of what was written."""
+class _ChecksumMismatch(Exception):
+    """The downloaded bytes are not the published file (args[0]: their md5)."""
+
+
+def _fetch(url: str, path: Path) -> str:
+    """Stream `url` into the file at `path`; return the md5 of what was written."""
     h = hashlib.md5()
-    with os.fdopen(fd, "wb") as out:
+    with open(path, "wb") as out:
         request = urllib.request.Request(url, headers={"User-Agent": "genlab"})
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as r:
             for chunk in iter(lambda: r.read(CHUNK), b""):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
+from genlab.atomic import atomic_path
 from genlab.errors import GenlabError
 
 __all__ = ["ARCH_VERSION", "ClassifierNet", "FeatureExtractor", "InceptionFeatures", "cache_dir"]
@@ -89,18 +89,6 @@ def _data_hash(*tensors: torch.Tensor) -> str:
         h.update(f"{t.dtype}{tuple(t.shape)}".encode())
         h.update(t.numpy().tobytes())
     return h.hexdigest()
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _accuracy(net: ClassifierNet, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -214,8 +202,10 @@ class FeatureExtractor:
                 "test_accuracy": acc, "num_train": len(train_x), "num_test": len(test_x),
                 **recipe}
         state = {k: v.contiguous() for k, v in net.state_dict().items()}
-        _atomic_write(weights, lambda p: save_file(state, p))
-        _atomic_write(meta_path, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
+        with atomic_path(weights, suffix=".tmp") as tmp:
+            save_file(state, str(tmp))
+        with atomic_path(meta_path, suffix=".tmp") as tmp:
+            tmp.write_text(json.dumps(meta, indent=2))
         return cls(net, dataset, acc, shape, True, weights)
 
     @classmethod
