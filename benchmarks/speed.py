@@ -203,7 +203,7 @@ def write_page(sections: dict[str, str], started: float, args) -> None:
             "≈ 10 s/epoch, test loss ≈ 250 after 3 epochs.", ""]
     old = PAGE.read_text() if PAGE.exists() else ""
     body = []
-    for name in ("steps", "quality", "startup"):
+    for name in ("steps-1t", "steps-2t", "steps", "quality", "startup"):
         if name in sections:
             stamp = (f"_Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
                      f"`{COMMIT_AT_START}`, load average at the end {machine()['load_average']}._"
@@ -225,7 +225,7 @@ def write_page(sections: dict[str, str], started: float, args) -> None:
 
 def throughput_section(report: dict) -> str:
     peak = report["peak"]
-    lines = ["## Training steps", "",
+    lines = [f"## Training steps, {report['threads']} thread(s)", "",
              f"GEMM peak measured now (2048×2048): fp32 **{peak.get('fp32', 0):.0f} GFLOP/s**, "
              f"bf16 **{peak.get('bf16', 0):.0f} GFLOP/s**; {report['threads']} torch "
              f"thread(s) for every run (`--threads`).",
@@ -312,7 +312,7 @@ def main() -> int:
         if "steps" not in skip:
             report = bench.measure(bench_args(args.fast, args.threads),
                                    log=lambda s: print(s, flush=True))
-            sections["steps"] = throughput_section(report)
+            sections[f"steps-{report['threads']}t"] = throughput_section(report)
             for label, ratio in report["ratios"].items():
                 print(f"{label}: {ratio:.2f}× reference")
         if "quality" not in skip:
