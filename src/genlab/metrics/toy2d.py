@@ -31,12 +31,12 @@ finite). When *no* sample is high quality the histogram is undefined and `revers
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
+from genlab.data.toy2d import grid25_modes, ring8_modes
 from genlab.errors import GenlabError, unknown_name
 
 __all__ = ["ModeReport", "ModeProtocol", "mode_coverage", "mode_protocol", "PROTOCOLS"]
@@ -69,21 +69,10 @@ class ModeProtocol:
     num_samples: int = 2500  # PacGAN Sec. 5: 2,500 generated samples are evaluated
 
 
-def _ring8() -> torch.Tensor:
-    # angles 2πk/8, k = 0..7 (NOT linspace(0, 2π, 8), which repeats the first mode)
-    angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
-    return torch.stack([torch.cos(angles), torch.sin(angles)], dim=1).float()  # (8, 2)
-
-
-def _grid25() -> torch.Tensor:
-    values = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
-    gx, gy = torch.meshgrid(values, values, indexing="ij")
-    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)  # (25, 2)
-
-
+# The mode geometry is defined once, by the data sets the models train on.
 PROTOCOLS = {
-    "ring8": (_ring8, 0.01),  # 8 modes on the unit circle, std 0.01
-    "grid25": (_grid25, 0.05),  # {-4,-2,0,2,4}^2, std 0.05
+    "ring8": (ring8_modes, 0.01),  # 8 modes on the unit circle, std 0.01
+    "grid25": (grid25_modes, 0.05),  # {-4,-2,0,2,4}^2, std 0.05
 }
 
 
