@@ -88,10 +88,17 @@ def setup(device_name: str = "auto", timeout_s: float = 600.0) -> tuple[DistCont
     return DistContext(rank, world, local_rank, backend), device_name
 
 
-def teardown() -> None:
+def teardown(wait_for_peers: bool = True) -> None:
+    """Leave the process group. `wait_for_peers=False` on an error path, where a peer may
+    never arrive at the barrier."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        # Every rank arrives before any tears down: a gloo peer that closes its connections
+        # while another rank is still in flight (rank 0 writing files) can abort that rank
+        # ("terminate called without an active exception"), seen in CI.
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()
 
 

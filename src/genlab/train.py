@@ -222,11 +222,13 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
         ctx, device_name = distributed.setup(device_name)
     else:
         ctx, device_name = distributed.DistContext(rank, world_size), None
+    finished = False
     try:
         yield from _train(cfg, out, resume, force, overrides, ctx, device_name)
+        finished = True
     finally:
         if own_group:
-            distributed.teardown()
+            distributed.teardown(wait_for_peers=finished)
 
 
 def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
