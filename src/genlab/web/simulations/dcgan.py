@@ -17,9 +17,9 @@ import torch
 
 from genlab.data import EpochSampler, normalizer_for
 from genlab.train_steps import gan_step
-from genlab.web.simulations.common import cached_dataset, make_state, set_lr, train_config
+from genlab.web.simulations.common import (cached_dataset, make_state, set_lr, to_uint8,
+                                           train_config)
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
-from genlab.web.simulations.common import to_uint8
 
 GRID = 16
 PROBE = 64
