@@ -105,10 +105,14 @@ class MinibatchDiscrimination(nn.Module):
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         m = (f @ self.T).reshape(-1, self.num_kernels, self.kernel_dim)  # M: (N, B, C)
-        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # ‖M_i,b − M_j,b‖_L1: (N, N, B)
-        c = torch.exp(-l1)  # c_b(x_i, x_j): (N, N, B)
+        # ‖M_i,b − M_j,b‖_L1 for every kernel b as one batched cdist over the B kernels:
+        # (B, N, N) memory, not the (N, N, B, C) difference tensor of the direct formula
+        # (10-15x the cost of a plain 2D step at N = 128; tests pin it to the direct one).
+        m_b = m.transpose(0, 1).contiguous()  # (B, N, C)
+        l1 = torch.cdist(m_b, m_b, p=1.0)  # ‖M_i,b − M_j,b‖_L1: (B, N, N)
+        c = torch.exp(-l1)  # c_b(x_i, x_j): (B, N, N)
         # DEVIATION: the paper's Σ_j includes j = i; we subtract that constant term exp(0) = 1
-        o = c.sum(1) - 1.0  # o(x_i)_b = Σ_{j≠i} c_b(x_i, x_j): (N, B)
+        o = c.sum(2).transpose(0, 1) - 1.0  # o(x_i)_b = Σ_{j≠i} c_b(x_i, x_j): (N, B)
         return torch.cat([f, o], dim=1)  # (N, A + B)
 
     def extra_repr(self) -> str:
