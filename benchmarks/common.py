@@ -308,7 +308,32 @@ def line_plot(path: Path, series: dict[str, list[tuple[float, float]]], title: s
               xlabel: str, ylabel: str, size=(720, 460), markers_only: bool = False,
               labels: dict[str, list[str]] | None = None) -> Path:
     """A small line (or scatter) plot with axes, ticks and a legend, drawn with Pillow."""
-    from PIL import Image, ImageDraw, ImageFont
+    img = _line_plot_image(series, title, xlabel, ylabel, size, markers_only, labels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    print(f"wrote {path}")
+    return path
+
+
+def panel_plot(path: Path, plots: list[tuple[dict, str, str, str]], columns: int = 2,
+               size=(720, 460)) -> Path:
+    """Several line plots side by side in one PNG: `plots` = [(series, title, xlabel, ylabel)]."""
+    from PIL import Image
+
+    rows = -(-len(plots) // columns)
+    sheet = Image.new("RGB", (size[0] * columns, size[1] * rows), "white")
+    for i, (series, title, xlabel, ylabel) in enumerate(plots):
+        tile = _line_plot_image(series, title, xlabel, ylabel, size)
+        sheet.paste(tile, ((i % columns) * size[0], (i // columns) * size[1]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+    print(f"wrote {path}")
+    return path
+
+
+def _line_plot_image(series, title, xlabel, ylabel, size=(720, 460), markers_only=False,
+                     labels=None):
+    from PIL import Image, ImageDraw
 
     w, h = size
     left, right, top, bottom = 70, 190, 36, 50
@@ -333,12 +358,13 @@ def line_plot(path: Path, series: dict[str, list[tuple[float, float]]], title: s
         X, _ = px(tx, y0)
         _, Y = px(x0, ty)
         d.line([X, h - bottom, X, h - bottom + 4], fill="black")
-        d.text((X - 15, h - bottom + 6), _tick(tx), fill="black", font=font)
+        d.text((X - 15, h - bottom + 6), _tick(tx, (x1 - x0) / 5), fill="black", font=font)
         d.line([left - 4, Y, left, Y], fill="black")
-        d.text((4, Y - 6), _tick(ty), fill="black", font=font)
+        d.text((4, Y - 6), _tick(ty, (y1 - y0) / 5), fill="black", font=font)
     d.text((left, 0), title, fill="black", font=font)
     d.text(((left + w - right) // 2 - 3 * len(xlabel), h - 20), xlabel, fill="black", font=font)
     d.text((4, top - 20), ylabel, fill="black", font=font)
+    ly = top
     for i, (name, pts) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
         pts = [p for p in pts if all(math.isfinite(v) for v in p)]
@@ -349,13 +375,25 @@ def line_plot(path: Path, series: dict[str, list[tuple[float, float]]], title: s
             d.ellipse([X - 3, Y - 3, X + 3, Y + 3], fill=color)
             if labels and name in labels and j < len(labels[name]):
                 d.text((X + 5, Y - 12), labels[name][j], fill=color, font=font)
-        ly = top + 14 * i
         d.line([w - right + 10, ly + 6, w - right + 28, ly + 6], fill=color, width=3)
-        d.text((w - right + 32, ly), name, fill="black", font=font)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
-    print(f"wrote {path}")
-    return path
+        for part in _fit(d, name, font, right - 36):  # long names wrap inside the legend
+            d.text((w - right + 32, ly), part, fill="black", font=font)
+            ly += 14
+        ly += 4
+    return img
+
+
+def _fit(d, text: str, font, width: int) -> list[str]:
+    """`text` wrapped at spaces into lines narrower than `width` pixels."""
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if line and d.textlength(trial, font=font) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])
 
 
 def bar_chart(path: Path, groups: list[str], series: dict[str, list[float]], title: str,
@@ -439,5 +477,9 @@ def _span(lo: float, hi: float) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def _tick(v: float) -> str:
-    return f"{v:.3g}"
+def _tick(v: float, step: float | None = None) -> str:
+    """A tick label with enough decimals that ticks `step` apart read differently."""
+    if step is None or not 1e-6 < step < 1e6 or abs(v) >= 1e6:
+        return f"{v:.3g}"
+    decimals = max(0, 1 - math.floor(math.log10(step)))
+    return f"{v:.{decimals}f}"

@@ -12,6 +12,8 @@ states: these are genlab scores, comparable with each other, not with Inception 
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -19,22 +21,36 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-VARIANTS = {  # cheapest first: a run cut short still has the most rows
+VARIANTS = {  # longest first: with 2 workers WGAN-GP (5 critic steps) overlaps all the rest
+    "WGAN-GP": {"loss": "wgan-gp"},
     "DCGAN (non-saturating)": {"loss": "non-saturating"},
+    "DCGAN (non-saturating), bf16": {"loss": "non-saturating", "precision": "bf16"},
     "DCGAN + spectral norm": {"loss": "non-saturating", "model.spectral_norm": True},
     "DCGAN + minibatch discrimination": {"loss": "non-saturating", "model.minibatch_disc": True},
-    "WGAN-GP": {"loss": "wgan-gp"},
 }
+GRID = 64  # samples in each variant's grid (seed 0: the first 64 of the evaluated samples)
 
 
 def run_job(job: dict) -> dict:
+    """Train one variant segment by segment, evaluating after each; every evaluation is also
+    written to RUN/curve.json, so a job killed part-way resumes from its last evaluated
+    checkpoint (and a deadline-cut report can show the points it reached)."""
+    import torch
+
     from genlab.evaluate import evaluate_run
+    from genlab.imagegrid import save_image_grid
+    from genlab.operations import sample
+    from genlab.runs import load_run
     from genlab.train import train
 
     out = Path(job["run_dir"])
-    curve, seconds = [], 0.0
-    for i, steps in enumerate(job["schedule"]):
-        if i == 0:
+    curve = read_curve(out)
+    done = {c["step"] for c in curve}
+    seconds = curve[-1]["train_seconds"] if curve else 0.0
+    for steps in job["schedule"]:
+        if steps in done:
+            continue
+        if not curve:
             seconds += common.train({**job["config"], "steps": steps}, out)
         else:
             for event in train(None, out, resume=True, overrides={"steps": steps}):
@@ -49,9 +65,22 @@ def run_job(job: dict) -> dict:
                       "kid_std": samples["kid_std"], "precision": samples["precision"],
                       "recall": samples["recall"], "density": samples["density"],
                       "coverage": samples["coverage"], "classes_found": modes.get("modes_found"),
-                      "class_kl": modes.get("kl")})
-    return {"variant": job["variant"], "curve": curve, "features": samples["features"],
-            "accuracy": samples["classifier_test_accuracy"]}
+                      "class_kl": modes.get("kl"), "features": samples["features"],
+                      "accuracy": samples["classifier_test_accuracy"]})
+        common.write_text(out / "curve.json", json.dumps(curve, indent=1))
+    with torch.no_grad():  # the final generator's samples, seed 0
+        save_image_grid(sample(load_run(out), GRID, seed=0), out / "grid.png", nrow=8, upscale=2)
+    return {"variant": job["variant"], "curve": curve, "features": curve[-1]["features"],
+            "accuracy": curve[-1]["accuracy"], "grid": str(out / "grid.png"),
+            "precision_mode": job["config"].get("precision", "fp32")}
+
+
+def read_curve(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / "curve.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else []
+    except ValueError:  # cut by a kill: start the job over
+        return []
 
 
 def main(argv=None) -> int:
@@ -59,13 +88,13 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=None, help="default fashion-mnist; fast digits")
     p.add_argument("--schedule", default=None,
                    help="comma-separated generator steps at which to evaluate "
-                        "(default 250,500,1000,1500; fast 2,4)")
+                        "(default 250,500,1000,2000,3000; fast 2,4)")
     p.add_argument("--n", type=int, default=None, help="samples per evaluation (default 2000)")
     args = p.parse_args(argv)
     started = time.perf_counter()
     data = args.data or ("digits" if args.fast else "fashion-mnist")
     schedule = [int(s) for s in (args.schedule or ("2,4" if args.fast else
-                                                   "250,500,1000,1500")).split(",")]
+                                                   "250,500,1000,2000,3000")).split(",")]
     n = args.n or (100 if args.fast else 2000)
     classifier_epochs = 1 if args.fast else 4
     work = common.work_dir(args, "image-gans-fast" if args.fast else "image-gans")
@@ -86,50 +115,80 @@ def main(argv=None) -> int:
                                     .replace("(", "").replace(")", "").replace("+", ""))})
 
     def report(results):
-        write_report(args, results, data, schedule, n, len(jobs), started)
+        write_report(args, results, data, schedule, n, jobs, started)
 
     report(common.run_jobs(jobs, run_job, work / "results.jsonl", args, on_result=report))
     return 0
 
 
-def write_report(args, results, data, schedule, n, planned, started) -> None:
+def write_report(args, results, data, schedule, n, jobs, started) -> None:
     out = Path(args.out)
     name = "image_gans-fast" if args.fast else "image_gans"
+    finished = {r["variant"] for r in results}
+    partial = []  # jobs cut short (a deadline, a kill): the evaluations they reached
+    for job in jobs:
+        curve = [] if job["variant"] in finished else read_curve(Path(job["run_dir"]))
+        if curve:
+            partial.append({"variant": job["variant"] + " (cut short)", "curve": curve,
+                            "features": curve[-1]["features"], "accuracy": curve[-1]["accuracy"]})
+    shown = results + partial
     rows = []
-    for r in results:
+    for r in shown:
         for c in r["curve"]:
             rows.append([r["variant"], c["step"], f"{c['train_seconds']:.0f}",
                          f"{c['frechet']:.2f}", f"{c['kid']:.4f} ± {c['kid_std']:.4f}",
                          f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['density']:.3f}",
                          f"{c['coverage']:.3f}", c["classes_found"],
                          "–" if c["class_kl"] is None else f"{c['class_kl']:.3f}"])
-    features = results[0]["features"] if results else "(none yet)"
+    features = shown[0]["features"] if shown else "(none yet)"
+    notes = [f"Evaluation network: **{features}** — penultimate-layer (128-d) features of "
+             "genlab's classifier (genlab.metrics.features.ClassifierNet, 4 epochs, seed 0) "
+             "trained on the data set's training split; its test-split accuracy is in the "
+             "name. Not Inception: numbers are comparable with each other only",
+             f"Each evaluation: {n} generated samples (seed 0) against the whole test split; "
+             "KID = mean ± std of unbiased MMD² over 100 subsets of 1,000; precision/recall "
+             "k=3, density/coverage k=5; classes found / class KL (sample class histogram vs "
+             "the test split's) by the same classifier",
+             "Model: genlab DCGAN, classic preset at 28×28 (7→14→28), 32 base filters, "
+             "batch 64, latent 100; non-saturating variants Adam(2e-4, 0.5, 0.999); "
+             "WGAN-GP Adam(1e-4, 0, 0.9), 5 critic steps per generator step, layer norm in "
+             "the critic, λ = 10; fp32 unless the variant says bf16 (CPU bf16 autocast, "
+             "`precision: bf16`)",
+             "step = generator steps; train s = cumulative training seconds of that variant "
+             "(evaluation time excluded) on the shared, loaded machine — only roughly "
+             "comparable between variants that ran at the same time"]
+    if partial:
+        notes.append(f"{len(partial)} variant(s) marked *cut short* did not reach the last "
+                     "evaluation: their rows are the evaluations written before the run stopped")
     text = common.header(
         f"Image GANs on {data}: Fréchet distance, KID, precision/recall over training",
         args, started, "0 (one training run per variant; samples seeded with 0)",
-        notes=[f"Evaluation network: **{features}** — penultimate-layer (128-d) features of "
-               "genlab's classifier trained on the data set's training split; its test-split "
-               "accuracy is in the name. Not Inception: numbers are comparable with each other "
-               "only",
-               f"Each evaluation: {n} generated samples against the whole test split; KID = "
-               "mean ± std of unbiased MMD² over 100 subsets of 1,000; precision/recall k=3, "
-               "density/coverage k=5; classes found / KL by the same classifier",
-               "Model: genlab DCGAN, classic preset at 28×28 (7→14→28), 32 base filters, "
-               "batch 64, latent 100; non-saturating variants Adam(2e-4, 0.5, 0.999); "
-               "WGAN-GP Adam(1e-4, 0, 0.9), 5 critic steps per generator step, layer norm in "
-               "the critic, λ = 10",
-               "steps = generator steps; train s = cumulative training seconds (shared, "
-               "loaded machine)"],
-        progress=(len(results), planned), results=results)
+        notes=notes, progress=(len(results), len(jobs)), results=results)
     text += "\n" + common.markdown_table(
         ["variant", "step", "train s", "Fréchet", "KID", "precision", "recall", "density",
          "coverage", "classes", "class KL"], rows)
+    short = features.split(" (")[0]
+    metrics = [("frechet", "Fréchet distance", "Fréchet distance (lower is better)"),
+               ("kid", "KID", "KID (lower is better)"),
+               ("precision", "precision", "precision (higher is better)"),
+               ("recall", "recall", "recall (higher is better)")]
+    common.panel_plot(out / f"{name}.png", [
+        ({r["variant"]: [(c["train_seconds"], c[key]) for c in r["curve"]] for r in shown},
+         f"{title} on {short} features", "training seconds", ylabel)
+        for key, title, ylabel in metrics], columns=2)
+    text += f"\n![metrics over training time]({name}.png)\n\n## Samples at the last step\n\n"
+    text += (f"{GRID} samples (seed 0) of each variant's generator at its last evaluated step, "
+             "2× enlarged.\n")
+    for r in results:
+        if r.get("grid") and Path(r["grid"]).is_file():
+            png = f"{name}-samples-{slug(r['variant'])}.png"
+            shutil.copyfile(r["grid"], out / png)
+            text += f"\n**{r['variant']}** (step {r['curve'][-1]['step']})\n\n![{r['variant']}]({png})\n"
     common.write_text(out / f"{name}.md", text)
-    common.line_plot(out / f"{name}.png",
-                     {r["variant"]: [(c["train_seconds"], c["frechet"]) for c in r["curve"]]
-                      for r in results},
-                     f"Fréchet distance ({features.split(' (')[0]} features) over training",
-                     "training seconds", "Fréchet distance")
+
+
+def slug(variant: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in variant.lower()).split())
 
 
 if __name__ == "__main__":
