@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=None, help="dataset (default fashion-mnist; fast digits)")
     p.add_argument("--epochs", type=float, default=None, help="epochs (default 3; fast 0.2)")
     p.add_argument("--classes", default=None, help="comma-separated classes (default all)")
+    common.add_replot(p)
     args = p.parse_args(argv)
     started = time.perf_counter()
     data = args.data or ("digits" if args.fast else "fashion-mnist")
@@ -52,6 +53,10 @@ def main(argv=None) -> int:
         key = f"{data}|{c}|{epochs}|{'fast' if args.fast else 'full'}"
         jobs.append({"key": key, "holdout": c, "config": config, "show": ("auroc", "auprc"),
                      "n_test": None, "run_dir": str(work / "runs" / key.replace("|", "_"))})
+
+    if args.replot:
+        write_plot(args, common.logged_results(jobs, work / "results.jsonl"), data)
+        return 0
 
     def report(results):
         write_report(args, results, data, epochs, len(jobs), started)
@@ -85,7 +90,12 @@ def write_report(args, results, data, epochs, planned, started) -> None:
     text += "\n" + common.markdown_table(
         ["held-out class", "name", "AUROC", "AUPRC", "anomaly fraction", "train s"], rows)
     common.write_text(out / f"{name}.md", text)
-    common.bar_chart(out / f"{name}.png", [f"{r['holdout']} {r['name']}" for r in results],
+    write_plot(args, results, data)
+
+
+def write_plot(args, results, data) -> None:
+    name = "anomaly-fast" if args.fast else "anomaly"
+    common.bar_chart(Path(args.out) / f"{name}.png", [f"{r['holdout']} {r['name']}" for r in results],
                      {"AUROC": [r["auroc"] for r in results],
                       "AUPRC": [r["auprc"] for r in results]},
                      f"Held-out class vs the rest, −ELBO score ({data})", "area", ymax=1.0)

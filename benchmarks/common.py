@@ -286,6 +286,23 @@ def run_jobs(jobs: list[dict], job_fn: Callable[[dict], dict], log_path: Path, a
     return [done[j["key"]] for j in jobs if j["key"] in done]
 
 
+def add_replot(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replot", action="store_true",
+                   help="train nothing, leave the Markdown page as it is: redraw the PNG from "
+                        "the results in the JSONL log (e.g. after a plotting fix)")
+
+
+def logged_results(jobs: list[dict], log_path: Path) -> list[dict]:
+    """The logged results of these jobs, in job order (what --replot draws); exits with one
+    line when there are none (the options differ from those of the logged run)."""
+    done = read_log(log_path)
+    results = [done[j["key"]] for j in jobs if j["key"] in done]
+    if not results:
+        raise SystemExit(f"error: {log_path} has no results for these settings; pass the "
+                         "options of the run that produced the page (its 'Produced by' line)")
+    return results
+
+
 def read_log(path: Path) -> dict[str, dict]:
     out: dict[str, dict] = {}
     if path.exists():

@@ -42,6 +42,7 @@ def main(argv=None) -> int:
     p.add_argument("--factor-votes", type=int, default=None,
                    help="FactorVAE training votes (eval: half; default 1000; fast 10)")
     p.add_argument("--mig-samples", type=int, default=None, help="default 10000; fast 200")
+    common.add_replot(p)
     args = p.parse_args(argv)
     started = time.perf_counter()
     epochs = args.epochs or (0.02 if args.fast else 3)
@@ -59,6 +60,10 @@ def main(argv=None) -> int:
                      "mig_samples": mig_samples, "n_test": 100 if args.fast else 2000,
                      "show": ("mig", "factor_vae", "active_dims"),
                      "run_dir": str(work / "runs" / key.replace("|", "_"))})
+
+    if args.replot:
+        write_plot(args, common.logged_results(jobs, work / "results.jsonl"))
+        return 0
 
     def report(results):
         write_report(args, results, epochs, votes, mig_samples, len(jobs), started)
@@ -89,8 +94,13 @@ def write_report(args, results, epochs, votes, mig_samples, planned, started) ->
         ["β", "MIG", "FactorVAE score", "active latents", "recon −E log p(x|z)", "KL",
          "MIG per factor", "train s"], rows)
     common.write_text(out / f"{name}.md", text)
+    write_plot(args, results)
+
+
+def write_plot(args, results) -> None:
+    name = "disentanglement-fast" if args.fast else "disentanglement"
     rs = sorted(results, key=lambda r: r["beta"])
-    common.line_plot(out / f"{name}.png",
+    common.line_plot(Path(args.out) / f"{name}.png",
                      {"MIG": [(r["beta"], r["mig"]) for r in rs],
                       "FactorVAE score": [(r["beta"], r["factor_vae"]) for r in rs]},
                      "Disentanglement vs β (shapes)", "β", "score")

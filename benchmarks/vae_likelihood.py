@@ -46,6 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--k", type=int, default=None, help="IWAE samples (default 5000; fast 10)")
     p.add_argument("--iwae-examples", type=int, default=None,
                    help="test images for the NLL (default 300; fast 20)")
+    common.add_replot(p)
     args = p.parse_args(argv)
     started = time.perf_counter()
     k = args.k or (10 if args.fast else 5000)
@@ -64,6 +65,10 @@ def main(argv=None) -> int:
             jobs.append({"key": key, "data": data, "beta": beta, "config": config, "k": k,
                          "iwae_examples": examples, "show": ("elbo", "nll", "kl"),
                          "run_dir": str(work / "runs" / key.replace("|", "_"))})
+
+    if args.replot:
+        write_plot(args, common.logged_results(jobs, work / "results.jsonl"))
+        return 0
 
     def report(results):
         write_report(args, results, jobs, k, examples, started)
@@ -102,12 +107,17 @@ def write_report(args, results, jobs, k, examples, started) -> None:
     text += ("\nA larger β buys a smaller KL (rate) with a worse reconstruction (distortion); "
              "the plot shows the trade-off, one point per β.\n")
     common.write_text(out / f"{name}.md", text)
+    write_plot(args, results)
+
+
+def write_plot(args, results) -> None:
+    name = "vae_likelihood-fast" if args.fast else "vae_likelihood"
     series, labels = {}, {}
     for data in dict.fromkeys(r["data"] for r in results):
         rs = sorted((r for r in results if r["data"] == data), key=lambda r: r["beta"])
         series[data] = [(r["kl"], r["recon_nll"]) for r in rs]
         labels[data] = [f"β={r['beta']:g}" for r in rs]
-    common.line_plot(out / f"{name}.png", series, "Reconstruction vs KL (test, nats per image)",
+    common.line_plot(Path(args.out) / f"{name}.png", series, "Reconstruction vs KL (test, nats per image)",
                      "KL(q(z|x) ‖ p(z))", "−E log p(x|z)", labels=labels)
 
 
