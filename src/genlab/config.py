@@ -29,6 +29,7 @@ class DataConfig:
     download: bool = False
     image_size: int | None = None  # resize/crop images to this size (None: native)
     holdout_class: int | None = None  # leave this class out of training (anomaly detection)
+    binarize: str = "none"  # none, fixed or dynamic: pixels ~ Bernoulli (genlab.data.binarize)
 
 
 @dataclass
@@ -157,6 +158,9 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
     elif cfg.loss is not None:
         raise GenlabError(f"--loss applies to gan and dcgan, not {m.kind}")
 
+    from genlab.data.binarize import check_binarize
+
+    check_binarize(cfg.data.binarize, data_kind)
     m.data_shape = tuple(example_shape)
     for name in ("latent_dim", "hidden_dim", "depth", "filters"):
         if getattr(m, name) is None:

@@ -82,7 +82,7 @@ def load_training_data(cfg: TrainConfig):
 
     return load_dataset(cfg.data.name, split="train", data_dir=cfg.data.data_dir,
                         download=cfg.data.download, image_size=cfg.data.image_size,
-                        holdout_class=cfg.data.holdout_class)
+                        holdout_class=cfg.data.holdout_class, binarize=cfg.data.binarize)
 
 
 def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
@@ -284,9 +284,13 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     x_all = ds.x.to(device)
     y_all = ds.y.to(device) if (ds.y is not None and cfg.model.num_classes > 0) else None
 
+    from genlab.data import batch_binarizer
+
+    binarize = batch_binarizer(cfg.data.binarize, state.sampler, cfg.seed)  # dynamic, else id
+
     def next_batch():
         idx = state.sampler.next_batch().to(device)
-        return norm.encode(x_all[idx]), (None if y_all is None else y_all[idx])
+        return norm.encode(binarize(x_all[idx])), (None if y_all is None else y_all[idx])
 
     kind = cfg.model.kind
     metrics_path = out / "metrics.jsonl"

@@ -16,6 +16,8 @@ import inspect
 from typing import Any, Callable
 
 from genlab.data.batches import EpochSampler
+from genlab.data.binarize import (BINARIZATIONS, DynamicBinarizer, batch_binarizer,
+                                  binarize_fixed, check_binarize)
 from genlab.data.dataset import Dataset, resize_images, stratified_split
 from genlab.data.normalize import TARGETS, Normalizer, normalizer_for
 from genlab.data.shapes import FACTOR_NAMES, FACTOR_SIZES, render_shapes, sample_factors
@@ -83,12 +85,15 @@ DATASET_NAMES = tuple(f"{n}:PATH" if n in PATH_DATASETS else n for n in DATASETS
 
 def load_dataset(name: str = DEFAULT_DATASET, split: str = "train", data_dir: str | None = None,
                  download: bool = False, image_size: int | None = None,
-                 holdout_class: int | None = None, **options: Any) -> Dataset:
+                 holdout_class: int | None = None, binarize: str = "none",
+                 **options: Any) -> Dataset:
     """Load dataset `name` ("csv:PATH" / "folder:PATH" for your own files) -> `Dataset`.
 
     `image_size` resizes (center crop + antialiased resize) images; `holdout_class` drops one
-    class from the *train* split (anomaly detection). Other options go to the loader, e.g.
-    `seed`, `n_train`, `n_test` (toy sets, shapes), `channels` (folder).
+    class from the *train* split (anomaly detection); `binarize` ("none", "fixed", "dynamic";
+    genlab.data.binarize): "fixed" binarizes the split once, "dynamic" the test split once and
+    leaves the train split grey (the trainer binarizes each batch as it is drawn). Other
+    options go to the loader, e.g. `seed`, `n_train`, `n_test` (toy sets, shapes), `channels`.
     """
     if split not in ("train", "test"):
         raise GenlabError(f"unknown split {split!r}: choose one of test, train")
@@ -114,12 +119,16 @@ def load_dataset(name: str = DEFAULT_DATASET, split: str = "train", data_dir: st
         ds.x = resize_images(ds.x, int(image_size))
     elif image_size is not None and ds.kind == "points":
         raise GenlabError(f"--image-size applies to image data, not {name!r}")
+    check_binarize(binarize, ds.kind)
+    if binarize == "fixed" or (binarize == "dynamic" and split == "test"):
+        ds.x = binarize_fixed(ds.x, str(name), split)  # before the holdout: the same draw
     if holdout_class is not None and split == "train":
         ds = ds.without_class(int(holdout_class))
     return ds
 
 
-__all__ = ["Dataset", "DATASETS", "DATASET_NAMES", "DEFAULT_DATASET", "EpochSampler",
+__all__ = ["BINARIZATIONS", "Dataset", "DATASETS", "DynamicBinarizer", "batch_binarizer",
+           "binarize_fixed", "DATASET_NAMES", "DEFAULT_DATASET", "EpochSampler",
            "FACTOR_NAMES", "FACTOR_SIZES", "Normalizer", "TARGETS", "load_dataset",
            "normalizer_for", "points_dataset", "render_shapes", "resize_images",
            "sample_factors", "stratified_split"]
