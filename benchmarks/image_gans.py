@@ -21,13 +21,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-VARIANTS = {  # longest first: with 2 workers WGAN-GP (5 critic steps) overlaps all the rest
+VARIANTS = {  # longest first: with 2 workers WGAN-GP overlaps the rest
     "WGAN-GP": {"loss": "wgan-gp"},
     "DCGAN (non-saturating)": {"loss": "non-saturating"},
     "DCGAN (non-saturating), bf16": {"loss": "non-saturating", "precision": "bf16"},
     "DCGAN + spectral norm": {"loss": "non-saturating", "model.spectral_norm": True},
     "DCGAN + minibatch discrimination": {"loss": "non-saturating", "model.minibatch_disc": True},
 }
+# WGAN-GP takes 5 critic steps per generator step (Gulrajani et al. 2017, Alg. 1): it is
+# evaluated after 1/5 of the generator steps, i.e. after as many discriminator updates as the
+# other variants, which also keeps its training time comparable.
+STEP_DIVISOR = {"WGAN-GP": 5}
 GRID = 64  # samples in each variant's grid (seed 0: the first 64 of the evaluated samples)
 
 
@@ -47,20 +51,24 @@ def run_job(job: dict) -> dict:
     curve = read_curve(out)
     done = {c["step"] for c in curve}
     seconds = curve[-1]["train_seconds"] if curve else 0.0
+    cpu = curve[-1]["train_cpu_seconds"] if curve else 0.0
     for steps in job["schedule"]:
         if steps in done:
             continue
+        cpu_start = time.process_time()  # this worker's CPU time: robust to a loaded machine
         if not curve:
             seconds += common.train({**job["config"], "steps": steps}, out)
         else:
             for event in train(None, out, resume=True, overrides={"steps": steps}):
                 if event["event"] == "done":
                     seconds += event["seconds"]
+        cpu += time.process_time() - cpu_start
         s = evaluate_run(out, n=job["n"], seed=0, classifier_epochs=job["classifier_epochs"],
                          kid_subsets=job["kid_subsets"], kid_subset_size=job["kid_subset_size"],
                          sections=("samples",))
         samples, modes = s["samples"], s.get("mode_count", {})
         curve.append({"step": steps, "train_seconds": round(seconds, 1),
+                      "train_cpu_seconds": round(cpu, 1),
                       "frechet": samples["frechet_distance"], "kid": samples["kid_mean"],
                       "kid_std": samples["kid_std"], "precision": samples["precision"],
                       "recall": samples["recall"], "density": samples["density"],
@@ -88,13 +96,13 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=None, help="default fashion-mnist; fast digits")
     p.add_argument("--schedule", default=None,
                    help="comma-separated generator steps at which to evaluate "
-                        "(default 250,500,1000,2000,3000; fast 2,4)")
+                        "(default 250,500,1000,2000; fast 5,10; WGAN-GP: 1/5 of these)")
     p.add_argument("--n", type=int, default=None, help="samples per evaluation (default 2000)")
     args = p.parse_args(argv)
     started = time.perf_counter()
     data = args.data or ("digits" if args.fast else "fashion-mnist")
-    schedule = [int(s) for s in (args.schedule or ("2,4" if args.fast else
-                                                   "250,500,1000,2000,3000")).split(",")]
+    schedule = [int(s) for s in (args.schedule or ("5,10" if args.fast else
+                                                   "250,500,1000,2000")).split(",")]
     n = args.n or (100 if args.fast else 2000)
     classifier_epochs = 1 if args.fast else 4
     work = common.work_dir(args, "image-gans-fast" if args.fast else "image-gans")
@@ -106,8 +114,9 @@ def main(argv=None) -> int:
     for variant, overrides in VARIANTS.items():
         config = {"model.kind": "dcgan", "data.name": data, "batch_size": 64, "seed": 0,
                   "model.filters": 8 if args.fast else 32, **overrides}
-        key = f"{data}|{variant}|{','.join(map(str, schedule))}|{n}|{'fast' if args.fast else 'full'}"
-        jobs.append({"key": key, "variant": variant, "config": config, "schedule": schedule,
+        steps = [max(1, s // STEP_DIVISOR.get(variant, 1)) for s in schedule]
+        key = f"{data}|{variant}|{','.join(map(str, steps))}|{n}|{'fast' if args.fast else 'full'}"
+        jobs.append({"key": key, "variant": variant, "config": config, "schedule": steps,
                      "n": n, "classifier_epochs": classifier_epochs,
                      "kid_subsets": 10 if args.fast else 100,
                      "kid_subset_size": 50 if args.fast else 1000, "show": ("features",),
@@ -135,7 +144,8 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
     rows = []
     for r in shown:
         for c in r["curve"]:
-            rows.append([r["variant"], c["step"], f"{c['train_seconds']:.0f}",
+            rows.append([r["variant"], c["step"], f"{c['train_cpu_seconds']:.0f}",
+                         f"{c['train_seconds']:.0f}",
                          f"{c['frechet']:.2f}", f"{c['kid']:.4f} ± {c['kid_std']:.4f}",
                          f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['density']:.3f}",
                          f"{c['coverage']:.3f}", c["classes_found"],
@@ -146,7 +156,8 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
              "trained on the data set's training split; its test-split accuracy is in the "
              "name. Not Inception: numbers are comparable with each other only",
              f"Each evaluation: {n} generated samples (seed 0) against the whole test split; "
-             "KID = mean ± std of unbiased MMD² over 100 subsets of 1,000; precision/recall "
+             f"KID = mean ± std of unbiased MMD² over {jobs[0]['kid_subsets']} subsets of "
+             f"{jobs[0]['kid_subset_size']:,}; precision/recall "
              "k=3, density/coverage k=5; classes found / class KL (sample class histogram vs "
              "the test split's) by the same classifier",
              "Model: genlab DCGAN, classic preset at 28×28 (7→14→28), 32 base filters, "
@@ -154,9 +165,12 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
              "WGAN-GP Adam(1e-4, 0, 0.9), 5 critic steps per generator step, layer norm in "
              "the critic, λ = 10; fp32 unless the variant says bf16 (CPU bf16 autocast, "
              "`precision: bf16`)",
-             "step = generator steps; train s = cumulative training seconds of that variant "
-             "(evaluation time excluded) on the shared, loaded machine — only roughly "
-             "comparable between variants that ran at the same time"]
+             "step = generator steps (WGAN-GP: 5 critic steps each, so it is evaluated at "
+             "1/5 of the others' generator steps: the same number of discriminator updates); "
+             "train CPU s = cumulative CPU seconds of the variant's training (one torch "
+             "thread, evaluation excluded), the measure of training time used in the plot; "
+             "train wall s = the same in wall-clock time on the shared, loaded machine "
+             "(niced; other work ran beside it), not comparable between variants"]
     if partial:
         notes.append(f"{len(partial)} variant(s) marked *cut short* did not reach the last "
                      "evaluation: their rows are the evaluations written before the run stopped")
@@ -165,7 +179,7 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
         args, started, "0 (one training run per variant; samples seeded with 0)",
         notes=notes, progress=(len(results), len(jobs)), results=results)
     text += "\n" + common.markdown_table(
-        ["variant", "step", "train s", "Fréchet", "KID", "precision", "recall", "density",
+        ["variant", "step", "train CPU s", "train wall s", "Fréchet", "KID", "precision", "recall", "density",
          "coverage", "classes", "class KL"], rows)
     short = features.split(" (")[0]
     metrics = [("frechet", "Fréchet distance", "Fréchet distance (lower is better)"),
@@ -173,8 +187,8 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
                ("precision", "precision", "precision (higher is better)"),
                ("recall", "recall", "recall (higher is better)")]
     common.panel_plot(out / f"{name}.png", [
-        ({r["variant"]: [(c["train_seconds"], c[key]) for c in r["curve"]] for r in shown},
-         f"{title} on {short} features", "training seconds", ylabel)
+        ({r["variant"]: [(c["train_cpu_seconds"], c[key]) for c in r["curve"]] for r in shown},
+         f"{title} on {short} features", "training CPU seconds (one thread)", ylabel)
         for key, title, ylabel in metrics], columns=2)
     text += f"\n![metrics over training time]({name}.png)\n\n## Samples at the last step\n\n"
     text += (f"{GRID} samples (seed 0) of each variant's generator at its last evaluated step, "
