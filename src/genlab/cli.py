@@ -17,6 +17,7 @@ MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
 TRAIN_FIELDS = {
     "data": "data.name", "data_dir": "data.data_dir", "download": "data.download",
     "image_size": "data.image_size", "holdout_class": "data.holdout_class",
+    "binarize": "data.binarize",
     "steps": "steps", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "lr_d": "lr_d",
     "lr_decay_start": "lr_decay_start", "seed": "seed", "beta": "beta",
     "kl_warmup": "kl_warmup_steps", "loss": "loss", "n_critic": "n_critic",
@@ -65,6 +66,9 @@ def _add_train(sub) -> None:
     d.add_argument("--download", action="store_true", help="download a missing dataset")
     d.add_argument("--image-size", type=_positive_int, help="resize images to this size")
     d.add_argument("--holdout-class", type=int, help="leave this class out (anomaly detection)")
+    d.add_argument("--binarize", choices=("none", "fixed", "dynamic"),
+                   help="images: pixels ~ Bernoulli(intensity), drawn once (fixed) or afresh "
+                        "for every training batch (dynamic; the test split once)")
     m = p.add_argument_group("model")
     m.add_argument("--latent-dim", type=_positive_int)
     m.add_argument("--arch", help="ae/vae: mlp or conv")
