@@ -127,3 +127,14 @@ def test_cli_evaluate_on_a_2d_run(tmp_path, cli):
     bad = cli("evaluate", tmp_path / "missing")
     assert bad.returncode == 2 and bad.stderr.startswith("genlab: error:")
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_dynamically_binarized_vae_is_scored_on_the_fixed_binarized_test_split(tmp_path):
+    cfg = TrainConfig(model=ModelConfig(kind="vae", hidden_dim=16, latent_dim=4),
+                      data=DataConfig("digits", binarize="dynamic"), steps=10, batch_size=32,
+                      log_every=10)
+    for _ in train(cfg, tmp_path / "vae"):
+        pass
+    lik = evaluate_run(tmp_path / "vae", k=5, iwae_examples=10,
+                       sections=("likelihood",))["likelihood"]
+    assert lik["binary_data"] is True and "nats" in lik["note"]

@@ -66,8 +66,10 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
     if not isinstance(run, Run):
         run = load_run(run, device=device)
     name = data or run.dataset
+    # a run trained on binarized images is scored on the test split binarized once (fixed seed)
     test = load_dataset(name, split="test", data_dir=data_dir or run.config.data.data_dir,
-                        image_size=run.config.data.image_size)
+                        image_size=run.config.data.image_size,
+                        binarize=run.config.data.binarize)
     if test.example_shape != tuple(run.config.model.data_shape):
         raise GenlabError(f"{name!r} examples have shape {test.example_shape}, but the run "
                           f"models {tuple(run.config.model.data_shape)}")

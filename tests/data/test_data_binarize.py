@@ -127,3 +127,14 @@ def test_config_refuses_binarizing_points(tmp_path):
                       steps=1)
     with pytest.raises(GenlabError, match="applies to images"):
         list(train(cfg, tmp_path / "run"))
+
+
+def test_cli_binarize_flag_reaches_the_config_and_bad_uses_are_one_line_errors(tmp_path, cli):
+    cli("train", "vae", "--data", "digits", "--binarize", "dynamic", "--steps", "2",
+        "--hidden-dim", "8", "--out", str(tmp_path / "run"), check=True)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["binarize"] \
+        == "dynamic"
+    proc = cli("train", "gan", "--data", "ring8", "--binarize", "fixed", "--steps", "2",
+               "--out", str(tmp_path / "pts"))
+    assert proc.returncode != 0 and proc.stderr.strip().splitlines() == [
+        "genlab: error: --binarize fixed applies to images, not points"]
