@@ -99,10 +99,14 @@ def _loadavg() -> str:
 
 
 def header(title: str, args, started: float, seeds: str, notes: Iterable[str] = (),
-           progress: tuple[int, int] | None = None, results: list[dict] | None = None) -> str:
+           progress: tuple[int, int] | None = None, results: list[dict] | None = None,
+           page: Path | None = None) -> str:
     """The preamble every results page carries: what, where, when, how long, at which commit.
-    `progress` = (jobs done, jobs planned) marks a page written while the benchmark runs."""
+    `progress` = (jobs done, jobs planned) marks a page written while the benchmark runs.
+    `page`: the page being rewritten; under --report-only the run that trained the logged
+    results (its command, commit and time taken, read from that page) is kept."""
     m = machine()
+    earlier = _training_run(page) if getattr(args, "report_only", False) and page else None
     lines = [f"# {title}", "",
              f"- Produced by `python {Path(sys.argv[0]).as_posix()} {' '.join(sys.argv[1:])}`"
              .replace(str(ROOT) + "/", ""),
@@ -118,6 +122,8 @@ def header(title: str, args, started: float, seeds: str, notes: Iterable[str] = 
               + (" (this invocation; earlier results were resumed from the log)"
                  if getattr(args, "resumed", 0) else "")),
              f"- Seeds: {seeds}"]
+    if earlier:
+        lines.append(f"- The results were trained by: {earlier}")
     commits = sorted({r.get("commit", "not logged") for r in results or []} - {COMMIT_AT_START})
     if commits:
         lines.append(f"- Some runs were logged by an earlier invocation: runs at commit(s) "
@@ -127,6 +133,27 @@ def header(title: str, args, started: float, seeds: str, notes: Iterable[str] = 
                      "this page was written (see the seeds column)")
     lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def _training_run(page: Path) -> str | None:
+    """'command, commit, time taken' of the run that wrote `page` (or that line of a page
+    already rewritten by --report-only); None when there is no such page."""
+    if not page.is_file():
+        return None
+    found = {}
+    for line in page.read_text().splitlines():
+        for key in ("- The results were trained by: ", "- Produced by ", "- Commit: ",
+                    "- Time taken: "):
+            if line.startswith(key) and key not in found:
+                found[key] = line[len(key):]
+    if "- The results were trained by: " in found:
+        return found["- The results were trained by: "]
+    if "- Produced by " not in found or found.get("- Time taken: ", "").startswith("none"):
+        return None
+    commit = found.get("- Commit: ", "?").split(" (")[0]
+    date = found.get("- Commit: ", "").rpartition("; ")[2]
+    return (f"{found['- Produced by ']}, commit {commit}, {date}, time taken "
+            f"{found.get('- Time taken: ', '?')}")
 
 
 def format_seconds(s: float) -> str:
@@ -212,22 +239,17 @@ def train(overrides: dict[str, Any], out: Path, on_event: Callable | None = None
 
 
 def register_binarized(names=("fashion-mnist", "mnist5k")) -> None:
-    """Add "NAME-bin" data sets: NAME with a *fixed* stochastic binarization (each pixel set
-    to 1 with probability intensity/255, drawn once from a seed fixed per data set and split),
-    stored as 0/255 so genlab's [0, 1] scaling gives exact {0, 1} values. genlab's trainer has
-    no per-epoch (dynamic) binarization, so every epoch sees the same binary images.
-    Registered in this process only (genlab.data.DATASETS), so train and evaluate in it."""
-    import torch
-
+    """Add "NAME-bin" data sets: NAME with genlab's *fixed* stochastic binarization
+    (`load_dataset(NAME, binarize="fixed")`: each pixel set to 1 with probability
+    intensity/255, drawn once from a seed fixed per data set and split, stored as 0/255), under
+    a name of their own so logged results keep their keys. Registered in this process only
+    (genlab.data.DATASETS), so train and evaluate in it."""
     from genlab import data
-    from genlab.data.dataset import seed_for
 
     def make(base: str):
         def load(split: str, data_dir: str | None = None, download: bool = False):
-            ds = data.load_dataset(base, split, data_dir=data_dir, download=download)
-            g = torch.Generator().manual_seed(seed_for("binarize", base, split))
-            keep = torch.rand(ds.x.shape, generator=g) < ds.x.float() / 255.0
-            ds.x = keep.to(torch.uint8) * 255  # (N, C, H, W) values 0 / 255
+            ds = data.load_dataset(base, split, data_dir=data_dir, download=download,
+                                   binarize="fixed")
             ds.name = f"{base}-bin"
             return ds
         return load
