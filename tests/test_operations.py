@@ -129,3 +129,25 @@ def test_anomaly_scores_elbo_iwae_and_ae(vae_run, gan_run, tmp_path_factory):
     assert genlab.anomaly_scores(genlab.load_run(ae), ds).shape == (40,)
     with pytest.raises(GenlabError, match="no likelihood"):
         genlab.anomaly_scores(genlab.load_run(gan_run), torch.zeros(3, 2))
+
+
+def _colour_count(path, colour):
+    from PIL import Image
+
+    return sum(1 for p in Image.open(path).convert("RGB").getdata() if p == colour)
+
+
+def test_2d_sample_png_draws_the_real_data_behind_the_samples(gan_run, tmp_path, cli):
+    from genlab.operations import reference_points
+    from genlab.scatterplot import FAKE, MODE, REAL, save_scatter
+
+    real, modes = reference_points(genlab.load_run(gan_run))
+    assert real.shape == (2500, 2) and modes.shape == (8, 2)  # ring8's training points
+    assert torch.equal(real, reference_points(genlab.load_run(gan_run))[0])  # seeded
+    fake = torch.randn(200, 2)
+    save_scatter(tmp_path / "alone.png", real=None, fake=fake)
+    assert _colour_count(tmp_path / "alone.png", REAL) == 0  # no "real" in the legend either
+    assert _colour_count(tmp_path / "alone.png", FAKE) > 0
+    cli("sample", gan_run, "--n", "200", "--out", tmp_path / "s.png", check=True)
+    assert _colour_count(tmp_path / "s.png", REAL) > 300  # 2,500 real points (ring8: tight)
+    assert _colour_count(tmp_path / "s.png", FAKE) > 0 and _colour_count(tmp_path / "s.png", MODE) > 0

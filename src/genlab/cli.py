@@ -303,8 +303,10 @@ def _write_tensor(path: Path, x, image_writer=None) -> None:
 def _image_or_scatter(run, x, path_nrow=None, strip=False):
     def write(path):
         if run.data_kind == "points":
+            from genlab.operations import reference_points
             from genlab.scatterplot import save_scatter
-            return save_scatter(path, real=None, fake=x.reshape(-1, 2))
+            real, modes = reference_points(run)  # the training data, light grey, behind
+            return save_scatter(path, real=real, fake=x.reshape(-1, 2), modes=modes)
         from genlab.imagegrid import save_image_grid, save_image_strip
         upscale = max(1, 64 // x.shape[-1])
         if strip:

@@ -202,3 +202,21 @@ def _score_batch(run, x, y, method, k, gen) -> torch.Tensor:
     if method == "iwae":
         return -iwae_bound(model, x, k=k, y=y, generator=gen)  # −L_k (Burda et al. 2016, Eq. 8)
     return -elbo_terms(model, x, y, n_samples=k, generator=gen)["elbo"]  # −ELBO
+
+
+def reference_points(run, n: int = 2500, seed: int = 0):
+    """For a 2D run: (a seeded subset of `n` of its training points (N, 2), its mode centres or
+    None) — what a scatter of samples is drawn against, as the training loop's own sample
+    PNGs do. (None, None) when the data set cannot be loaded any more (a moved csv file)."""
+    from genlab.data import load_dataset
+
+    cfg = run.config.data
+    try:
+        ds = load_dataset(cfg.name, split="train", data_dir=cfg.data_dir,
+                          holdout_class=cfg.holdout_class)
+    except (GenlabError, OSError):
+        return None, None
+    if ds.kind != "points":
+        raise GenlabError(f"{cfg.name!r} is not a 2D data set")
+    index = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
+    return ds.x[index], ds.modes

@@ -1,4 +1,5 @@
-"""2D points -> a PNG scatter of real (grey) vs generated (red) points, drawn with Pillow."""
+"""2D points -> a PNG scatter of generated (red) points over real ones (grey, behind), drawn
+with Pillow; the legend names only what is drawn."""
 
 from __future__ import annotations
 
@@ -44,8 +45,12 @@ def save_scatter(path: str | Path, real: torch.Tensor | None, fake: torch.Tensor
         for x, y in pixel(torch.as_tensor(modes).float().cpu()).tolist():
             draw.line([x - 4, y, x + 4, y], fill=MODE)
             draw.line([x, y - 4, x, y + 4], fill=MODE)
-    draw.text((6, 4), "real", fill=REAL)
-    draw.text((40, 4), "generated", fill=FAKE)
+    legend = ([("real", REAL)] if real is not None else []) + [("generated", FAKE)] + (
+        [("modes", MODE)] if modes is not None else [])  # only what is drawn
+    x = 6
+    for label, colour in legend:
+        draw.text((x, 4), label, fill=colour)
+        x += int(draw.textlength(label)) + 10
     path = Path(path)
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
