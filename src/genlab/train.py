@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -33,11 +32,13 @@ import torch
 
 from genlab import checkpoints
 from genlab.config import TrainConfig, resolve
-from genlab.devices import (Precision, choose_device, choose_precision, make_deterministic,
-                            make_generator, seed_everything)
+from genlab.devices import choose_device, make_deterministic, seed_everything
 from genlab.errors import GenlabError
 from genlab.train_folder import (RESUMABLE_FIELDS, prepare_folder, resume_config,  # noqa: F401
                                  truncate_metrics)
+from genlab.train_state import (TrainState, adam, build_state, compile_model,  # noqa: F401
+                                finite_weights, load_checkpoint_into, state_to_checkpoint,
+                                uses_convolutions)
 from genlab.train_steps import autoencoder_step, gan_step, vae_step
 
 KEEP_CHECKPOINTS = 3
@@ -49,23 +50,6 @@ class TrainingDiverged(GenlabError):
     """A loss or a weight became nan/inf; the last good checkpoint is kept."""
 
     exit_code = 3
-
-
-@dataclass
-class TrainState:
-    """Everything a step reads or changes; everything a checkpoint saves."""
-
-    cfg: TrainConfig
-    model: torch.nn.Module
-    device: torch.device
-    precision: Precision
-    optimizers: dict[str, torch.optim.Optimizer]
-    scalers: dict[str, Any]
-    generators: dict[str, torch.Generator]
-    sampler: Any
-    ema: Any = None
-    step: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def normalization_target(cfg: TrainConfig, data_kind: str) -> str:
@@ -85,71 +69,6 @@ def load_training_data(cfg: TrainConfig):
                         holdout_class=cfg.data.holdout_class, binarize=cfg.data.binarize)
 
 
-def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
-                world_size: int = 1) -> TrainState:
-    """Model, optimizers, EMA, scalers, sampler and random streams of a fresh run."""
-    from genlab.data import EpochSampler
-    from genlab.models import build_model
-    from genlab.regularizers import make_ema
-
-    model = build_model(cfg.model).to(device)
-    model.train()
-    precision = choose_precision(cfg.precision, device,
-                                 "points" if len(cfg.model.data_shape) == 1 else "image")
-    if device.type == "cuda" and uses_convolutions(cfg):
-        model.to(memory_format=torch.channels_last)  # cuDNN's fastest layout (checkpoints
-        # store contiguous copies, so they do not depend on it)
-    betas = tuple(cfg.betas)
-    if cfg.model.kind in ("gan", "dcgan"):
-        optimizers = {
-            "d": adam(model.discriminator.parameters(), device, lr=cfg.lr_d, betas=betas),
-            "g": adam(model.generator.parameters(), device, lr=cfg.lr, betas=betas),
-        }
-    else:
-        optimizers = {"model": adam(model.parameters(), device, lr=cfg.lr, betas=betas)}
-    scalers = {name: torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
-               for name in optimizers}
-    ema = None
-    if cfg.model.kind in ("gan", "dcgan") and cfg.ema_decay > 0:
-        ema = make_ema(model.generator, cfg.ema_decay)
-    if device.type == "cpu" and precision.dtype == torch.bfloat16 and not cfg.compile:
-        from genlab import cpu_bf16
-        cpu_bf16.enable(model)  # conv weight gradients on one thread where a probe finds it faster
-    generators = {"noise": make_generator(device, cfg.seed * 1000 + 1),
-                  "penalty": make_generator(device, cfg.seed * 1000 + 2)}
-    sampler = EpochSampler(len(ds), cfg.batch_size, cfg.seed, drop_last=True, rank=rank,
-                           world_size=world_size)
-    return TrainState(cfg, model, device, precision, optimizers, scalers, generators, sampler, ema)
-
-
-def compile_model(model: torch.nn.Module, cfg: TrainConfig) -> None:
-    """torch.compile the forward methods in place (the state_dict keys stay the same, so
-    checkpoints do not depend on --compile). The WGAN-GP critic stays eager: its penalty needs
-    a double backward, which compiled graphs do not support."""
-    if cfg.model.kind in ("gan", "dcgan"):
-        nets = [model.generator] + ([] if cfg.loss == "wgan-gp" else [model.discriminator])
-        for net in nets:
-            net.forward = torch.compile(net.forward)
-    else:
-        for name in ("encode", "decode", "forward"):
-            setattr(model, name, torch.compile(getattr(model, name)))
-
-
-def uses_convolutions(cfg: TrainConfig) -> bool:
-    return cfg.model.kind == "dcgan" or (cfg.model.kind in ("ae", "vae")
-                                         and cfg.model.architecture == "conv")
-
-
-def adam(params, device: torch.device, **kw) -> torch.optim.Optimizer:
-    """Adam with the fused kernel (one pass over all parameters) where this torch has it for
-    `device`, else the multi-tensor (foreach) one: the same update, fewer kernel launches."""
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, fused=device.type in ("cuda", "cpu"), **kw)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, **kw)
-
-
 def learning_rate(cfg: TrainConfig, base: float, step: int) -> float:
     """Constant, then (lr_decay_start < 1) linear decay to 0 over the last part of training.
     A pure function of the step, so there is no scheduler state to save."""
@@ -160,46 +79,6 @@ def learning_rate(cfg: TrainConfig, base: float, step: int) -> float:
     if step < begin:
         return base
     return base * max(0.0, (cfg.steps - step) / max(1.0, cfg.steps - begin))
-
-
-# ------------------------------------------------------------------ checkpoint <-> state
-
-def state_to_checkpoint(state: TrainState, normalizer) -> tuple[dict, dict]:
-    tensors: dict[str, torch.Tensor] = {}
-    checkpoints.module_tensors("model", state.model, tensors)
-    if state.ema is not None:
-        checkpoints.module_tensors("ema", state.ema, tensors)
-    optim = {name: checkpoints.optimizer_to_flat(f"optim/{name}", opt, tensors)
-             for name, opt in state.optimizers.items()}
-    meta = {
-        "kind": state.cfg.model.kind,
-        "config": state.cfg.to_dict(),
-        "normalizer": normalizer.to_dict(),
-        "optimizers": optim,
-        "scalers": {name: s.state_dict() for name, s in state.scalers.items()},
-        "sampler": state.sampler.state_dict(),
-        "rng": checkpoints.rng_state(state.generators, tensors),
-        "ema": state.ema is not None,
-    }
-    return tensors, meta
-
-
-def load_checkpoint_into(state: TrainState, meta: dict, tensors: dict) -> None:
-    state.model.load_state_dict(checkpoints.module_state("model", tensors))
-    if state.ema is not None:
-        state.ema.load_state_dict(checkpoints.module_state("ema", tensors))
-    for name, opt in state.optimizers.items():
-        checkpoints.optimizer_from_flat(f"optim/{name}", meta["optimizers"][name], tensors, opt)
-    for name, scaler in state.scalers.items():
-        if meta["scalers"].get(name):
-            scaler.load_state_dict(meta["scalers"][name])
-    state.sampler.load_state_dict(meta["sampler"])
-    checkpoints.set_rng_state(meta["rng"], tensors, state.generators)
-    state.step = int(meta["step"])
-
-
-def finite_weights(state: TrainState) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in state.model.parameters())
 
 
 # ------------------------------------------------------------------ the loop
