@@ -1,6 +1,6 @@
 """Stochastic binarization of grey-level images: each pixel x ~ Bernoulli(intensity / 255).
 
-Burda et al. 2016 (IWAE, https://arxiv.org/abs/1509.00519, Sec. 5.1) train on MNIST binarized
+Burda et al. 2016 (IWAE, https://arxiv.org/abs/1509.00519, Sec. 5) train on MNIST binarized
 *dynamically* — a fresh binary sample of every training image each time it is used — and
 evaluate on a test set binarized once. genlab's modes (`DataConfig.binarize`):
 
