@@ -57,7 +57,7 @@ def test_out_of_range_settings_are_refused_with_a_reason(kind, raw, expected):
 def test_server_limits_tighten_the_bounds():
     with pytest.raises(MessageError, match="width must be ≤ 64 on this server"):
         parse_config("gan2d", {"width": 128}, SimLimits(max_width=64))
-    assert parse_config("gan2d", {}).width == 128  # defaults fill what is missing
+    assert parse_config("gan2d", {}).width == 64  # defaults fill what is missing
 
 
 # ------------------------------------------------------------------ frames
@@ -188,19 +188,22 @@ def test_a_page_from_another_origin_cannot_open_a_simulation():
 
 
 def test_live_settings_apply_in_place_and_shape_changes_rebuild():
+    from genlab.web.simulations.common import reconfigure
     from genlab.web.simulations.gan2d import GanPlayground
 
     sim = GanPlayground(parse_config("gan2d", {"data": "ring8", "width": 16, "batch": 32,
                                                "loss": "hinge", "n_critic": 1}), SimLimits())
     sim.train_step()
-    run, model = sim.run, sim.state.model
-    sim.reconfigure(parse_config("gan2d", {"data": "ring8", "width": 16, "batch": 64,
-                                           "loss": "hinge", "n_critic": 2, "lr_d": 5e-4}))
-    assert sim.run == run and sim.state.model is model and sim.state.step == 1
-    assert sim.state.optimizers["d"].param_groups[0]["lr"] == 5e-4
-    assert sim.state.cfg.n_critic == 2 and sim.sampler.batch_size == 64
-    sim.reconfigure(parse_config("gan2d", {"data": "ring8", "width": 32, "batch": 64,
-                                           "loss": "hinge"}))
-    assert sim.run == run + 1 and sim.state.step == 0  # a new model
+    live, model = sim.live, sim.live.state.model
+    reconfigure(sim, parse_config("gan2d", {"data": "ring8", "width": 16, "batch": 64,
+                                            "loss": "hinge", "n_critic": 2, "lr_d": 5e-4}))
+    st = sim.live.state
+    assert sim.live is live and st.model is model and st.step == 1
+    assert st.optimizers["d"].param_groups[0]["lr"] == 5e-4
+    assert st.optimizers["g"].param_groups[0]["lr"] == 1e-3  # lr_g unchanged
+    assert st.cfg.n_critic == 2 and st.sampler.batch_size == 64
+    reconfigure(sim, parse_config("gan2d", {"data": "ring8", "width": 32, "batch": 64,
+                                            "loss": "hinge"}))
+    assert sim.live.run > live.run and sim.live.step == 0  # a new model
     _, step, meta, arrays = decode_frame(sim.frame())
     assert step == 0 and meta["num_modes"] == 8 and arrays["heat"].shape == (40, 40)

@@ -24,9 +24,9 @@ from genlab.models import build_model, describe_layers
 SPECS: dict[str, dict[str, tuple]] = {
     "gan2d": {
         "data": ("choice", "grid25", ("ring8", "grid25", "spiral", "moons", "drawn")),
-        "loss": ("choice", "wgan-gp", ("minimax", "non-saturating", "hinge", "least-squares",
-                                       "wgan-gp")),
-        "width": ("int", 128, 8, 512),
+        "loss": ("choice", "non-saturating", ("minimax", "non-saturating", "hinge",
+                                              "least-squares", "wgan-gp")),
+        "width": ("int", 64, 8, 512),
         "depth": ("int", 3, 1, 6),
         "latent": ("int", 2, 1, 16),
         "pack": ("int", 1, 1, 8),

@@ -29,34 +29,28 @@ from genlab.errors import GenlabError
 from genlab.metrics.anomaly import anomaly_auc
 from genlab.metrics.likelihood import elbo_terms
 from genlab.train_steps import vae_step
-from genlab.web.simulations.common import (cached_dataset, make_state, to_uint8,
-                                           train_config)
+from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8, train_config
 from genlab.data import normalizer_for
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
 WORST = 8
 PER_CLASS = 4
 SCORE_EVERY_S = 0.25  # the 500 test digits are scored again at most 4 times a second
-LIVE_KEYS = {"beta", "speed"}
 
 
 class BeyondLab:
+    LIVE = {"beta": ("beta",), "speed": ()}
+
     def __init__(self, cfg, limits):
         self.limits = limits
-        self.run = 0
         self.full_train = cached_dataset("mnist5k", "train")
         self.test = cached_dataset("mnist5k", "test")
         self.norm = normalizer_for(self.full_train, "unit")
         self.x_test = self.norm.encode(self.test.x)  # (500, 1, 28, 28)
-        self._build(cfg)
+        self.build(cfg)
 
-    @property
-    def speed(self) -> int:
-        return self.cfg.speed
-
-    def _build(self, cfg) -> None:
+    def build(self, cfg) -> None:
         self.cfg = cfg
-        self.run += 1
         conditional = cfg.task == "conditional"
         train = self.full_train
         if cfg.task == "anomaly" and cfg.holdout >= 0:
@@ -66,54 +60,39 @@ class BeyondLab:
         tc = train_config("vae", "mnist5k", latent_dim=cfg.latent, architecture="mlp",
                           hidden_dim=256, depth=2, conditional=conditional, lr=2e-3,
                           batch_size=128, seed=cfg.seed, beta=cfg.beta)
-        self.state = make_state(tc, train, num_classes=10 if conditional else 0)
+        self.live = LiveTraining(tc, train, self.x_train, train.y if conditional else None,
+                                 num_classes=10 if conditional else 0)
         g = torch.Generator().manual_seed(cfg.seed + 13)
         self.z_fixed = torch.randn(10 * PER_CLASS, cfg.latent, generator=g)
         self.y_fixed = torch.arange(10).repeat_interleave(PER_CLASS)  # (40,) 0,0,0,0,1,...
         self.gen = torch.Generator().manual_seed(cfg.seed + 17)
-        self.last: dict[str, float] = {}
         self.scores: torch.Tensor | None = None
         self.frames = 0
         self.scored_step, self.scored_at = -1, 0.0
 
-    def reconfigure(self, cfg) -> bool:
-        changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(self.cfg, k)}
-        if changed <= LIVE_KEYS:
-            self.state.cfg.beta = cfg.beta
-            self.cfg = cfg
-        else:
-            self._build(cfg)
-        return True
-
-    def reset(self) -> None:
-        self._build(self.cfg)
-
     def train_step(self) -> None:
-        idx = self.state.sampler.next_batch()
-        y = self.train.y[idx] if self.cfg.task == "conditional" else None
-        out = vae_step(self.state, (self.x_train[idx], y))
-        self.state.step += 1
-        self.last = {k: float(v) for k, v in out.items()}
+        self.live.record(vae_step(self.live.state, self.live.next_batch()))
 
     @torch.no_grad()
     def _score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """−ELBO per example (nats), one posterior sample from a fixed stream."""
         gen = torch.Generator().manual_seed(self.cfg.seed + 19)
-        return -elbo_terms(self.state.model, x, y, n_samples=1, generator=gen)["elbo"]
+        return -elbo_terms(self.live.state.model, x, y, n_samples=1, generator=gen)["elbo"]
 
     @torch.no_grad()
-    def frame(self) -> bytes:
-        model = self.state.model
+    def frame(self, live: bool = False) -> bytes:
+        model = self.live.state.model
         model.eval()
-        meta = {"step": self.state.step, "run": self.run, "task": self.cfg.task,
-                **{k: self.last.get(k) for k in ("loss", "recon", "kl")}}
+        last = self.live.last
+        meta = {"step": self.live.step, "run": self.live.run, "task": self.cfg.task,
+                **{k: last.get(k) for k in ("loss", "recon", "kl")}}
         try:
             if self.cfg.task == "anomaly":
                 now = time.monotonic()
-                if self.scores is None or (self.scored_step != self.state.step
+                if self.scores is None or (self.scored_step != self.live.step
                                            and now - self.scored_at > SCORE_EVERY_S):
                     self.scores = self._score(self.x_test)  # (500,)
-                    self.scored_step, self.scored_at = self.state.step, now
+                    self.scored_step, self.scored_at = self.live.step, now
                 scores = self.scores
                 worst = torch.argsort(scores, descending=True)[:WORST]
                 labels = self.test.y.to(torch.uint8)
@@ -128,11 +107,11 @@ class BeyondLab:
         finally:
             model.train()
         self.frames += 1
-        return encode_frame(KIND_STATE, self.state.step, meta, arrays)
+        return encode_frame(KIND_STATE, self.live.step, meta, arrays)
 
     @torch.no_grad()
     def handle(self, msg: dict) -> bytes | None:
-        model = self.state.model
+        model = self.live.state.model
         model.eval()
         try:
             if msg["type"] == "score":
@@ -145,7 +124,7 @@ class BeyondLab:
                 percentile = float((self.scores < score).float().mean() * 100)
                 mu, _ = model.encode(x)
                 recon = model.mean(model.decode(mu))
-                return encode_frame(KIND_REPLY, self.state.step,
+                return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "score", "score": score, "percentile": percentile},
                                     {"recon": to_uint8(recon)})
             if msg["type"] == "generate":
@@ -154,7 +133,7 @@ class BeyondLab:
                 z = torch.randn(8, self.cfg.latent, generator=self.gen)  # z ~ N(0, I)
                 y = torch.full((8,), msg["label"], dtype=torch.long)
                 x = model.mean(model.decode(z, y))
-                return encode_frame(KIND_REPLY, self.state.step,
+                return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "generate", "label": msg["label"]},
                                     {"images": to_uint8(x)})
         finally:

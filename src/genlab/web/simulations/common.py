@@ -3,15 +3,28 @@
 `genlab.train_steps` (vae_step, autoencoder_step, gan_step) take the trainer's `TrainState`
 (genlab.train.build_state); a live simulation builds the same state in memory (CPU, fp32, no
 run folder, no checkpoints) and calls the same steps, one at a time.
+
+A simulation (gan2d.py, vae.py, dcgan.py, beyond.py) holds a `LiveTraining` (the state, the
+batches, the settings that change without a restart) and offers to the worker:
+    cfg                 its validated settings (schemas.py; every one has `speed`)
+    live                its LiveTraining, or None while it cannot train yet (no drawn points)
+    LIVE                {setting: LiveTraining.update keywords}: what applies live
+    build(cfg)          (re)start training with `cfg` (also Reset)
+    train_step()        one training step
+    frame(live=False)   the state frame; live=True while playing (it may reuse costly parts)
+    handle(msg)         a simulation's own message, answered by a reply frame or None
 """
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 
-from genlab.data import Dataset, load_dataset
+from genlab.data import Dataset, EpochSampler, load_dataset
 from genlab.config import DataConfig, ModelConfig, TrainConfig, resolve
+from genlab.errors import GenlabError
 
 
 _DATASETS: dict[tuple[str, str], Dataset] = {}
@@ -41,6 +54,81 @@ def make_state(cfg: TrainConfig, ds: Dataset, num_classes: int = 0):
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+_RUNS = itertools.count(1)
+
+
+class LiveTraining:
+    """One training run of a live simulation: the trainer's state (make_state), batches of `x`
+    (model space; `y` labels or None) drawn by an EpochSampler, and the settings that change
+    while it trains (`update`). `run` is new for every LiveTraining (the page clears its
+    curves when it changes). `multiple`: batches are a multiple of it (packing)."""
+
+    def __init__(self, cfg: TrainConfig, ds: Dataset, x: torch.Tensor,
+                 y: torch.Tensor | None = None, num_classes: int = 0, multiple: int = 1):
+        self.x, self.y, self.multiple = x, y, multiple
+        cfg.batch_size = self._fit(cfg.batch_size)
+        self.state = make_state(cfg, ds, num_classes=num_classes)
+        self.run = next(_RUNS)
+        self._out: dict[str, torch.Tensor] = {}
+
+    def _fit(self, batch: int) -> int:
+        """The batch size, at most the data (in whole multiples), or a clear error."""
+        fitted = min(batch, len(self.x) - len(self.x) % self.multiple)
+        if fitted < max(2, self.multiple):
+            raise GenlabError(f"too few examples ({len(self.x)}) for a batch")
+        return fitted
+
+    @property
+    def step(self) -> int:
+        return self.state.step
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx = self.state.sampler.next_batch()
+        return self.x[idx], None if self.y is None else self.y[idx]
+
+    def record(self, out: dict[str, torch.Tensor]) -> None:
+        """After one step of genlab.train_steps: count it, keep its metrics (as tensors: they
+        become numbers only when a frame reads them)."""
+        self.state.step += 1
+        self._out = out
+
+    @property
+    def last(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self._out.items()}
+
+    def update(self, lr: float | None = None, lr_d: float | None = None,
+               n_critic: int | None = None, beta: float | None = None,
+               batch: int | None = None) -> None:
+        """Settings that apply from the next step on, without a restart: `lr` is the model's
+        (AE/VAE) or the generator's learning rate, `lr_d` the discriminator's."""
+        st = self.state
+        for value, names, field in ((lr, ("model", "g"), "lr"), (lr_d, ("d",), "lr_d")):
+            if value is not None:
+                setattr(st.cfg, field, value)
+                for name in names:
+                    if name in st.optimizers:
+                        set_lr(st.optimizers[name], value)
+        if n_critic is not None:
+            st.cfg.n_critic = n_critic
+        if beta is not None:
+            st.cfg.beta = beta  # β-VAE: the KL weight of the next steps
+        if batch is not None and self._fit(batch) != st.sampler.batch_size:
+            st.cfg.batch_size = self._fit(batch)
+            st.sampler = EpochSampler(len(self.x), st.cfg.batch_size, seed=st.cfg.seed)
+
+
+def reconfigure(sim, cfg) -> None:
+    """Apply new settings to a simulation: if only settings in `sim.LIVE` changed they apply
+    to the running training (LiveTraining.update); any other change restarts it."""
+    changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(sim.cfg, k)}
+    if sim.live is not None and changed <= set(sim.LIVE):
+        sim.live.update(**{keyword: getattr(cfg, k) for k in changed
+                           for keyword in sim.LIVE[k]})
+        sim.cfg = cfg
+    else:
+        sim.build(cfg)
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

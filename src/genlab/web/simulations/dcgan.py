@@ -15,73 +15,44 @@ from __future__ import annotations
 
 import torch
 
-from genlab.data import EpochSampler, normalizer_for
+from genlab.data import normalizer_for
 from genlab.train_steps import gan_step
-from genlab.web.simulations.common import (cached_dataset, make_state, set_lr, to_uint8,
-                                           train_config)
+from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8, train_config
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
 
 GRID = 16
 PROBE = 64
-LIVE_KEYS = {"lr", "n_critic", "speed", "batch"}
 
 
 class DcganLab:
+    LIVE = {"lr": ("lr", "lr_d"), "n_critic": ("n_critic",), "batch": ("batch",), "speed": ()}
+
     def __init__(self, cfg, limits):
         self.limits = limits
-        self.run = 0
         self.train = cached_dataset("mnist5k", "train")
         self.norm = normalizer_for(self.train, "symmetric")  # tanh generator: [-1, 1]
         self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
-        self._build(cfg)
+        self.build(cfg)
 
-    @property
-    def speed(self) -> int:
-        return self.cfg.speed
-
-    def _build(self, cfg) -> None:
+    def build(self, cfg) -> None:
         self.cfg = cfg
-        self.run += 1
         tc = train_config("dcgan", "mnist5k", latent_dim=cfg.latent, filters=cfg.filters,
                           preset="classic", loss=cfg.loss, lr=cfg.lr, lr_d=cfg.lr,
                           n_critic=cfg.n_critic, batch_size=cfg.batch,
                           seed=cfg.seed)  # Adam betas and λ: the library's defaults
-        self.state = make_state(tc, self.train)
-        self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
+        self.live = LiveTraining(tc, self.train, self.x_train)
         g = torch.Generator().manual_seed(cfg.seed + 11)
         self.z_fixed = torch.randn(GRID, cfg.latent, generator=g)  # fixed noise for the grid
         self.probe = self.x_train[torch.randperm(len(self.train), generator=g)[:PROBE]]
-        self.last: dict[str, float] = {}
-
-    def reconfigure(self, cfg) -> bool:
-        changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(self.cfg, k)}
-        if changed <= LIVE_KEYS:
-            for opt in self.state.optimizers.values():
-                set_lr(opt, cfg.lr)
-            self.state.cfg.n_critic = cfg.n_critic
-            if cfg.batch != self.cfg.batch:
-                self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
-            self.cfg = cfg
-        else:
-            self._build(cfg)
-        return True
-
-    def reset(self) -> None:
-        self._build(self.cfg)
-
-    def _next_batch(self):
-        return self.x_train[self.sampler.next_batch()], None
 
     def train_step(self) -> None:
-        out = gan_step(self.state, self._next_batch)
-        self.state.step += 1
-        self.last = {k: float(v) for k, v in out.items()}
+        self.live.record(gan_step(self.live.state, self.live.next_batch))
 
     @torch.no_grad()
     def _probabilities(self, fake: torch.Tensor) -> tuple[float, float]:
         """Mean σ(D(·)) on the fixed real batch and on `fake`, with D as it trains (batch-norm
         on batch statistics); momentum 0 leaves the running statistics untouched."""
-        d = self.state.model.discriminator
+        d = self.live.state.model.discriminator
         norms = [m for m in d.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         saved = [m.momentum for m in norms]
         for m in norms:
@@ -94,19 +65,20 @@ class DcganLab:
                 m.momentum = momentum
 
     @torch.no_grad()
-    def frame(self) -> bytes:
-        model = self.state.model
+    def frame(self, live: bool = False) -> bytes:
+        model = self.live.state.model
         model.generator.eval()
         try:
             fake = model.generator(self.z_fixed)  # (16, 1, 28, 28) in [-1, 1]
         finally:
             model.generator.train()
         images = self.norm.decode(fake)  # [0, 1]
-        meta = {"step": self.state.step, "run": self.run, "loss": self.cfg.loss,
-                **{k: self.last.get(k) for k in ("loss_d", "loss_g", "gp", "d_real", "d_fake")}}
+        last = self.live.last
+        meta = {"step": self.live.step, "run": self.live.run, "loss": self.cfg.loss,
+                **{k: last.get(k) for k in ("loss_d", "loss_g", "gp", "d_real", "d_fake")}}
         if self.cfg.loss != "wgan-gp":
             meta["p_real"], meta["p_fake"] = self._probabilities(fake)
-        return encode_frame(KIND_STATE, self.state.step, meta, {"grid": to_uint8(images)})
+        return encode_frame(KIND_STATE, self.live.step, meta, {"grid": to_uint8(images)})
 
     def handle(self, msg: dict) -> bytes | None:
         from genlab.errors import GenlabError

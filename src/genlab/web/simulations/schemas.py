@@ -49,19 +49,21 @@ class _Strict(BaseModel):
 
 class GanConfig(_Strict):
     data: Literal["ring8", "grid25", "spiral", "moons", "drawn"] = "grid25"
-    loss: Literal["minimax", "non-saturating", "hinge", "least-squares", "wgan-gp"] = "wgan-gp"
+    loss: Literal["minimax", "non-saturating", "hinge", "least-squares", "wgan-gp"] = \
+        "non-saturating"
     spectral_norm: bool = False
     minibatch_disc: bool = False
     pack: int = Field(1, ge=1, le=8)
-    width: int = Field(128, ge=8, le=512)
+    # 64 × 3 and batch 128: ~300 steps/s on one thread, and still enough to learn grid25
+    width: int = Field(64, ge=8, le=512)
     depth: int = Field(3, ge=1, le=6)
     latent: int = Field(2, ge=1, le=16)
     lr_g: float = Field(1e-3, gt=0, le=1e-2)
     lr_d: float = Field(1e-3, gt=0, le=1e-2)
-    n_critic: int = Field(5, ge=1, le=10)
-    batch: int = Field(256, ge=8, le=1024)
+    n_critic: int = Field(1, ge=1, le=10)
+    batch: int = Field(128, ge=8, le=1024)
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    speed: int = Field(10, ge=1, le=100)  # generator steps per frame (≈30 frames/s)
+    speed: int = Field(20, ge=1, le=100)  # generator steps per frame at most (≈30 frames/s)
 
     @model_validator(mode="after")
     def _batch_packs(self):

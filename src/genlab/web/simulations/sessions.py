@@ -101,6 +101,9 @@ class Session:
                 self._loop.call_soon_threadsafe(self._push, data)
         except (EOFError, OSError, ValueError):
             pass
+        except RuntimeError:  # the event loop closed first (the server or a test is ending)
+            self.closed = True
+            return
         try:
             self._loop.call_soon_threadsafe(self._gone)
         except RuntimeError:  # the loop is already closed

@@ -19,71 +19,46 @@ from __future__ import annotations
 
 import torch
 
-from genlab.data import EpochSampler, normalizer_for
+from genlab.data import normalizer_for
 from genlab.errors import GenlabError
 from genlab.train_steps import autoencoder_step, vae_step
-from genlab.web.simulations.common import cached_dataset, make_state, set_lr, to_uint8, train_config
+from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8, train_config
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
 SHOWN_RECON = 8
 MANIFOLD = 12
 MANIFOLD_EVERY = 15
-LIVE_KEYS = {"beta", "lr", "batch", "speed"}
 
 
 class VaeLab:
+    LIVE = {"beta": ("beta",), "lr": ("lr",), "batch": ("batch",), "speed": ()}
+
     def __init__(self, cfg, limits):
         self.limits = limits
-        self.run = 0
         self.train = cached_dataset("mnist5k", "train")
         self.test = cached_dataset("mnist5k", "test")
         self.norm = normalizer_for(self.train, "unit")  # Bernoulli decoder: x in [0, 1]
         self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
         self.x_test = self.norm.encode(self.test.x)  # (500, 1, 28, 28)
         self.labels = self.test.y.to(torch.uint8).numpy()
-        self._build(cfg)
+        self.build(cfg)
 
-    @property
-    def speed(self) -> int:
-        return self.cfg.speed
-
-    def _build(self, cfg) -> None:
+    def build(self, cfg) -> None:
         self.cfg = cfg
-        self.run += 1
         self.frames = 0
         tc = train_config(cfg.model, "mnist5k", latent_dim=2, architecture="mlp",
                           hidden_dim=cfg.width, depth=2, lr=cfg.lr, batch_size=cfg.batch,
                           seed=cfg.seed, beta=cfg.beta)
-        self.state = make_state(tc, self.train)
-        self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
+        self.live = LiveTraining(tc, self.train, self.x_train)
         self.step_fn = vae_step if cfg.model == "vae" else autoencoder_step
-        self.last: dict[str, float] = {}
-
-    def reconfigure(self, cfg) -> bool:
-        changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(self.cfg, k)}
-        if changed <= LIVE_KEYS:
-            set_lr(self.state.optimizers["model"], cfg.lr)
-            self.state.cfg.beta = cfg.beta  # β-VAE: the KL weight of the next steps
-            if cfg.batch != self.cfg.batch:
-                self.sampler = EpochSampler(len(self.train), cfg.batch, seed=cfg.seed)
-            self.cfg = cfg
-        else:
-            self._build(cfg)
-        return True
-
-    def reset(self) -> None:
-        self._build(self.cfg)
 
     def train_step(self) -> None:
-        idx = self.sampler.next_batch()
-        out = self.step_fn(self.state, (self.x_train[idx], None))
-        self.state.step += 1
-        self.last = {k: float(v) for k, v in out.items()}
+        self.live.record(self.step_fn(self.live.state, self.live.next_batch()))
 
     # -- helpers
     @torch.no_grad()
     def _codes(self, x: torch.Tensor) -> torch.Tensor:
-        model = self.state.model
+        model = self.live.state.model
         if self.cfg.model == "vae":
             mu, _ = model.encode(x)  # the posterior mean μ(x)
             return mu
@@ -91,7 +66,7 @@ class VaeLab:
 
     @torch.no_grad()
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        model = self.state.model
+        model = self.live.state.model
         return model.mean(model.decode(z))  # expected x, in [0, 1]
 
     def _view(self, codes: torch.Tensor) -> list[float]:
@@ -103,8 +78,8 @@ class VaeLab:
         return [float(center[0]) - half, float(center[0]) + half,
                 float(center[1]) - half, float(center[1]) + half]
 
-    def frame(self) -> bytes:
-        model = self.state.model
+    def frame(self, live: bool = False) -> bytes:
+        model = self.live.state.model
         model.eval()
         try:
             codes = self._codes(self.x_test)  # (500, 2)
@@ -123,21 +98,22 @@ class VaeLab:
         finally:
             model.train()
         self.frames += 1
-        meta = {"step": self.state.step, "run": self.run, "model": self.cfg.model,
-                "beta": self.cfg.beta, "view": view, "loss": self.last.get("loss"),
-                "recon": self.last.get("recon"), "kl": self.last.get("kl")}
-        return encode_frame(KIND_STATE, self.state.step, meta, arrays)
+        last = self.live.last
+        meta = {"step": self.live.step, "run": self.live.run, "model": self.cfg.model,
+                "beta": self.cfg.beta, "view": view, "loss": last.get("loss"),
+                "recon": last.get("recon"), "kl": last.get("kl")}
+        return encode_frame(KIND_STATE, self.live.step, meta, arrays)
 
     def handle(self, msg: dict) -> bytes | None:
         kind = msg["type"]
-        model = self.state.model
+        model = self.live.state.model
         model.eval()
         try:
             if kind == "decode":
                 if len(msg["z"]) != 2:
                     raise GenlabError(f"this VAE has 2 latent dimensions, got {len(msg['z'])}")
                 z = torch.tensor([msg["z"]], dtype=torch.float32)
-                return encode_frame(KIND_REPLY, self.state.step,
+                return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "decode", "z": list(msg["z"])},
                                     {"image": to_uint8(self._decode(z))})
             if kind == "interpolate":
@@ -147,7 +123,7 @@ class VaeLab:
                 codes = self._codes(self.x_test[[a, b]])  # (2, 2)
                 t = torch.linspace(0, 1, n).reshape(-1, 1)
                 path = (1 - t) * codes[0] + t * codes[1]  # z_t = (1 − t) z_a + t z_b
-                return encode_frame(KIND_REPLY, self.state.step,
+                return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "interpolate", "a": a, "b": b,
                                      "path": path.tolist()},
                                     {"images": to_uint8(self._decode(path))})

@@ -11,8 +11,9 @@ UTF-8 JSON object (starts with b"{": {"type": "error" | "status", ...}) for the 
 
 Pacing while playing: each frame period (1 / frames_per_second) the worker takes at most
 `speed` training steps and at most max_steps_per_second / frames_per_second, stops early when
-¾ of the period is used, sends one state frame, then waits for the rest of the period while
-listening for commands.
+the time left in the period is what the last frames took to compute (and no later than 90 %
+of it), sends one state frame (`frame(live=True)`), then waits for the rest of the period
+while listening for commands. A simulation's interface: simulations/common.py.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
     import torch
 
     from genlab.errors import GenlabError
+    from genlab.web.simulations.common import reconfigure
     from genlab.web.simulations.schemas import MessageError, SimLimits, parse_config
 
     limits = SimLimits(**limits_dict)
@@ -87,18 +89,22 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
         report(e)
         sim = None
     playing = False
+    frame_cost = 0.1 * period  # a running estimate of the time a live frame takes
     if sim is not None:
         send(sim.frame())
     while True:
         t0 = time.perf_counter()
         if playing and sim is not None:
             try:
-                budget, n = 0.75 * period, min(sim.speed, max_steps_per_frame)
-                for _ in range(n):
+                budget = max(0.25 * period, min(0.9 * period, period - 1.5 * frame_cost))
+                for _ in range(min(sim.cfg.speed, max_steps_per_frame)):
                     sim.train_step()
                     if time.perf_counter() - t0 > budget:
                         break
-                send(sim.frame())
+                t1 = time.perf_counter()
+                data = sim.frame(live=True)
+                frame_cost = 0.8 * frame_cost + 0.2 * (time.perf_counter() - t1)
+                send(data)
             except Exception as e:  # noqa: BLE001
                 playing = False
                 report(e)
@@ -129,13 +135,13 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                     if sim is None:
                         sim = build(kind, config, limits)
                     else:  # live settings apply at once; the others rebuild the model
-                        sim.reconfigure(parse_config(kind, config, limits))
+                        reconfigure(sim, parse_config(kind, config, limits))
                     send(sim.frame())
                 elif op == "reset":
                     if sim is None:
                         sim = build(kind, config, limits)
                     else:
-                        sim.reset()
+                        sim.build(sim.cfg)
                     send(sim.frame())
                 elif op == "step" and sim is not None:
                     playing = False
