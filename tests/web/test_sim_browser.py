@@ -109,6 +109,44 @@ def test_presets_and_keyboard(server_url, page):
     assert sim_errors(page) == []
 
 
+def test_drawn_points_travel_in_the_shared_link(server_url, page, new_page, screenshot_dir):
+    page.goto(f"{server_url}/?g_data=drawn#sim-gan2d")
+    sim = gan(page)
+    canvas = sim.locator("canvas.sim-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for k in range(3):  # three strokes
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * (0.25 + 0.25 * k))
+        page.mouse.down()
+        for i in range(1, 21):
+            page.mouse.move(box["x"] + box["width"] * (0.2 + 0.03 * i),
+                            box["y"] + box["height"] * (0.25 + 0.25 * k + 0.005 * i))
+        page.mouse.up()
+    drawn = int(sim.locator("[data-points]").get_attribute("data-points"))
+    assert drawn >= 30
+    page.wait_for_function("() => location.search.includes('g_points=')")
+    link = page.url
+    assert len(link) < 8000
+    shown = page.evaluate("() => Array.from(document.querySelectorAll('[data-points]'), "
+                          "e => e.dataset.points)")
+    # the same link in a fresh browser context: the same points, and they train
+    other = new_page()
+    other.goto(link)
+    sim2 = gan(other)
+    sim2.locator("[data-points]").wait_for()
+    assert sim2.locator("[data-points]").get_attribute("data-points") == str(drawn)
+    same = other.evaluate("() => new URLSearchParams(location.search).get('g_points')")
+    assert same == page.evaluate("() => new URLSearchParams(location.search).get('g_points')")
+    sim2.locator("button[data-action=play]").click()
+    other.wait_for_function(
+        "() => Number(document.querySelector('div.sim[data-sim=gan2d]').dataset.step || 0) > 20",
+        timeout=60_000)
+    assert sim2.get_attribute("data-error") is None, sim2.locator(".sim-error").inner_text()
+    sim2.screenshot(path=str(screenshot_dir / "gan2d_drawn_link.png"))
+    sim2.locator("button[data-action=play]").click()  # pause
+    assert shown and sim_errors(page) == [] and sim_errors(other) == []
+
+
 def test_phone_width_is_readable(server_url, new_page, screenshot_dir):
     page = new_page(width=375, height=812)
     page.goto(f"{server_url}/#sim-gan2d")

@@ -318,8 +318,19 @@ export class SimShell {
   handleFrame(frame) {
     if (frame.kind === 2) { for (const fn of this.listeners.reply) fn(frame); return; }
     this.root.dataset.step = String(frame.step);
-    this.status.textContent = `step ${frame.step}${this.playing ? " — training" : ""}`;
+    this.status.textContent = `step ${frame.step}${this.playing ? ` — training${this.rate(frame.step)}` : ""}`;
     for (const fn of this.listeners.frame) fn(frame);
+  }
+
+  // training steps per second over the last second or so, as text ("" until known)
+  rate(step) {
+    const now = performance.now(), r = this._rate;
+    if (!r || step < r.step) { this._rate = { t: now, step, text: "" }; return ""; }
+    if (now - r.t >= 1000) {
+      r.text = `, ${Math.round(((step - r.step) * 1000) / (now - r.t))} steps/s`;
+      r.t = now; r.step = step;
+    }
+    return r.text;
   }
 
   on(kind, fn) { this.listeners[kind].push(fn); }

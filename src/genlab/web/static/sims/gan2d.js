@@ -6,34 +6,65 @@ const LOSSES = [["minimax", "minimax (Goodfellow)"], ["non-saturating", "non-sat
 const DATA = [["ring8", "ring of 8"], ["grid25", "grid of 25"], ["spiral", "spiral"],
   ["moons", "two moons"], ["drawn", "points I draw"]];
 export const PRESETS = {
-  "mode-collapse": { label: "Mode collapse (vanilla minimax GAN)", values: { data: "grid25", loss: "minimax", spectral_norm: false, minibatch_disc: false, pack: 1, n_critic: 1, batch: 256 } },
-  "wgan-gp": { label: "Remedy: WGAN-GP", values: { data: "grid25", loss: "wgan-gp", spectral_norm: false, minibatch_disc: false, pack: 1, n_critic: 5, batch: 256 } },
-  "spectral-norm": { label: "Remedy: spectral normalization", values: { data: "grid25", loss: "hinge", spectral_norm: true, minibatch_disc: false, pack: 1, n_critic: 1, batch: 256 } },
+  "mode-collapse": { label: "Mode collapse (vanilla minimax GAN)", values: { data: "grid25", loss: "minimax", spectral_norm: false, minibatch_disc: false, pack: 1, n_critic: 1, batch: 128 } },
+  "wgan-gp": { label: "Remedy: WGAN-GP", values: { data: "grid25", loss: "wgan-gp", spectral_norm: false, minibatch_disc: false, pack: 1, n_critic: 5, batch: 128 } },
+  "spectral-norm": { label: "Remedy: spectral normalization", values: { data: "grid25", loss: "hinge", spectral_norm: true, minibatch_disc: false, pack: 1, n_critic: 1, batch: 128 } },
   "minibatch-discrimination": { label: "Remedy: minibatch discrimination", values: { data: "grid25", loss: "non-saturating", spectral_norm: false, minibatch_disc: true, pack: 1, n_critic: 1, batch: 64 } },
-  "packing": { label: "Remedy: packing (PacGAN4)", values: { data: "grid25", loss: "non-saturating", spectral_norm: false, minibatch_disc: false, pack: 4, n_critic: 1, batch: 256 } },
+  "packing": { label: "Remedy: packing (PacGAN4)", values: { data: "grid25", loss: "non-saturating", spectral_norm: false, minibatch_disc: false, pack: 4, n_critic: 1, batch: 128 } },
 };
 const DRAWN_VIEW = [-1, 1, -1, 1];
 const MAX_POINTS = 2000;
 const HISTORY = 600;
+// Drawn points live in the link as `g_points`: each point snapped to a 256 × 256 grid over the
+// canvas, two bytes (x, y), base64url — 2,000 points make 5,334 characters.
+const LEVELS = 255;
+const snap = (v) => Math.min(LEVELS, Math.max(0, Math.round(((v + 1) / 2) * LEVELS)));
+const unsnap = (q) => Math.round((-1 + (2 * q) / LEVELS) * 1e4) / 1e4;
+
+export function encodePoints(points) {
+  let bin = "";
+  for (const [x, y] of points) bin += String.fromCharCode(snap(x), snap(y));
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodePoints(text) {
+  try {
+    const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const out = [];
+    for (let i = 0; i + 1 < bin.length && out.length < MAX_POINTS; i += 2) {
+      out.push([unsnap(bin.charCodeAt(i)), unsnap(bin.charCodeAt(i + 1))]);
+    }
+    return out;
+  } catch (e) {
+    return null; // not base64url: the page says so
+  }
+}
+
+function savePoints(points) {
+  const url = new URL(window.location.href);
+  if (points.length) url.searchParams.set("g_points", encodePoints(points));
+  else url.searchParams.delete("g_points");
+  window.history.replaceState(window.history.state, "", url);
+}
 
 const FIELDS = [
   { name: "preset", label: "Preset", type: "choice", value: "custom", clientOnly: true,
     choices: [["custom", "Custom settings"], ...Object.entries(PRESETS).map(([k, p]) => [k, p.label])] },
   { name: "data", label: "Target data", type: "choice", value: "grid25", choices: DATA },
-  { name: "loss", label: "Loss", type: "choice", value: "wgan-gp", choices: LOSSES },
+  { name: "loss", label: "Loss", type: "choice", value: "non-saturating", choices: LOSSES },
   { name: "spectral_norm", label: "Spectral norm (D)", type: "bool", value: false },
   { name: "minibatch_disc", label: "Minibatch discrimination", type: "bool", value: false },
   { name: "pack", label: "Packing", type: "choice", value: 1,
     choices: [[1, "off"], [2, "2 samples"], [4, "4 samples"], [8, "8 samples"]] },
-  { name: "width", label: "Width", type: "int", value: 128, min: 8, max: 512, step: 8 },
+  { name: "width", label: "Width", type: "int", value: 64, min: 8, max: 512, step: 8 },
   { name: "depth", label: "Depth", type: "int", value: 3, min: 1, max: 6 },
   { name: "latent", label: "Latent dim", type: "int", value: 2, min: 1, max: 16 },
   { name: "lr_g", label: "LR generator", type: "float", value: 0.001, min: 0.00001, max: 0.01, step: 0.0001 },
   { name: "lr_d", label: "LR discriminator", type: "float", value: 0.001, min: 0.00001, max: 0.01, step: 0.0001 },
-  { name: "n_critic", label: "n-critic", type: "int", value: 5, min: 1, max: 10 },
-  { name: "batch", label: "Batch size", type: "int", value: 256, min: 8, max: 1024, step: 8 },
+  { name: "n_critic", label: "n-critic", type: "int", value: 1, min: 1, max: 10 },
+  { name: "batch", label: "Batch size", type: "int", value: 128, min: 8, max: 1024, step: 8 },
   { name: "seed", label: "Seed", type: "int", value: 0, min: 0, max: 2147483647 },
-  { name: "speed", label: "Steps per frame", type: "range", value: 10, min: 1, max: 100 },
+  { name: "speed", label: "Steps per frame", type: "range", value: 20, min: 1, max: 100 },
   { name: "show_heat", label: "Show D heat map", type: "bool", value: true, clientOnly: true },
   { name: "show_arrows", label: "Show G's gradient", type: "bool", value: true, clientOnly: true },
 ];
@@ -62,14 +93,24 @@ export function mount(root) {
     el("span", { class: "sim-key sim-key-fake" }), " generated  ",
     el("span", { class: "sim-key sim-key-heat" }), " D: “real” ↔ “fake”   ",
     el("span", { class: "sim-nowrap", text: "→ arrows: −∇ of G's loss" }));
+  const pointCount = el("span", { "data-points": "0", text: "0 points" });
   const drawHint = el("p", { class: "sim-hint", hidden: true },
-    "Draw on the canvas with the mouse or a finger (up to 2000 points). ",
+    "Draw on the canvas with the mouse or a finger (up to 2000 points; the link keeps them, " +
+    "snapped to a 256 × 256 grid). ", pointCount, " ",
     el("button", { type: "button", "data-action": "clear-points",
                    onclick: () => { points = []; sendPoints(); redraw(); } }, "Clear drawing"));
   shell.body.append(el("div", { class: "sim-main" }, canvas, legend, drawHint),
-    el("div", { class: "sim-side" }, metrics, lossChart, coverChart));
+    el("div", { class: "sim-side" }, metrics,
+      el("p", { class: "sim-note", text: "Modes, high quality and reverse KL: the PacGAN " +
+        "protocol on 2,500 samples, measured up to 5 times a second while training." }),
+      lossChart, coverChart));
 
   let frame = null, pending = false, points = [];
+  const linkedPoints = new URLSearchParams(window.location.search).get("g_points");
+  if (linkedPoints !== null) {
+    points = decodePoints(linkedPoints) || [];
+    if (!points.length) shell.showError("The link's drawn points (g_points) could not be read.");
+  }
   const history = { d: [], g: [], modes: [], run: null };
   const preset = shell.controls.inputs.preset;
 
@@ -99,6 +140,11 @@ export function mount(root) {
     if (m.diverged) shell.showError("Training diverged (non-finite values): lower the learning rates or press Reset.");
     redraw();
   });
+
+  function showCount() {
+    pointCount.textContent = `${points.length} point${points.length === 1 ? "" : "s"}`;
+    pointCount.dataset.points = String(points.length);
+  }
 
   function set(name, text) { metrics.querySelector(`[data-metric="${name}"]`).textContent = text; }
   function push(arr, v) { arr.push(v === null || v === undefined ? NaN : v); if (arr.length > HISTORY) arr.shift(); }
@@ -198,10 +244,13 @@ export function mount(root) {
     const [x0, x1, y0, y1] = DRAWN_VIEW;
     const x = x0 + ((event.clientX - rect.left) / rect.width) * (x1 - x0);
     const y = y1 - ((event.clientY - rect.top) / rect.height) * (y1 - y0);
-    points.push([Math.round(x * 1000) / 1000, Math.round(y * 1000) / 1000]);
+    points.push([unsnap(snap(x)), unsnap(snap(y))]); // the grid the link stores
+    showCount();
     redraw();
   }
   function sendPoints() {
+    savePoints(points);
+    showCount();
     clearTimeout(sendTimer);
     sendTimer = setTimeout(() => { if (shell.socket.open) shell.socket.send({ type: "points", points }); }, 150);
   }
@@ -212,6 +261,7 @@ export function mount(root) {
   canvas.addEventListener("pointermove", (e) => { if (drawing) addPoint(e); });
   canvas.addEventListener("pointerup", () => { if (drawing) { drawing = false; sendPoints(); } });
   window.addEventListener("resize", redraw);
+  showCount();
   redraw();
   return shell;
 }
