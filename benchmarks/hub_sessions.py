@@ -4,6 +4,7 @@ sessions against a real `genlab serve` on 127.0.0.1, over WebSockets.
     python benchmarks/hub_sessions.py                      # gan2d, 1/2/4/8 sessions, 10 s each
     python benchmarks/hub_sessions.py --kind dcgan --seconds 20
     python benchmarks/hub_sessions.py --fast               # 1 and 2 sessions, 3 s: a smoke test
+    python benchmarks/hub_sessions.py --sessions 1 --set loss=wgan-gp --set n_critic=5 --no-write
 
 The server is started as a subprocess (genlab.web.server.serve on port 0, with max_sessions
 raised to the largest count measured) and stopped at the end. Each client speaks the page's
@@ -101,8 +102,8 @@ async def session(url: str, kind: str, config: dict, warmup: float, seconds: flo
     return {"frames_per_s": frames / seconds, "steps_per_s": steps / seconds, "errors": errors}
 
 
-async def measure(url: str, kind: str, n: int, warmup: float, seconds: float) -> list[dict]:
-    config = CONFIGS[kind]
+async def measure(url: str, kind: str, config: dict, n: int, warmup: float,
+                  seconds: float) -> list[dict]:
     return await asyncio.gather(*(session(url, kind, config, warmup, seconds)
                                   for _ in range(n)))
 
@@ -138,8 +139,21 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=10.0, help="measured time per count")
     p.add_argument("--warmup", type=float, default=4.0, help="unmeasured seconds first")
     p.add_argument("--fast", action="store_true", help="1 and 2 sessions, 3 s: a smoke test")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override one setting of the simulation (JSON value or text), e.g. "
+                        "--set loss=wgan-gp")
     p.add_argument("--no-write", action="store_true", help="print only")
     args = p.parse_args()
+    config = dict(CONFIGS[args.kind])
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            p.error(f"--set wants NAME=VALUE, got {item!r}")
+        try:
+            config[name] = json.loads(value)
+        except ValueError:
+            config[name] = value
+    args.config = config
     if args.fast:
         args.sessions, args.seconds, args.warmup = "1,2", 3.0, 3.0
     counts = [int(c) for c in args.sessions.split(",")]
@@ -148,7 +162,7 @@ def main() -> int:
     rows = []
     try:
         for n in counts:
-            res = asyncio.run(asyncio.wait_for(measure(url, args.kind, n, args.warmup,
+            res = asyncio.run(asyncio.wait_for(measure(url, args.kind, config, n, args.warmup,
                                                        args.seconds),
                                                timeout=args.warmup + args.seconds + 240))
             fps = [r["frames_per_s"] for r in res]
