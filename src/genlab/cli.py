@@ -164,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     from genlab.bench import add_arguments as add_bench_arguments
     add_bench_arguments(p)
     p = sub.add_parser("serve", help="open the lesson hub in a browser")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    from genlab.web.server import add_arguments as add_serve_arguments
+    add_serve_arguments(p)
     p = sub.add_parser("evaluate", help="compute the metrics papers report for a run",
                        description="The metrics that apply to the run's model and data: PacGAN "
                                    "protocol (2D), Fréchet/KID/precision/recall and mode count "
@@ -402,11 +402,13 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from genlab.web.server import limits_from_args
     try:
         from genlab.web.server import serve
+        import fastapi, uvicorn  # noqa: F401,E401 - the hub's own dependencies
     except ImportError as e:
         raise _error(f"the lesson hub is not available ({e})") from None
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, open_browser=args.open, **limits_from_args(args))
     return 0
 
 

@@ -2,12 +2,66 @@
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
+import os
 import socket
 import sys
 import webbrowser
 
 from genlab.errors import GenlabError
+
+
+# `genlab serve` flags for the live simulations' limits (genlab.web.simulations.schemas.
+# SimLimits; its defaults are repeated here so that building the command line imports neither
+# pydantic nor FastAPI — tests/test_cli_serve.py checks that they agree):
+#     flag: (SimLimits field, type, lowest, highest, default, help)
+LIMIT_FLAGS: dict[str, tuple] = {
+    "--max-sessions": ("max_sessions", int, 1, 256, 4,
+                       "live simulations running at once, all learners together"),
+    "--idle-seconds": ("idle_seconds", float, 5.0, 86400.0, 120.0,
+                       "stop a simulation (and free its memory) after this long without a "
+                       "message from its page"),
+    "--max-steps-per-second": ("max_steps_per_second", int, 1, 100_000, 1500,
+                               "training steps one simulation may take per second"),
+    "--threads-per-session": ("threads_per_session", int, 1, os.cpu_count() or 1, 1,
+                              "torch threads in each simulation's worker process"),
+}
+
+
+def _bounded(kind: type, low, high):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or not low <= value <= high:
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {noun} in [{low:g}, {high:g}], got {text!r}")
+        return value
+    return parse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The `genlab serve` command line."""
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this computer only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free one)")
+    p.add_argument("--open", action="store_true", help="open the hub in a web browser")
+    for flag, (_, kind, low, high, default, text) in LIMIT_FLAGS.items():
+        p.add_argument(flag, type=_bounded(kind, low, high), default=None,
+                       metavar="N" if kind is int else "S",
+                       help=f"{text} (default {default:g}, range {low:g}..{high:g})")
+
+
+def limits_from_args(args: argparse.Namespace) -> dict:
+    """The SimLimits fields the user set on the command line."""
+    out = {}
+    for flag, (field, *_rest) in LIMIT_FLAGS.items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            out[field] = value
+    return out
 
 
 def ws_impl() -> str:
@@ -66,6 +120,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     config = uvicorn.Config(app, log_level="warning", access_log=False, ws=ws_impl())
     server = uvicorn.Server(config)
     print(f"genlab hub: {url}  (Ctrl-C to stop)", flush=True)
+    if limits:
+        print("live simulation limits: " + ", ".join(f"{k} {v:g}" for k, v in limits.items()),
+              flush=True)
     if host in ("0.0.0.0", "::"):
         print("warning: listening on every interface; the hub has no login", file=sys.stderr)
     if open_browser:
