@@ -40,33 +40,28 @@ GRID = 64  # samples in each variant's grid (seed 0: the first 64 of the evaluat
 
 
 def run_job(job: dict) -> dict:
-    """Train one variant segment by segment, evaluating after each; every evaluation is also
-    written to RUN/curve.json, so a job killed part-way resumes from its last evaluated
-    checkpoint (and a deadline-cut report can show the points it reached)."""
-    import torch
-
+    """Train one variant segment by segment, evaluating after each; every evaluation (and a
+    grid of samples) is written to the run folder, so a job killed part-way resumes from its
+    last evaluated checkpoint, and one stopped by --stop-at still reports the points it
+    reached."""
     from genlab.evaluate import evaluate_run
-    from genlab.imagegrid import save_image_grid
-    from genlab.operations import sample
-    from genlab.runs import load_run
-    from genlab.train import train
 
     out = Path(job["run_dir"])
     curve = read_curve(out)
     done = {c["step"] for c in curve}
     seconds = curve[-1]["train_seconds"] if curve else 0.0
     cpu = curve[-1]["train_cpu_seconds"] if curve else 0.0
+    stopped = False
     for steps in job["schedule"]:
         if steps in done:
             continue
         cpu_start = time.process_time()  # this worker's CPU time: robust to a loaded machine
-        if not curve:
-            seconds += common.train({**job["config"], "steps": steps}, out)
-        else:
-            for event in train(None, out, resume=True, overrides={"steps": steps}):
-                if event["event"] == "done":
-                    seconds += event["seconds"]
+        took = train_segment(job, out, steps, fresh=not curve)
         cpu += time.process_time() - cpu_start
+        if took is None:  # --stop-at reached: the segment's steps are not kept
+            stopped = True
+            break
+        seconds += took
         s = evaluate_run(out, n=job["n"], seed=0, classifier_epochs=job["classifier_epochs"],
                          kid_subsets=job["kid_subsets"], kid_subset_size=job["kid_subset_size"],
                          sections=("samples",))
@@ -79,12 +74,44 @@ def run_job(job: dict) -> dict:
                       "coverage": samples["coverage"], "classes_found": modes.get("modes_found"),
                       "class_kl": modes.get("kl"), "features": samples["features"],
                       "accuracy": samples["classifier_test_accuracy"]})
+        save_grid(out)
         common.write_text(out / "curve.json", json.dumps(curve, indent=1))
-    with torch.no_grad():  # the final generator's samples, seed 0
+    return {"variant": job["variant"], "curve": curve,
+            "features": curve[-1]["features"] if curve else None,
+            "accuracy": curve[-1]["accuracy"] if curve else None, "grid": str(out / "grid.png"),
+            "precision_mode": job["config"]["precision"], "stopped_at_deadline": stopped}
+
+
+def train_segment(job: dict, out: Path, steps: int, fresh: bool) -> float | None:
+    """Train (a fresh run, or the run in `out` resumed) up to `steps`; the seconds it took, or
+    None when job["deadline"] (epoch seconds) passed first (then nothing is checkpointed)."""
+    from genlab.train import train
+
+    if fresh:
+        overrides = {"sample_every": 10 ** 9, "checkpoint_every": 10 ** 9, "log_every": 50,
+                     **job["config"], "steps": steps}
+        events = train(common.train_config(overrides), out, force=True)
+    else:
+        events = train(None, out, resume=True, overrides={"steps": steps})
+    for event in events:
+        if event["event"] == "done":
+            return event["seconds"]
+        if job.get("deadline") and time.time() > job["deadline"]:
+            events.close()
+            return None
+    raise RuntimeError("training ended without a done event")
+
+
+def save_grid(out: Path) -> None:
+    """64 samples (seed 0) of the run's latest checkpoint -> RUN/grid.png."""
+    import torch
+
+    from genlab.imagegrid import save_image_grid
+    from genlab.operations import sample
+    from genlab.runs import load_run
+
+    with torch.no_grad():
         save_image_grid(sample(load_run(out), GRID, seed=0), out / "grid.png", nrow=8, upscale=2)
-    return {"variant": job["variant"], "curve": curve, "features": curve[-1]["features"],
-            "accuracy": curve[-1]["accuracy"], "grid": str(out / "grid.png"),
-            "precision_mode": job["config"]["precision"]}
 
 
 def read_curve(run_dir: Path) -> list[dict]:
@@ -102,8 +129,12 @@ def main(argv=None) -> int:
                    help="comma-separated generator steps at which to evaluate "
                         "(default 250,500,1000,2000; fast 5,10; WGAN-GP: 1/5 of these)")
     p.add_argument("--n", type=int, default=None, help="samples per evaluation (default 2000)")
+    p.add_argument("--stop-at", default=None, metavar="HH:MM",
+                   help="UTC time after which no variant trains further: each keeps the "
+                        "evaluations it reached (for a hard deadline on a shared machine)")
     args = p.parse_args(argv)
     started = time.perf_counter()
+    deadline = stop_time(args.stop_at) if args.stop_at else None
     data = args.data or ("digits" if args.fast else "fashion-mnist")
     schedule = [int(s) for s in (args.schedule or ("5,10" if args.fast else
                                                    "250,500,1000,2000")).split(",")]
@@ -124,8 +155,10 @@ def main(argv=None) -> int:
                      "n": n, "classifier_epochs": classifier_epochs,
                      "kid_subsets": 10 if args.fast else 100,
                      "kid_subset_size": 50 if args.fast else 1000, "show": ("features",),
-                     "run_dir": str(work / "runs" / key.replace("|", "_").replace(" ", "")
-                                    .replace("(", "").replace(")", "").replace("+", ""))})
+                     "deadline": deadline,  # the folder does not depend on the schedule:
+                     # a longer schedule later resumes from the last evaluated checkpoint
+                     "run_dir": str(work / "runs" / slug(f"{data} {variant} {n} "
+                                                         f"{'fast' if args.fast else 'full'}"))})
 
     def report(results):
         write_report(args, results, data, schedule, n, jobs, started)
@@ -143,8 +176,10 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
         curve = [] if job["variant"] in finished else read_curve(Path(job["run_dir"]))
         if curve:
             partial.append({"variant": job["variant"] + " (cut short)", "curve": curve,
-                            "features": curve[-1]["features"], "accuracy": curve[-1]["accuracy"]})
-    shown = results + partial
+                            "features": curve[-1]["features"], "accuracy": curve[-1]["accuracy"],
+                            "grid": str(Path(job["run_dir"]) / "grid.png")})
+    stopped = [r["variant"] for r in results if r.get("stopped_at_deadline")]
+    shown = [r for r in results if r["curve"]] + partial
     rows = []
     for r in shown:
         for c in r["curve"]:
@@ -179,6 +214,10 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
     if partial:
         notes.append(f"{len(partial)} variant(s) marked *cut short* did not reach the last "
                      "evaluation: their rows are the evaluations written before the run stopped")
+    if stopped:
+        notes.append(f"**Stopped by the deadline** (`--stop-at`) before the last evaluation: "
+                     f"{', '.join(stopped)} — their last rows are the last evaluations they "
+                     "reached; the training after those was discarded")
     text = common.header(
         f"Image GANs on {data}: Fréchet distance, KID, precision/recall over training",
         args, started, "0 (one training run per variant; samples seeded with 0)",
@@ -196,14 +235,27 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
          f"{title} on {short} features", "training CPU seconds (one thread)", ylabel)
         for key, title, ylabel in metrics], columns=2)
     text += f"\n![metrics over training time]({name}.png)\n\n## Samples at the last step\n\n"
-    text += (f"{GRID} samples (seed 0) of each variant's generator at its last evaluated step, "
-             "2× enlarged.\n")
-    for r in results:
+    text += (f"{GRID} samples (seed 0) of each variant's generator at its last evaluated step "
+             "(the same latent vectors for every variant), 2× enlarged.\n")
+    for r in shown:
         if r.get("grid") and Path(r["grid"]).is_file():
             png = f"{name}-samples-{slug(r['variant'])}.png"
             shutil.copyfile(r["grid"], out / png)
             text += f"\n**{r['variant']}** (step {r['curve'][-1]['step']})\n\n![{r['variant']}]({png})\n"
     common.write_text(out / f"{name}.md", text)
+
+
+def stop_time(hhmm: str) -> float:
+    """Epoch seconds of the next HH:MM UTC (today, or tomorrow when that has passed)."""
+    import datetime as dt
+
+    try:
+        hour, minute = (int(v) for v in hhmm.split(":"))
+        now = dt.datetime.now(dt.timezone.utc)
+        at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    except ValueError:
+        raise SystemExit(f"error: --stop-at takes HH:MM (UTC), got {hhmm!r}") from None
+    return (at if at > now else at + dt.timedelta(days=1)).timestamp()
 
 
 def slug(variant: str) -> str:
