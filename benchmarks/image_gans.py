@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=None, help="default fashion-mnist; fast digits")
     p.add_argument("--schedule", default=None,
                    help="comma-separated generator steps at which to evaluate "
-                        "(default 250,500,1000,2000; fast 5,10; WGAN-GP: 1/5 of these)")
+                        "(default 250,500,1000,1500,2000; fast 5,10; WGAN-GP: 1/5 of these)")
     p.add_argument("--n", type=int, default=None, help="samples per evaluation (default 2000)")
     p.add_argument("--stop-at", default=None, metavar="HH:MM",
                    help="UTC time after which no variant trains further: each keeps the "
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     deadline = stop_time(args.stop_at) if args.stop_at else None
     data = args.data or ("digits" if args.fast else "fashion-mnist")
     schedule = [int(s) for s in (args.schedule or ("5,10" if args.fast else
-                                                   "250,500,1000,2000")).split(",")]
+                                                   "250,500,1000,1500,2000")).split(",")]
     n = args.n or (100 if args.fast else 2000)
     classifier_epochs = 1 if args.fast else 4
     work = common.work_dir(args, "image-gans-fast" if args.fast else "image-gans")
