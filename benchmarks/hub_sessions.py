@@ -37,7 +37,8 @@ from common import COMMIT_AT_START, ROOT, machine, markdown_table  # noqa: E402
 
 PAGE = ROOT / "docs" / "results" / "speed.md"
 BEGIN, END = "<!-- hub_sessions: begin -->", "<!-- hub_sessions: end -->"
-CONFIGS = {"gan2d": {"data": "grid25", "loss": "non-saturating", "n_critic": 1, "speed": 10},
+CONFIGS = {"gan2d": {"data": "grid25", "loss": "non-saturating", "n_critic": 1, "width": 64,
+                     "batch": 128, "speed": 20},  # the playground's defaults
            "vae": {"speed": 4}, "dcgan": {"speed": 1}, "beyond": {"speed": 4}}
 
 
@@ -108,21 +109,38 @@ async def measure(url: str, kind: str, config: dict, n: int, warmup: float,
                                   for _ in range(n)))
 
 
+INTRO = ("Live simulations against a real `genlab serve` on 127.0.0.1, each its own worker "
+         "process (1 torch thread), measured over WebSockets. The server paces a session at "
+         "≤ 30 frames/s and ≤ `speed` training steps per frame (steps: generator steps; WGAN-GP "
+         "takes n_critic critic steps in each). One table per command; a run replaces the table "
+         "of its own command.")
+
+
 def write_table(rows: list[list], args, started: float) -> None:
+    """Put this run's table into the hub section of docs/results/speed.md, keeping the tables
+    of other commands (other --kind / --set) that are there."""
     m = machine()
-    text = "\n".join([
-        BEGIN, "## Hub sessions", "",
-        f"Live `{args.kind}` simulations against a real `genlab serve` on 127.0.0.1, each its own "
-        f"worker process (1 torch thread), measured over WebSockets for {args.seconds:g} s after "
-        f"{args.warmup:g} s of warm-up: `python benchmarks/hub_sessions.py"
-        f"{' --fast' if args.fast else ''} --kind {args.kind}`; commit `{COMMIT_AT_START}`, "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {m['cpu']}, {m['cores']} cores, "
-        f"load average at the end {m['load_average']}, {time.perf_counter() - started:.0f} s. "
-        "The server paces a session at ≤ 30 frames/s and ≤ `speed` training steps per frame.",
+    sets = "".join(f" --set {item}" for item in args.set)
+    command = (f"python benchmarks/hub_sessions.py{' --fast' if args.fast else ''} "
+               f"--kind {args.kind}{sets}")
+    heading = f"### `{command}`"
+    settings = ", ".join(f"{k}={v}" for k, v in args.config.items()) or "the page's defaults"
+    table = "\n".join([
+        heading, "",
+        f"Settings: {settings}. {args.seconds:g} s measured after {args.warmup:g} s of warm-up; "
+        f"commit `{COMMIT_AT_START}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"{m['cpu']}, {m['cores']} cores, load average at the end {m['load_average']}, "
+        f"{time.perf_counter() - started:.0f} s.",
         "", markdown_table(["sessions", "frames/s per session (mean, min)",
                             "training steps/s per session (mean, min)", "steps/s, all sessions",
-                            "errors"], rows), END, ""])
+                            "errors"], rows)])
     old = PAGE.read_text() if PAGE.exists() else "# Speed\n\n"
+    tables = []
+    if BEGIN in old and END in old:
+        section = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
+        tables = ["### " + part.strip() for part in section.split("\n### ")[1:]]
+    tables = [t for t in tables if not t.startswith(heading + "\n")] + [table]
+    text = "\n".join([BEGIN, "## Hub sessions", "", INTRO, "", "\n\n".join(tables), "", END, ""])
     if BEGIN in old and END in old:
         new = old[:old.index(BEGIN)] + text + old[old.index(END) + len(END):].lstrip("\n")
     else:
