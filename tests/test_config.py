@@ -75,6 +75,19 @@ def test_wgan_gp_defaults_depend_on_the_data_kind():
     assert resolve(_cfg("gan", loss="wgan-gp", gp_weight=3.0), "points", (2,), 0, 10).gp_weight == 3.0
 
 
+def test_packed_2d_discriminator_has_no_batch_norm_unless_asked():
+    unpacked = resolve(_cfg("gan"), "points", (2,), 0, 100_000)
+    packed = resolve(_cfg("gan", pack=4), "points", (2,), 0, 100_000)
+    asked = resolve(_cfg("gan", pack=4, discriminator_norm="batch"), "points", (2,), 0, 100_000)
+    image = resolve(_cfg("dcgan", pack=2), "image", (1, 28, 28), 0, 5000)
+    assert unpacked.model.discriminator_norm == "batch"
+    assert packed.model.discriminator_norm == "none"
+    assert asked.model.discriminator_norm == "batch"  # an explicit choice is kept
+    assert image.model.discriminator_norm == "batch"  # images: PacGAN's DCGAN keeps its BN
+    assert (unpacked.model.hidden_dim, unpacked.batch_size, unpacked.lr,
+            unpacked.lr_decay_start) == (128, 128, 1e-3, 0.5)
+
+
 def test_device_and_precision_choices():
     import torch
 
