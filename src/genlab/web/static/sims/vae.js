@@ -7,7 +7,7 @@ const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
 const HISTORY = 600;
 const FIELDS = [
   { name: "model", label: "Model", type: "choice", value: "vae",
-    choices: [["vae", "VAE (encoder gives μ, σ)"], ["ae", "Autoencoder (one code z)"]] },
+    choices: [["vae", "VAE (μ, σ)"], ["ae", "Autoencoder (z)"]] },
   { name: "beta", label: "β (KL weight)", type: "range", value: 1, min: 0, max: 10, step: 0.1,
     help: "β = 0: only reconstruction (an autoencoder with noise); large β: a smooth latent space, blurrier digits" },
   { name: "width", label: "Width", type: "int", value: 256, min: 16, max: 512, step: 16 },
