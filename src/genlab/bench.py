@@ -130,7 +130,7 @@ def genlab_workload(model: str, size: int, precision: str, batch: int | None = N
     from genlab.config import resolve
     from genlab.data import normalizer_for
     from genlab.devices import choose_device
-    from genlab.train import build_state, normalization_target
+    from genlab.train import batch_source, build_state, normalization_target
     from genlab.train_steps import gan_step, vae_step
 
     channels = 3 if model == "dcgan" else 1
@@ -140,10 +140,7 @@ def genlab_workload(model: str, size: int, precision: str, batch: int | None = N
     dev = choose_device(cfg.device)
     state = build_state(cfg, ds, dev)  # the fast path genlab.train takes, as it takes it
     norm = normalizer_for(ds, normalization_target(cfg, ds.kind))
-    x_all = ds.x.to(dev)
-
-    def next_batch():  # as genlab.train: one gather of the whole batch, then normalize
-        return norm.encode(x_all[state.sampler.next_batch().to(dev)]), None
+    next_batch = batch_source(ds, norm, state)  # genlab.train's in-memory batching
 
     if cfg.model.kind == "dcgan":
         def step():

@@ -26,7 +26,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -44,6 +44,7 @@ from genlab.train_steps import autoencoder_step, gan_step, vae_step
 KEEP_CHECKPOINTS = 3
 SAMPLE_COUNT = 64  # images in a sample grid
 SCATTER_COUNT = 2500  # generated points in a scatter (the PacGAN protocol's count)
+PRE_ENCODE_BYTES = 1 << 30  # normalize the training set once when its float32 copy fits
 
 
 class TrainingDiverged(GenlabError):
@@ -57,6 +58,32 @@ def normalization_target(cfg: TrainConfig, data_kind: str) -> str:
     if data_kind == "points":
         return "standard"
     return "symmetric" if cfg.model.kind in ("gan", "dcgan") else "unit"
+
+
+def batch_source(ds, norm, state: TrainState) -> Callable[[], tuple[torch.Tensor, Any]]:
+    """`next_batch()` -> (x, y) for the loop: the batch `state.sampler` names, gathered from the
+    in-memory training set with one index_select (no per-item Python work) and normalized.
+
+    Unless batches are binarized afresh as drawn (data.binarize "dynamic"), the whole set is
+    normalized once up front when its float32 copy fits in PRE_ENCODE_BYTES: the same
+    arithmetic per element, so the same values, and each step is a single gather."""
+    from genlab.data import batch_binarizer
+
+    cfg, device = state.cfg, state.device
+    x_all = ds.x.to(device)
+    y_all = ds.y.to(device) if (ds.y is not None and cfg.model.num_classes > 0) else None
+    binarize = batch_binarizer(cfg.data.binarize, state.sampler, cfg.seed)  # dynamic, else id
+    encoded = cfg.data.binarize != "dynamic" and x_all.numel() * 4 <= PRE_ENCODE_BYTES
+    if encoded:
+        x_all = norm.encode(x_all)
+
+    def next_batch():
+        idx = state.sampler.next_batch().to(device)
+        x = x_all.index_select(0, idx)
+        return (x if encoded else norm.encode(binarize(x))), \
+            (None if y_all is None else y_all.index_select(0, idx))
+
+    return next_batch
 
 
 def load_training_data(cfg: TrainConfig):
@@ -160,17 +187,7 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     if cfg.compile:
         compile_model(state.model, cfg)
 
-    x_all = ds.x.to(device)
-    y_all = ds.y.to(device) if (ds.y is not None and cfg.model.num_classes > 0) else None
-
-    from genlab.data import batch_binarizer
-
-    binarize = batch_binarizer(cfg.data.binarize, state.sampler, cfg.seed)  # dynamic, else id
-
-    def next_batch():
-        idx = state.sampler.next_batch().to(device)
-        return norm.encode(binarize(x_all[idx])), (None if y_all is None else y_all[idx])
-
+    next_batch = batch_source(ds, norm, state)
     kind = cfg.model.kind
     metrics_path = out / "metrics.jsonl"
     if writer:
