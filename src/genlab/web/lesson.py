@@ -15,6 +15,7 @@ import html
 import importlib
 import inspect
 import io
+import json
 import keyword
 import re
 import tokenize
@@ -198,7 +199,12 @@ def render_diagram(sim: str, counter: _Counter) -> str:
 
 
 def render_sim(sim: str) -> str:
-    return (f'<div class="sim" data-sim="{sim}" id="sim-{sim}" '
+    extra = ""
+    if sim == "gan2d":  # the playground's presets, from their one definition
+        from genlab.web.simulations.schemas import GAN_PRESETS
+
+        extra = f' data-presets="{html.escape(json.dumps(GAN_PRESETS))}"'
+    return (f'<div class="sim" data-sim="{sim}" id="sim-{sim}"{extra} '
             f'aria-label="{html.escape(SIM_LABELS[sim])}" role="region"></div>')
 
 

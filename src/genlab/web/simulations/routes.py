@@ -26,24 +26,11 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from genlab.web.simulations.schemas import (CONFIGS, MessageError, SimLimits, parse_config,
-                                            parse_message)
+from genlab.web.simulations.schemas import (CONFIGS, GAN_PRESETS, MessageError, SimLimits,
+                                            parse_config, parse_message)
 from genlab.web.simulations.sessions import SessionManager, warm_up
 
-PRESETS: dict[str, dict[str, Any]] = {
-    # Goodfellow et al.'s minimax game, nothing against collapse: watch modes vanish
-    "mode-collapse": dict(data="grid25", loss="minimax", spectral_norm=False,
-                          minibatch_disc=False, pack=1, n_critic=1, lr_g=1e-3, lr_d=1e-3),
-    "wgan-gp": dict(data="grid25", loss="wgan-gp", spectral_norm=False, minibatch_disc=False,
-                    pack=1, n_critic=5, lr_g=1e-3, lr_d=1e-3),
-    "spectral-norm": dict(data="grid25", loss="hinge", spectral_norm=True, minibatch_disc=False,
-                          pack=1, n_critic=1, lr_g=1e-3, lr_d=1e-3),
-    "minibatch-discrimination": dict(data="grid25", loss="non-saturating", spectral_norm=False,
-                                     minibatch_disc=True, pack=1, n_critic=1, lr_g=1e-3,
-                                     lr_d=1e-3),
-    "packing": dict(data="grid25", loss="non-saturating", spectral_norm=False,
-                    minibatch_disc=False, pack=4, n_critic=1, lr_g=1e-3, lr_d=1e-3),
-}
+PRESETS = GAN_PRESETS  # schemas.py
 PING = "ping"
 
 

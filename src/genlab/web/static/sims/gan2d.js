@@ -5,13 +5,6 @@ const LOSSES = [["minimax", "minimax (Goodfellow)"], ["non-saturating", "non-sat
   ["hinge", "hinge"], ["least-squares", "least-squares"], ["wgan-gp", "WGAN-GP"]];
 const DATA = [["ring8", "ring of 8"], ["grid25", "grid of 25"], ["spiral", "spiral"],
   ["moons", "two moons"], ["drawn", "points I draw"]];
-export const PRESETS = {
-  "mode-collapse": { label: "Mode collapse (vanilla minimax GAN)", values: { data: "grid25", loss: "minimax", spectral_norm: false, minibatch_disc: false, pack: 1, n_critic: 1, batch: 128 } },
-  "wgan-gp": { label: "Remedy: WGAN-GP", values: { data: "grid25", loss: "wgan-gp", spectral_norm: false, minibatch_disc: false, pack: 1, n_critic: 5, batch: 128 } },
-  "spectral-norm": { label: "Remedy: spectral normalization", values: { data: "grid25", loss: "hinge", spectral_norm: true, minibatch_disc: false, pack: 1, n_critic: 1, batch: 128 } },
-  "minibatch-discrimination": { label: "Remedy: minibatch discrimination", values: { data: "grid25", loss: "non-saturating", spectral_norm: false, minibatch_disc: true, pack: 1, n_critic: 1, batch: 64 } },
-  "packing": { label: "Remedy: packing (PacGAN4)", values: { data: "grid25", loss: "non-saturating", spectral_norm: false, minibatch_disc: false, pack: 4, n_critic: 1, batch: 128 } },
-};
 const DRAWN_VIEW = [-1, 1, -1, 1];
 const MAX_POINTS = 2000;
 const HISTORY = 600;
@@ -47,9 +40,10 @@ function savePoints(points) {
   window.history.replaceState(window.history.state, "", url);
 }
 
-const FIELDS = [
+// presets: {name: {label, values}}, from the server (genlab/web/simulations/schemas.py)
+const fields = (presets) => [
   { name: "preset", label: "Preset", type: "choice", value: "custom", clientOnly: true,
-    choices: [["custom", "Custom settings"], ...Object.entries(PRESETS).map(([k, p]) => [k, p.label])] },
+    choices: [["custom", "Custom settings"], ...Object.entries(presets).map(([k, p]) => [k, p.label])] },
   { name: "data", label: "Target data", type: "choice", value: "grid25", choices: DATA },
   { name: "loss", label: "Loss", type: "choice", value: "non-saturating", choices: LOSSES },
   { name: "spectral_norm", label: "Spectral norm (D)", type: "bool", value: false },
@@ -70,7 +64,9 @@ const FIELDS = [
 ];
 
 export function mount(root) {
-  const shell = new SimShell(root, { kind: "gan2d", prefix: "g_", fields: FIELDS,
+  let PRESETS = {};
+  try { PRESETS = JSON.parse(root.dataset.presets || "{}"); } catch (e) { PRESETS = {}; }
+  const shell = new SimShell(root, { kind: "gan2d", prefix: "g_", fields: fields(PRESETS),
                                      title: "GAN playground — 2D data" });
   shell.values.pack = Number(shell.values.pack);
   const linked = PRESETS[shell.values.preset];
@@ -197,10 +193,11 @@ export function mount(root) {
     heatCanvas.width = w; heatCanvas.height = h;
     const hctx = heatCanvas.getContext("2d");
     const img = hctx.createImageData(w, h);
-    const sorted = Array.from(heat.data).map(Math.abs).sort((a, b) => a - b);
-    const scale = sorted[Math.floor(sorted.length * 0.95)] || 1;
+    // a critic's values have no fixed zero (WGAN-GP, hinge): colour them around their mean
     const center = frame.meta.loss === "wgan-gp" || frame.meta.loss === "hinge"
       ? heat.data.reduce((a, b) => a + b, 0) / heat.data.length : 0;
+    const sorted = Array.from(heat.data, (v) => Math.abs(v - center)).sort((a, b) => a - b);
+    const scale = sorted[Math.floor(sorted.length * 0.95)] || 1;
     for (let i = 0; i < heat.data.length; i++) {
       const t = Math.tanh((heat.data[i] - center) / (scale || 1)); // -1 fake .. +1 real
       const [r, g, b] = t >= 0 ? mix([250, 250, 250], [255, 183, 77], t) : mix([250, 250, 250], [100, 181, 246], -t);
