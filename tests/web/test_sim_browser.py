@@ -88,8 +88,10 @@ def test_presets_and_keyboard(server_url, page):
     preset.select_option("mode-collapse")
     assert sim.locator("select[name=loss]").input_value() == "minimax"
     assert "g_preset=mode-collapse" in page.url
+    assert sim.locator("input[name=n_critic]").input_value() == "5"
     preset.select_option("packing")
-    assert sim.locator("select[name=pack]").input_value() == "4"
+    assert sim.locator("select[name=pack]").input_value() == "2"
+    assert sim.locator("select[name=loss]").input_value() == "minimax"  # one fix on, no more
     # every control is a native, focusable input with its own label
     for control in sim.locator("input, select").all():
         control_id = control.get_attribute("id")
@@ -105,7 +107,7 @@ def test_presets_and_keyboard(server_url, page):
     assert ["genlab:sim-started", {"sim": "gan2d"}] in events
     page.goto(f"{server_url}/?g_preset=spectral-norm#sim-gan2d")  # a link naming a preset
     assert sim.locator("input[name=spectral_norm]").is_checked()
-    assert sim.locator("select[name=loss]").input_value() == "hinge"
+    assert sim.locator("select[name=loss]").input_value() == "minimax"
     assert sim_errors(page) == []
 
 

@@ -207,3 +207,16 @@ def test_live_settings_apply_in_place_and_shape_changes_rebuild():
     assert sim.live.run > live.run and sim.live.step == 0  # a new model
     _, step, meta, arrays = decode_frame(sim.frame())
     assert step == 0 and meta["num_modes"] == 8 and arrays["heat"].shape == (40, 40)
+
+
+def test_presets_are_valid_and_each_remedy_switches_one_fix_on():
+    from genlab.web.simulations.schemas import GAN_PRESETS
+
+    base = GAN_PRESETS["mode-collapse"]["values"]
+    assert base["loss"] == "minimax" and base["data"] == "grid25"
+    fixes = {"wgan-gp": {"loss"}, "spectral-norm": {"spectral_norm"}, "packing": {"pack"},
+             "minibatch-discrimination": {"minibatch_disc", "batch"}}  # MBD: batch ≤ 128
+    for name, preset in GAN_PRESETS.items():
+        parse_config("gan2d", preset["values"], SimLimits())  # every preset is accepted
+        changed = {k for k, v in preset["values"].items() if base[k] != v}
+        assert changed == fixes.get(name, set()), name

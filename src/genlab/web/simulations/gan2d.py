@@ -202,3 +202,31 @@ class Every:
             self.age, self.at = 0, now
         self.age += 1
         return self.value
+
+
+def measure_presets(steps: int = 4000, seeds: tuple[int, ...] = (0, 1)) -> None:
+    """Train every preset (schemas.GAN_PRESETS) for `steps` generator steps per seed and print
+    the PacGAN protocol: the numbers quoted beside GAN_PRESETS come from here.
+        OMP_NUM_THREADS=1 python -m genlab.web.simulations.gan2d [steps] [seeds, e.g. 0,1]"""
+    from genlab.web.simulations.frames import decode_frame
+    from genlab.web.simulations.schemas import GAN_PRESETS, SimLimits, parse_config
+
+    torch.set_num_threads(1)
+    for name, preset in GAN_PRESETS.items():
+        for seed in seeds:
+            sim = GanPlayground(parse_config("gan2d", {**preset["values"], "seed": seed}),
+                                SimLimits())
+            started = time.perf_counter()
+            while sim.live.step < steps:
+                sim.train_step()
+            meta = decode_frame(sim.frame())[2]
+            print(f"{name:26s} seed {seed}: {meta['modes']:2d} / {meta['num_modes']} modes, "
+                  f"{meta['hq']:4.1f} % high quality, reverse KL {meta['kl']:.2f} "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    measure_presets(int(sys.argv[1]) if len(sys.argv) > 1 else 4000,
+                    tuple(int(s) for s in sys.argv[2].split(",")) if len(sys.argv) > 2 else (0, 1))
