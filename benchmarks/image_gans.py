@@ -218,10 +218,22 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
         notes.append(f"**Stopped by the deadline** (`--stop-at`) before the last evaluation: "
                      f"{', '.join(stopped)} — their last rows are the last evaluations they "
                      "reached; the training after those was discarded")
+    from genlab.data import load_dataset
+
+    last, n_train = max(schedule), len(load_dataset(data, "train"))
+    notes.append(f"**Short training budget**: at most {last:,} generator steps of batch 64 "
+                 f"(≈ {last * 64 / n_train:.1f} epochs of the {n_train:,} training images; WGAN-GP "
+                 f"{last // STEP_DIVISOR['WGAN-GP']:,} generator steps) on one CPU thread each, "
+                 "far from converged (DCGAN-style runs on such data usually train for tens "
+                 "of epochs). The page shows early training: which variant learns fastest per "
+                 "CPU second, not which is best when trained out, and the ranking can change "
+                 "later. One seed per variant: no error bars over training runs, so "
+                 "differences smaller than the jumps along one curve are not evidence")
     text = common.header(
         f"Image GANs on {data}: Fréchet distance, KID, precision/recall over training",
         args, started, "0 (one training run per variant; samples seeded with 0)",
-        notes=notes, progress=(len(results), len(jobs)), results=results)
+        notes=notes, progress=(len(results), len(jobs)), results=results,
+        page=out / f"{name}.md")
     text += "\n" + common.markdown_table(
         ["variant", "step", "train CPU s", "train wall s", "Fréchet", "KID", "precision", "recall", "density",
          "coverage", "classes", "class KL"], rows)
@@ -234,7 +246,9 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
         ({r["variant"]: [(c["train_cpu_seconds"], c[key]) for c in r["curve"]] for r in shown},
          f"{title} on {short} features", "training CPU seconds (one thread)", ylabel)
         for key, title, ylabel in metrics], columns=2)
-    text += f"\n![metrics over training time]({name}.png)\n\n## Samples at the last step\n\n"
+    text += f"\n![metrics over training time]({name}.png)\n"
+    text += precision_comparison(shown)
+    text += "\n## Samples at the last step\n\n"
     text += (f"{GRID} samples (seed 0) of each variant's generator at its last evaluated step "
              "(the same latent vectors for every variant), 2× enlarged.\n")
     for r in shown:
@@ -243,6 +257,31 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
             shutil.copyfile(r["grid"], out / png)
             text += f"\n**{r['variant']}** (step {r['curve'][-1]['step']})\n\n![{r['variant']}]({png})\n"
     common.write_text(out / f"{name}.md", text)
+
+
+def precision_comparison(shown: list[dict]) -> str:
+    """The DCGAN in bf16 beside the same DCGAN in fp32, at the steps both reached (issue 5)."""
+    by_name = {r["variant"].removesuffix(" (cut short)"): r for r in shown}
+    bf16, fp32 = by_name.get("DCGAN (non-saturating)"), by_name.get("DCGAN (non-saturating), fp32")
+    if not bf16 or not fp32:
+        return ""
+    at = {c["step"]: c for c in fp32["curve"]}
+    rows = [[c["step"], f"{c['frechet']:.1f} / {at[c['step']]['frechet']:.1f}",
+             f"{c['kid']:.2f} ± {c['kid_std']:.2f} / {at[c['step']]['kid']:.2f} ± "
+             f"{at[c['step']]['kid_std']:.2f}",
+             f"{c['precision']:.3f} / {at[c['step']]['precision']:.3f}",
+             f"{c['recall']:.3f} / {at[c['step']]['recall']:.3f}",
+             f"{c['coverage']:.3f} / {at[c['step']]['coverage']:.3f}",
+             f"{c['train_cpu_seconds']:.0f} / {at[c['step']]['train_cpu_seconds']:.0f}"]
+            for c in bf16["curve"] if c["step"] in at]
+    if not rows:
+        return ""
+    return ("\n## bf16 vs fp32 (the same DCGAN, seed and data order)\n\n"
+            "Each cell: bf16 / fp32, at the generator steps both reached. One seed each, so a "
+            "difference is only meaningful if it is larger than the change between successive "
+            "evaluations of one run.\n\n" + common.markdown_table(
+                ["step", "Fréchet", "KID", "precision", "recall", "coverage", "train CPU s"],
+                rows))
 
 
 def stop_time(hhmm: str) -> float:
