@@ -94,6 +94,8 @@ def main(argv=None) -> int:
                    help="comma-separated subset (default all; fast: non-saturating, WGAN-GP)")
     p.add_argument("--long", action="append", default=[], metavar="VARIANT:STEPS:SEEDS",
                    help="extra rows: VARIANT trained for STEPS steps on SEEDS seeds (run first)")
+    p.add_argument("--note", action="append", default=[],
+                   help="a line for the page's notes (e.g. why these steps)")
     args = p.parse_args(argv)
     started = time.perf_counter()
     seeds = args.seeds or (1 if args.fast else 10)
@@ -211,7 +213,7 @@ def write_report(args, results, variants, seeds, steps, wgan_steps, started, pla
                "critic steps); the step count is set by the time budget, the defaults train "
                "10,000 (3,000 for WGAN-GP)",
                "PacGAN/VEEGAN used longer training and their own architectures: the published "
-               "rows are context, not a like-for-like comparison"],
+               "rows are context, not a like-for-like comparison", *args.note],
         progress=(len(results), planned), results=results, page=out / f"{name}.md")
     text += (f"\nGoal: {GOAL}. {goal}\n\n"
              "Mean ± standard error over seeds. *all modes* = seeds that covered every mode; "
