@@ -236,8 +236,19 @@ def write_report(args, results, variants, seeds, steps, wgan_steps, started, pla
                 common.mean_se([r[metric] / (r["num_modes"] if scale is None else scale)
                                 for r in best[v][data]])[0] if data in best.get(v, {}) else None
                 for v in variants]
-        common.bar_chart(out / f"{name}-{metric.replace('_', '-')}.png", variants, series,
-                         f"{label}: mean over seeds, {steps} steps", label, ymax=1.0)
+        common.bar_chart(out / f"{name}-{metric.replace('_', '-')}.png",
+                         [short_name(v) for v in variants], series,
+                         f"mean over seeds; {steps} generator steps unless the bar says",
+                         label, ymax=1.0)
+
+
+def short_name(row: str) -> str:
+    """A bar label that fits under its bar: "NS + spectral norm" -> "NS+SN"."""
+    for long, short in (("non-saturating", "NS"), ("least-squares", "LS"),
+                        (" + spectral norm", "+SN"), (" + minibatch discrimination", "+MBD"),
+                        (" + packing (pack 4)", "+pack4"), (" steps", "")):
+        row = row.replace(long, short)
+    return row.replace(", ", " ")
 
 if __name__ == "__main__":
     sys.exit(main())
