@@ -187,7 +187,6 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     if cfg.compile:
         compile_model(state.model, cfg)
 
-    next_batch = batch_source(ds, norm, state)
     kind = cfg.model.kind
     metrics_path = out / "metrics.jsonl"
     if writer:
@@ -199,6 +198,7 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     yield {"event": "start", "step": state.step, "steps": cfg.steps, "config": cfg.to_dict(),
            "resumed_from": resumed_from, "device": str(device), "precision": state.precision.name,
            "dataset_size": len(ds)}
+    next_batch = batch_source(ds, norm, state)  # after "start": its time counts as training
 
     last_good = (meta or {}).get("tensors")
     window: list[dict[str, torch.Tensor]] = []

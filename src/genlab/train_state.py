@@ -45,9 +45,11 @@ def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
     model.train()
     precision = choose_precision(cfg.precision, device,
                                  "points" if len(cfg.model.data_shape) == 1 else "image")
-    if device.type == "cuda" and uses_convolutions(cfg):
-        model.to(memory_format=torch.channels_last)  # cuDNN's fastest layout (checkpoints
-        # store contiguous copies, so they do not depend on it)
+    if device.type in ("cuda", "cpu") and uses_convolutions(cfg):
+        # channels_last: cuDNN's fastest layout, and on CPUs oneDNN's native one (no reorder
+        # around each convolution: DCGAN 64x64 on 1 thread fp32 ~1.2x, bf16 ~1.05x, same
+        # results up to summation order). Checkpoints store contiguous copies.
+        model.to(memory_format=torch.channels_last)
     betas = tuple(cfg.betas)
     if cfg.model.kind in ("gan", "dcgan"):
         optimizers = {
