@@ -55,3 +55,43 @@ def test_bench_unknown_model_is_one_clear_error():
 
     with pytest.raises(GenlabError, match="unknown bench model 'gan'"):
         bench.measure(_args("--models", "gan", "--no-peak"), log=lambda s: None)
+
+
+def test_mlp_image_vae_gets_the_fast_recipe_and_explicit_values_win():
+    from genlab.config import MLP_IMAGE_VAE_DEFAULTS, TrainConfig, resolve
+
+    def resolved(**kw):
+        cfg = TrainConfig(steps=10, **{k: v for k, v in kw.items() if k != "architecture"})
+        cfg.model.kind, cfg.model.architecture = "vae", kw.get("architecture")
+        return resolve(cfg, "image", (1, 28, 28), 0, 1000)
+
+    mlp = resolved(architecture="mlp")
+    assert (mlp.lr, mlp.lr_decay_start) == (MLP_IMAGE_VAE_DEFAULTS["lr"],
+                                            MLP_IMAGE_VAE_DEFAULTS["lr_decay_start"])
+    conv = resolved(architecture="conv")
+    assert (conv.lr, conv.lr_decay_start) == (1e-3, 1.0)
+    mine = resolved(architecture="mlp", lr=1e-3, lr_decay_start=1.0)
+    assert (mine.lr, mine.lr_decay_start) == (1e-3, 1.0)
+
+
+@pytest.mark.parametrize("binarize", ["none", "dynamic"])
+def test_batch_source_gathers_what_per_batch_encoding_gives(binarize):
+    """The training set normalized once up front gives the very values of normalizing each
+    gathered batch (and dynamic binarization still draws per batch)."""
+    from genlab.config import TrainConfig, resolve
+    from genlab.data import batch_binarizer, normalizer_for
+    from genlab.devices import choose_device
+    from genlab.train import batch_source, build_state
+
+    ds = bench.synthetic_images(64, 1, 28)
+    cfg = TrainConfig(steps=10, batch_size=16)
+    cfg.model.kind, cfg.model.architecture, cfg.data.binarize = "vae", "mlp", binarize
+    cfg = resolve(cfg, ds.kind, ds.example_shape, 0, len(ds))
+    norm = normalizer_for(ds, "unit")
+    state, twin = (build_state(cfg, ds, choose_device("cpu")) for _ in range(2))
+    next_batch = batch_source(ds, norm, state)
+    binarize_twin = batch_binarizer(binarize, twin.sampler, cfg.seed)
+    for _ in range(6):  # more than one epoch
+        x, y = next_batch()
+        expected = norm.encode(binarize_twin(ds.x[twin.sampler.next_batch()]))
+        assert y is None and x.dtype == torch.float32 and torch.equal(x, expected)
