@@ -1,7 +1,7 @@
 // GAN playground: a real 2D GAN training in the server (genlab/web/simulations/gan2d.py).
 import { SimShell, el, drawChart, fitCanvas, fmt } from "./core.js";
 
-const LOSSES = [["minimax", "minimax (Goodfellow)"], ["non-saturating", "non-saturating"],
+const LOSSES = [["minimax", "minimax"], ["non-saturating", "non-saturating"],
   ["hinge", "hinge"], ["least-squares", "least-squares"], ["wgan-gp", "WGAN-GP"]];
 const DATA = [["ring8", "ring of 8"], ["grid25", "grid of 25"], ["spiral", "spiral"],
   ["moons", "two moons"], ["drawn", "points I draw"]];
