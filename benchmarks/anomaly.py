@@ -49,7 +49,8 @@ def main(argv=None) -> int:
         config = {"model.kind": "vae", "data.name": data, "data.holdout_class": c,
                   "model.architecture": "mlp", "model.hidden_dim": 32 if args.fast else 400,
                   "model.depth": 1, "model.latent_dim": 20, "epochs": epochs,
-                  "batch_size": 128, "seed": 0}
+                  "batch_size": 128, "seed": 0,
+                  "lr": 1e-3, "lr_decay_start": 1.0}  # the page's Adam(1e-3), constant
         key = f"{data}|{c}|{epochs}|{'fast' if args.fast else 'full'}"
         jobs.append({"key": key, "holdout": c, "config": config, "show": ("auroc", "auprc"),
                      "n_test": None, "run_dir": str(work / "runs" / key.replace("|", "_"))})

@@ -64,7 +64,8 @@ def main(argv=None) -> int:
         for beta in BETAS:
             config = {"model.kind": "vae", **train_data, "model.architecture": "mlp",
                       "model.hidden_dim": 400, "model.depth": 1, "model.latent_dim": 20,
-                      "epochs": epochs, "batch_size": 128, "beta": beta, "seed": 0}
+                      "epochs": epochs, "batch_size": 128, "beta": beta, "seed": 0,
+                      "lr": 1e-3, "lr_decay_start": 1.0}  # the page's Adam(1e-3), constant
             if args.fast:
                 config.update({"model.hidden_dim": 32})
             key = f"{data}|{beta}|{epochs}|{k}|{examples}|{'fast' if args.fast else 'full'}"
