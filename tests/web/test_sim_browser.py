@@ -30,9 +30,12 @@ def modes_covered(page) -> int:
 
 
 def test_gan_playground_wgan_gp_covers_more_modes_over_time(server_url, page, screenshot_dir):
-    page.goto(f"{server_url}/?g_data=grid25&g_loss=wgan-gp&g_speed=40#sim-gan2d")
+    page.goto(f"{server_url}/?g_data=grid25&g_speed=40#sim-gan2d")
     sim = gan(page)
     sim.locator("button[data-action=play]").wait_for()
+    sim.locator("select[name=loss]").select_option("wgan-gp")
+    assert sim.locator("input[name=n_critic]").input_value() == "5"  # the paper's recipe
+    assert "g_n_critic=5" in page.url
     sim.scroll_into_view_if_needed()
     sim.locator("button[data-action=play]").click()
     page.wait_for_function(

@@ -117,6 +117,12 @@ export function mount(root) {
       shell.values.preset = "custom"; preset.value = "custom"; shell.announce();
     }
     if (name === "pack") shell.values.pack = Number(value);
+    // WGAN-GP's own recipe trains the critic 5 times per generator step (Gulrajani et al.,
+    // Algorithm 1); switching to it from the default k = 1 takes that too (still editable)
+    if (name === "loss" && value === "wgan-gp" && shell.values.n_critic === 1) {
+      shell.setValues({ n_critic: 5 });
+      shell.status.textContent = "n-critic set to 5, WGAN-GP's recipe.";
+    }
     drawHint.hidden = shell.values.data !== "drawn";
     redraw();
   };
