@@ -160,14 +160,19 @@ def main(argv=None) -> int:
                      "run_dir": str(work / "runs" / slug(f"{data} {variant} {n} "
                                                          f"{'fast' if args.fast else 'full'}"))})
 
+    name = "image_gans-fast" if args.fast else "image_gans"
+    earlier = None  # evaluations already in the run folders were made by an earlier invocation
+    if not args.report_only and any(read_curve(Path(j["run_dir"])) for j in jobs):
+        earlier = common._training_run(Path(args.out) / f"{name}.md") or "(its page is gone)"
+
     def report(results):
-        write_report(args, results, data, schedule, n, jobs, started)
+        write_report(args, results, data, schedule, n, jobs, started, earlier)
 
     report(common.run_jobs(jobs, run_job, work / "results.jsonl", args, on_result=report))
     return 0
 
 
-def write_report(args, results, data, schedule, n, jobs, started) -> None:
+def write_report(args, results, data, schedule, n, jobs, started, earlier=None) -> None:
     out = Path(args.out)
     name = "image_gans-fast" if args.fast else "image_gans"
     finished = {r["variant"] for r in results}
@@ -220,6 +225,10 @@ def write_report(args, results, data, schedule, n, jobs, started) -> None:
                      "reached; the training after those was discarded")
     from genlab.data import load_dataset
 
+    if earlier:
+        notes.append("The evaluations the run folders already held when this invocation "
+                     f"started (the first steps of each curve) were made by: {earlier}; this "
+                     "invocation resumed each variant from its last evaluated checkpoint")
     last, n_train = max(schedule), len(load_dataset(data, "train"))
     notes.append(f"**Short training budget**: at most {last:,} generator steps of batch 64 "
                  f"(≈ {last * 64 / n_train:.1f} epochs of the {n_train:,} training images; WGAN-GP "
