@@ -132,6 +132,8 @@ def main(argv=None) -> int:
     p.add_argument("--stop-at", default=None, metavar="HH:MM",
                    help="UTC time after which no variant trains further: each keeps the "
                         "evaluations it reached (for a hard deadline on a shared machine)")
+    p.add_argument("--note", action="append", default=[],
+                   help="a line for the page's notes (repeatable), e.g. with --report-only")
     args = p.parse_args(argv)
     started = time.perf_counter()
     deadline = stop_time(args.stop_at) if args.stop_at else None
@@ -229,6 +231,7 @@ def write_report(args, results, data, schedule, n, jobs, started, earlier=None) 
         notes.append("The evaluations the run folders already held when this invocation "
                      f"started (the first steps of each curve) were made by: {earlier}; this "
                      "invocation resumed each variant from its last evaluated checkpoint")
+    notes += list(getattr(args, "note", []))
     last, n_train = max(schedule), len(load_dataset(data, "train"))
     notes.append(f"**Short training budget**: at most {last:,} generator steps of batch 64 "
                  f"(≈ {last * 64 / n_train:.1f} epochs of the {n_train:,} training images; WGAN-GP "
