@@ -182,7 +182,8 @@ def write_report(args, results, data, schedule, n, jobs, started, earlier=None) 
     for job in jobs:
         curve = [] if job["variant"] in finished else read_curve(Path(job["run_dir"]))
         if curve:
-            partial.append({"variant": job["variant"] + " (cut short)", "curve": curve,
+            partial.append({"variant": job["variant"] + " (unfinished)", "curve": curve,
+                            "base": job["variant"],
                             "features": curve[-1]["features"], "accuracy": curve[-1]["accuracy"],
                             "grid": str(Path(job["run_dir"]) / "grid.png")})
     stopped = [r["variant"] for r in results if r.get("stopped_at_deadline")]
@@ -219,8 +220,9 @@ def write_report(args, results, data, schedule, n, jobs, started, earlier=None) 
              "train wall s = the same in wall-clock time on the shared, loaded machine "
              "(niced; other work ran beside it), not comparable between variants"]
     if partial:
-        notes.append(f"{len(partial)} variant(s) marked *cut short* did not reach the last "
-                     "evaluation: their rows are the evaluations written before the run stopped")
+        notes.append(f"{len(partial)} variant(s) marked *unfinished* were still training (or "
+                     "were killed) when this page was written: their rows are the evaluations "
+                     "they had written")
     if stopped:
         notes.append(f"**Stopped by the deadline** (`--stop-at`) before the last evaluation: "
                      f"{', '.join(stopped)} — their last rows are the last evaluations they "
@@ -265,7 +267,7 @@ def write_report(args, results, data, schedule, n, jobs, started, earlier=None) 
              "(the same latent vectors for every variant), 2× enlarged.\n")
     for r in shown:
         if r.get("grid") and Path(r["grid"]).is_file():
-            png = f"{name}-samples-{slug(r['variant'])}.png"
+            png = f"{name}-samples-{slug(r.get('base', r['variant']))}.png"
             shutil.copyfile(r["grid"], out / png)
             text += f"\n**{r['variant']}** (step {r['curve'][-1]['step']})\n\n![{r['variant']}]({png})\n"
     common.write_text(out / f"{name}.md", text)
@@ -273,7 +275,7 @@ def write_report(args, results, data, schedule, n, jobs, started, earlier=None) 
 
 def precision_comparison(shown: list[dict]) -> str:
     """The DCGAN in bf16 beside the same DCGAN in fp32, at the steps both reached (issue 5)."""
-    by_name = {r["variant"].removesuffix(" (cut short)"): r for r in shown}
+    by_name = {r.get("base", r["variant"]): r for r in shown}
     bf16, fp32 = by_name.get("DCGAN (non-saturating)"), by_name.get("DCGAN (non-saturating), fp32")
     if not bf16 or not fp32:
         return ""
