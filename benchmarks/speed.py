@@ -41,13 +41,13 @@ RECIPE_EPOCHS = 1.75  # genlab's defaults for the MLP VAE: epochs of the time-to
 HUB_BEGIN, HUB_END = "<!-- hub_sessions: begin -->", "<!-- hub_sessions: end -->"
 
 
-def bench_args(fast: bool, threads: int | None) -> argparse.Namespace:
+def bench_args(fast: bool, threads: int | None, repeats: int = 3) -> argparse.Namespace:
     from genlab import bench
 
     p = argparse.ArgumentParser()
     bench.add_arguments(p)
     argv = ["--steps", "1", "--repeats", "1", "--warmup", "1", "--sizes", "28"] if fast else \
-        ["--steps", "3", "--repeats", "3", "--warmup", "2"]
+        ["--steps", "3", "--repeats", str(repeats), "--warmup", "2"]
     if threads:
         argv += ["--threads", str(threads)]
     return p.parse_args(argv)
@@ -209,7 +209,9 @@ def write_page(sections: dict[str, str], started: float, args, page: Path = PAGE
     m = machine()
     head = ["# Speed: genlab against the PyTorch examples' reference loops", "",
             f"- Last produced by `python benchmarks/speed.py{' --fast' if args.fast else ''}"
-            f"{' --skip ' + args.skip if args.skip else ''}` in "
+            f"{' --skip ' + args.skip if args.skip else ''}"
+            f"{f' --threads {args.threads}' if args.threads else ''}"
+            f"{f' --repeats {args.repeats}' if args.repeats != 3 else ''}` in "
             f"{format_seconds(time.perf_counter() - started)}, "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
             f"- Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, torch {m['torch']} "
@@ -222,9 +224,11 @@ def write_page(sections: dict[str, str], started: float, args, page: Path = PAGE
     body = []
     for name in ("steps-1t", "steps-2t", "steps", "quality", "startup"):
         if name in sections:
+            command = " ".join(["python benchmarks/speed.py", *sys.argv[1:]])
+            omp = os.environ.get("OMP_NUM_THREADS")
             stamp = (f"_Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
-                     f"`{COMMIT_AT_START}`, load average at the end {machine()['load_average']}._"
-                     "\n\n")
+                     f"`{COMMIT_AT_START}`, load average at the end {machine()['load_average']}; "
+                     f"`{'OMP_NUM_THREADS=' + omp + ' ' if omp else ''}{command}`._\n\n")
             title, _, rest = sections[name].partition("\n\n")
             body.append(_block(name, f"{title}\n\n{stamp}{rest}"))
         elif (kept := _old_block(old, name)) is not None:
@@ -322,6 +326,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fast", action="store_true", help="tiny settings: a smoke test")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="timed rounds of the training-step section (the median is shown)")
     p.add_argument("--page", type=Path, default=PAGE, help="the page to (re)write")
     p.add_argument("--skip", default="", help="comma list of sections to skip: "
                                               "steps, quality, startup")
@@ -339,7 +345,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="genlab-speed-"))
     try:
         if "steps" not in skip:
-            report = bench.measure(bench_args(args.fast, args.threads),
+            report = bench.measure(bench_args(args.fast, args.threads, args.repeats),
                                    log=lambda s: print(s, flush=True))
             sections[f"steps-{report['threads']}t"] = throughput_section(report)
             for label, ratio in report["ratios"].items():
