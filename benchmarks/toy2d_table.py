@@ -136,6 +136,15 @@ def main(argv=None) -> int:
     return 0
 
 
+def kl_cell(values: list[float]) -> str:
+    """Mean ± SE of the reverse KL; it is undefined (nan) for a seed with no high-quality
+    sample, so such seeds are left out and counted."""
+    text = common.fmt_mean_se(values, "{:.3f}")
+    undefined = sum(v != v for v in values)
+    return text + (f" (undefined for {undefined} of {len(values)} seeds: no high-quality "
+                   "sample)" if undefined else "")
+
+
 def kl_gap(kl: float) -> str:
     if kl != kl:  # nan: no high-quality sample at all
         return "undefined: no high-quality sample"
@@ -172,7 +181,7 @@ def write_report(args, results, variants, seeds, steps, wgan_steps, started, pla
             rows.append([data, variant, len(cell),
                          common.fmt_mean_se([r["modes"] for r in cell], "{:.1f}") + f" / {m}",
                          common.fmt_mean_se([r["high_quality"] for r in cell], "{:.1f}", 100),
-                         common.fmt_mean_se([r["reverse_kl"] for r in cell], "{:.3f}"),
+                         kl_cell([r["reverse_kl"] for r in cell]),
                          sum(r["modes"] == m for r in cell),
                          f"{sum(r['train_seconds'] for r in cell) / len(cell):.0f}"])
             best.setdefault(variant, {})[data] = cell
