@@ -288,7 +288,7 @@ def run_jobs(jobs: list[dict], job_fn: Callable[[dict], dict], log_path: Path, a
             log.write(json.dumps(result) + "\n")
             log.flush()
             done[job["key"]] = result
-            print(f"[{len(done)}/{len(jobs)}] {job['key']}: "
+            print(f"[{sum(j['key'] in done for j in jobs)}/{len(jobs)}] {job['key']}: "
                   f"{ {k: v for k, v in result.items() if k in job.get('show', ())} }", flush=True)
             if on_result is not None:
                 on_result([done[j["key"]] for j in jobs if j["key"] in done])
