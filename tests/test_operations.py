@@ -132,9 +132,11 @@ def test_anomaly_scores_elbo_iwae_and_ae(vae_run, gan_run, tmp_path_factory):
 
 
 def _colour_count(path, colour):
+    import numpy as np
     from PIL import Image
 
-    return sum(1 for p in Image.open(path).convert("RGB").getdata() if p == colour)
+    pixels = np.asarray(Image.open(path).convert("RGB"))  # (H, W, 3)
+    return int((pixels == np.array(colour)).all(-1).sum())
 
 
 def test_2d_sample_png_draws_the_real_data_behind_the_samples(gan_run, tmp_path, cli):
