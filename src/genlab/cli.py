@@ -327,10 +327,13 @@ def cmd_sample(args) -> int:
 
 
 def _dataset_for(run, args, split="test"):
+    """The images a command feeds the run's model, prepared as it was trained: a run trained
+    on binarized pixels sees the split binarized once (genlab.data.binarize, "fixed")."""
     from genlab.data import load_dataset
     return load_dataset(getattr(args, "data", None) or run.dataset, split=split,
                         data_dir=getattr(args, "data_dir", None) or run.config.data.data_dir,
-                        image_size=run.config.data.image_size)
+                        image_size=run.config.data.image_size,
+                        binarize=run.config.data.binarize)
 
 
 def cmd_interpolate(args) -> int:

@@ -139,3 +139,20 @@ def test_cli_binarize_flag_reaches_the_config_and_bad_uses_are_one_line_errors(t
                "--out", str(tmp_path / "pts"))
     assert proc.returncode != 0 and proc.stderr.strip().splitlines() == [
         "genlab: error: --binarize fixed applies to images, not points"]
+
+
+def test_commands_feed_a_binarized_run_the_test_split_binarized_as_trained(tmp_path, cli):
+    from genlab.operations import anomaly_scores
+    from genlab.runs import load_run
+
+    run_dir = tmp_path / "run"
+    cli("train", "vae", "--data", "digits", "--binarize", "fixed", "--steps", "2",
+        "--hidden-dim", "8", "--out", str(run_dir), check=True)
+    cli("anomaly", str(run_dir), "--out", str(tmp_path / "scores.csv"), check=True)
+    rows = (tmp_path / "scores.csv").read_text().splitlines()[1:]
+    from_cli = dict((int(r.split(",")[0]), float(r.split(",")[2])) for r in rows)
+    run = load_run(run_dir)
+    binary = anomaly_scores(run, load_dataset("digits", "test", binarize="fixed"))
+    grey = anomaly_scores(run, load_dataset("digits", "test"))
+    assert all(abs(from_cli[i] - float(binary[i])) < 1e-4 for i in range(len(binary)))
+    assert not torch.allclose(binary, grey)
