@@ -95,8 +95,11 @@ def main(argv=None) -> int:
     p.add_argument("--long", action="append", default=[], metavar="VARIANT:STEPS:SEEDS",
                    help="extra rows: VARIANT trained for STEPS steps on SEEDS seeds (run first)")
     p.add_argument("--note", action="append", default=[],
-                   help="a line for the page's notes (e.g. why these steps)")
+                   help="a line for the page's notes (e.g. why these steps); @FILE: one per line")
     args = p.parse_args(argv)
+    args.note = [line for note in args.note for line in (
+        Path(note[1:]).read_text().splitlines() if note.startswith("@") else [note])
+        if line.strip()]
     started = time.perf_counter()
     seeds = args.seeds or (1 if args.fast else 10)
     steps = args.steps or (10 if args.fast else 3000)
