@@ -233,6 +233,8 @@ def write_report(args, results, variants, seeds, steps, wgan_steps, started, pla
     text += common.markdown_table(
         ["data", "variant", "seeds", "modes", "high-quality %", "reverse KL", "all modes",
          "s/run"], rows)
+    text += (f"\n![modes covered]({name}-modes.png)\n"
+             f"![high-quality fraction]({name}-high-quality.png)\n")
     text += "\nConfiguration of each row (resolved by `genlab.config.resolve`):\n\n"
     text += common.markdown_table(["variant", "generator steps", "configuration"], configs)
     text += ("\nPublished (grid of 25, 2,500 samples; PacGAN Table 1, VEEGAN Table 1, GDPP "
