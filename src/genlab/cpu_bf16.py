@@ -6,6 +6,10 @@ takes ~10x longer with 2 threads than with 1 (e.g. 256->512 channels, 8x8, batch
 with 2 threads, 82 ms with 1; the forward and data-gradient kernels scale normally). A whole
 DCGAN 64x64 step under bf16 autocast ran at 0.5x the fp32 reference loop with 2 threads; with
 the weight gradients on one thread it ran at 2.5x (docs/results/speed.md).
+Those figures were taken while other jobs loaded the machine (OpenMP threads waiting on each
+other); on the idle machine (2026-11-24, nothing else running) the same kernel is faster on 2
+threads (256->512, 8x8, batch 64: 20 ms vs 38 ms on 1), the probe says so and nothing is
+rerouted. Hence a probe, not a rule.
 
 `enable(model)` routes the model's Conv2d / ConvTranspose2d layers, while CPU bf16 autocast is
 on, through `_BF16Conv`: the same bf16 forward and data gradient as autocast, and the weight
