@@ -91,7 +91,7 @@ export function mount(root) {
     el("span", { class: "sim-nowrap", text: "→ arrows: −∇ of G's loss" }));
   const pointCount = el("span", { "data-points": "0", text: "0 points" });
   const drawHint = el("p", { class: "sim-hint", hidden: true },
-    "Draw on the canvas with the mouse or a finger (up to 2000 points; the link keeps them, " +
+    "Draw on the canvas with the mouse or a finger: your points are blue (up to 2000; the link keeps them, " +
     "snapped to a 256 × 256 grid). ", pointCount, " ",
     el("button", { type: "button", "data-action": "clear-points",
                    onclick: () => { points = []; sendPoints(); redraw(); } }, "Clear drawing"));
