@@ -143,8 +143,14 @@ def test_out_of_range_settings_are_explained_without_a_failed_request(server_url
 
 def test_sections_read_and_simulations_tried_are_remembered(server_url, page):
     _open(page, server_url)
-    page.locator('.read-mark[data-section="motivation"]').scroll_into_view_if_needed()
-    page.wait_for_function("() => document.querySelector('#progress-read').textContent !== '0'")
+    # scroll to the section's end mark as a reader would; the poll scrolls again because the
+    # page's layout still moves while diagrams and simulations load (one CI run timed out
+    # after a single scroll left the mark out of view)
+    page.wait_for_function("""() => {
+        document.querySelector('.read-mark[data-section="motivation"]')
+            .scrollIntoView({block: "center"});
+        return document.querySelector('#progress-read').textContent !== '0';
+    }""")
     page.evaluate("""document.dispatchEvent(new CustomEvent("genlab:sim-started",
                      {detail: {sim: "gan2d"}}))""")
     assert page.locator("#progress-sims").inner_text() == "1"
