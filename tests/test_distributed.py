@@ -13,6 +13,7 @@ the weights.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -77,6 +78,11 @@ def worker(kind: str, out: str) -> None:
     weights = one_step(state, ds)
     if ctx.rank == 0:
         torch.save(weights, out)
+    # Free the DDP wrappers (their reducers hold the process group) before leaving it, as
+    # train() does when its generator ends: one CI run aborted a rank at exit ("terminate
+    # called without an active exception") while they were still alive.
+    del state
+    gc.collect()
     distributed.teardown()
 
 
