@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 
@@ -30,11 +31,12 @@ def _grads(net: nn.Module, x: torch.Tensor):
     return y.detach().float(), [p.grad.clone() for p in net.parameters()]
 
 
-def test_routed_convolutions_match_autocast():
+@pytest.mark.parametrize("size", [16, 8])  # 8: both routed layers take the GEMM weight gradient
+def test_routed_convolutions_match_autocast(size):
     plain = _net()
     routed = copy.deepcopy(plain)
-    assert cpu_bf16.enable(routed, probe=False) == 2  # the two bias-free layers
-    x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    assert cpu_bf16.enable(routed) == 2  # the two bias-free layers
+    x = torch.randn(4, 3, size, size, generator=torch.Generator().manual_seed(1))
     y0, g0 = _grads(plain, x)
     y1, g1 = _grads(routed, x)
     torch.testing.assert_close(y1, y0, rtol=0, atol=0)  # the same bf16 forward kernels
@@ -47,7 +49,7 @@ def test_routed_convolutions_match_autocast():
 def test_outside_autocast_nothing_changes():
     plain = _net()
     routed = copy.deepcopy(plain)
-    cpu_bf16.enable(routed, probe=False)
+    cpu_bf16.enable(routed)
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(routed(x), plain(x), rtol=0, atol=0)
@@ -56,3 +58,32 @@ def test_outside_autocast_nothing_changes():
 def test_probe_answers_once():
     first = cpu_bf16.one_thread_is_faster()
     assert cpu_bf16.one_thread_is_faster() is first
+
+
+SHAPES = [  # (batch, in, out, size, kernel, stride, padding)
+    (3, 5, 7, 8, 4, 2, 1),  # DCGAN's block
+    (2, 4, 6, 5, 3, 1, 1),
+    (2, 3, 4, 6, 3, 2, 0),
+]
+
+
+@pytest.mark.parametrize("transposed,shape", [(False, s) for s in SHAPES] + [
+    (True, s) for s in SHAPES + [(2, 6, 3, 1, 4, 1, 0)]])  # the last: DCGAN's G 1x1 -> 4x4
+def test_gemm_weight_grad_is_the_convolution_weight_gradient(shape, transposed):
+    """Against autograd through torch's own convolution, float64, channels_last inputs."""
+    b, c_in, c_out, size, k, s, p = shape
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(b, c_in, size, size, dtype=torch.float64, generator=gen)
+    x = x.to(memory_format=torch.channels_last)
+    w_shape = (c_in, c_out, k, k) if transposed else (c_out, c_in, k, k)
+    w = torch.randn(w_shape, dtype=torch.float64, generator=gen).requires_grad_()
+    conv = nn.functional.conv_transpose2d if transposed else nn.functional.conv2d
+    y = conv(x, w, None, s, p)
+    grad_y = torch.randn(y.shape, dtype=torch.float64, generator=gen)
+    grad_y = grad_y.to(memory_format=torch.channels_last)
+    y.backward(grad_y)
+    if transposed:  # the direct convolution's weight gradient, input and output swapped
+        ours = cpu_bf16.gemm_weight_grad(grad_y, x, (k, k), (s, s), (p, p))
+    else:
+        ours = cpu_bf16.gemm_weight_grad(x, grad_y, (k, k), (s, s), (p, p))
+    torch.testing.assert_close(ours, w.grad, rtol=1e-10, atol=1e-10)

@@ -1,23 +1,27 @@
-"""bf16 convolutions on CPUs: the weight gradient on one thread where that is faster.
+"""bf16 convolutions on CPUs: faster weight gradients, the same results.
 
-Measured on a 2-core Zen 4 (AVX-512-BF16, oneDNN 3.12 in torch 2.13): under bf16 autocast the
-convolution weight-gradient kernel (oneDNN `jit_bf16:avx512_core_bf16`, backward_weights)
-takes ~10x longer with 2 threads than with 1 (e.g. 256->512 channels, 8x8, batch 64: 790 ms
-with 2 threads, 82 ms with 1; the forward and data-gradient kernels scale normally). A whole
-DCGAN 64x64 step under bf16 autocast ran at 0.5x the fp32 reference loop with 2 threads; with
-the weight gradients on one thread it ran at 2.5x (docs/results/speed.md).
-Those figures were taken while other jobs loaded the machine (OpenMP threads waiting on each
-other); on the idle machine (2026-11-24, nothing else running) the same kernel is faster on 2
-threads (256->512, 8x8, batch 64: 20 ms vs 38 ms on 1), the probe says so and nothing is
-rerouted. Hence a probe, not a rule.
+`enable(model)` routes the model's bias-free Conv2d / ConvTranspose2d layers, while CPU bf16
+autocast is on, through `_BF16Conv`: the same bf16 forward and data gradient as autocast, and
+the weight gradient computed one of two ways:
 
-`enable(model)` routes the model's Conv2d / ConvTranspose2d layers, while CPU bf16 autocast is
-on, through `_BF16Conv`: the same bf16 forward and data gradient as autocast, and the weight
-gradient from the same kernel with the intra-op thread count set to 1 for that one call. It is
-applied only when `one_thread_is_faster()`: a probe, run once per process, that times that
-kernel both ways on a small layer (so on CPUs where the multi-threaded kernel is fine, nothing
-changes). Everything else (parameter names, dtypes, results up to summation order) is as under
-plain autocast.
+- Few output positions (H·W ≤ `GEMM_MAX_POSITIONS` = 64, e.g. DCGAN's 16x16 -> 8x8 and
+  8x8 -> 4x4 discriminator layers and its generator's transposed 1x1 -> 4x4, 4x4 -> 8x8 and
+  8x8 -> 16x16 ones): oneDNN's bf16 weight-gradient kernel is slow for its FLOPs there, so it
+  is formed as one GEMM (`gemm_weight_grad`: im2col of the NHWC input as a strided view, then
+  grad_yᵀ · columns, accumulated in fp32 as oneDNN does). Measured on a 2-core Zen 4
+  (AVX-512-BF16, torch 2.13), idle, batch 64, 2 threads (1 thread in brackets), oneDNN → GEMM
+  for one kernel: 256->512, 8x8 -> 4x4: 18.0 → 12.1 ms (36.3 → 22.7); transposed 512->256,
+  4x4 -> 8x8: 19.0 → 11.6 ms (34.6 → 21.3); transposed 100->512, 1x1 -> 4x4: 2.6 → 0.3 ms;
+  128->256, 16x16 -> 8x8: 13.4 → 12.3 ms; 64->128, 32x32 -> 16x16: 12.0 → 27.0 ms. In whole
+  DCGAN 64x64 steps, interleaved in one process against the reference loop (9 rounds, 2
+  threads): GEMM up to 16 positions 2.00x the reference, up to 64: 2.08x, up to 256: 1.95x,
+  never: 1.89x (1 thread: 2.24x / 2.24x / 2.09x / 2.11x): hence 64.
+- Otherwise oneDNN's kernel, on one thread when `one_thread_is_faster()`: a probe, run once
+  per process. Under load (other jobs on both cores) that kernel took ~10x longer on 2 threads
+  than on 1 (256->512, 8x8, batch 64: 790 ms vs 82 ms; OpenMP threads waiting on each other);
+  idle, 2 threads win (20 ms vs 38 ms) and the probe says so. Hence a probe, not a rule.
+
+Parameter names, dtypes and results (up to summation order) are as under plain autocast.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ _PROBE: bool | None = None
 
 
 class _BF16Conv(torch.autograd.Function):
-    """y = conv(x, w) in bf16; dL/dx as autocast computes it; dL/dw on one thread."""
+    """y = conv(x, w) in bf16; dL/dx as autocast computes it; dL/dw as one GEMM for few output
+    positions, else oneDNN's kernel (on one thread where the probe finds that faster)."""
 
     @staticmethod
     def forward(ctx, x, weight, stride, padding, output_padding, transposed):
@@ -43,22 +48,59 @@ class _BF16Conv(torch.autograd.Function):
         else:
             y = F.conv2d(xb, wb, None, stride, padding)
         ctx.save_for_backward(xb, wb)
-        ctx.setup = (list(stride), list(padding), list(output_padding), transposed, weight.dtype)
+        ctx.setup = (list(stride), list(padding), list(output_padding), transposed)
         return y
 
     @staticmethod
     def backward(ctx, grad_y):
         xb, wb = ctx.saved_tensors
-        stride, padding, output_padding, transposed, weight_dtype = ctx.setup
+        stride, padding, output_padding, transposed = ctx.setup
         grad_y = grad_y.to(torch.bfloat16)
         grad_x = grad_w = None
         args = (grad_y, xb, wb, None, stride, padding, [1, 1], transposed, output_padding, 1)
         if ctx.needs_input_grad[0]:
             grad_x = torch.ops.aten.convolution_backward(*args, [True, False, False])[0]
         if ctx.needs_input_grad[1]:
-            grad_w = _one_thread(lambda: torch.ops.aten.convolution_backward(
-                *args, [False, True, False])[1]).to(weight_dtype)
+            grad_w = _weight_grad(grad_y, xb, wb, args)  # bf16: autograd casts it to fp32
         return grad_x, grad_w, None, None, None, None
+
+
+GEMM_MAX_POSITIONS = 64  # output positions (H·W) up to which the weight gradient is one GEMM
+
+
+def _weight_grad(grad_y, xb, wb, args):
+    stride, padding, _, transposed = args[4], args[5], args[6], args[7]
+    # A transposed convolution's weight gradient is the direct one with the roles of its
+    # input and output gradient swapped: dL/dw[i, o] = Σ x[:, i] ⋆ grad_y[:, o] (weight (in, out, k, k)).
+    inp, out = (grad_y, xb) if transposed else (xb, grad_y)
+    if out.shape[2] * out.shape[3] <= GEMM_MAX_POSITIONS:
+        return gemm_weight_grad(inp, out, tuple(wb.shape[2:]), stride, padding)
+    kernel = lambda: torch.ops.aten.convolution_backward(*args, [False, True, False])[1]  # noqa: E731
+    return _one_thread(kernel) if one_thread_is_faster() else kernel()
+
+
+def gemm_weight_grad(x: torch.Tensor, grad_y: torch.Tensor, kernel: tuple[int, int],
+                     stride, padding) -> torch.Tensor:
+    """dL/dw of y = conv2d(x, w, stride, padding) (no dilation, one group), as one GEMM.
+
+    dL/dw[o, c, i, j] = Σ_{b, p, q} grad_y[b, o, p, q] · x_pad[b, c, s_h·p + i, s_w·q + j]
+    (x (B, C, H, W), grad_y (B, O, P, Q) → (O, C, kh, kw), channels_last like the weights).
+    The windows x_pad[b, s·p : s·p + k, s·q : s·q + k, :] of the NHWC input are a strided view,
+    copied once into the (B·P·Q, kh·kw·C) column matrix."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, tuple(stride), tuple(padding)
+    b, c, h, w = x.shape
+    o, p, q = grad_y.shape[1:]
+    x_nhwc = x.permute(0, 2, 3, 1)  # a view when x is channels_last
+    if ph or pw:
+        padded = x_nhwc.new_zeros((b, h + 2 * ph, w + 2 * pw, c))
+        padded[:, ph:ph + h, pw:pw + w] = x_nhwc
+    else:
+        padded = x_nhwc.contiguous()
+    s_b, s_h, s_w, s_c = padded.stride()
+    columns = padded.as_strided((b, p, q, kh, kw, c), (s_b, sh * s_h, sw * s_w, s_h, s_w, s_c))
+    columns = columns.reshape(b * p * q, kh * kw * c)
+    grad_rows = grad_y.permute(0, 2, 3, 1).reshape(b * p * q, o)
+    return grad_rows.t().mm(columns).view(o, kh, kw, c).permute(0, 3, 1, 2)
 
 
 def _one_thread(fn):
@@ -87,12 +129,10 @@ def _forward(self, x, *rest):
     return type(self).forward(self, x, *rest)
 
 
-def enable(model: nn.Module, probe: bool = True) -> int:
+def enable(model: nn.Module) -> int:
     """Route `model`'s bias-free Conv2d / ConvTranspose2d layers through `_BF16Conv` (an
-    instance-level forward: state_dict and module types unchanged) when `one_thread_is_faster()`
-    (or `probe=False`). Returns the number of layers routed."""
-    if probe and not one_thread_is_faster():
-        return 0
+    instance-level forward: state_dict and module types unchanged). Returns the number of
+    layers routed."""
     count = 0
     for m in model.modules():
         if _routable(m):

@@ -65,7 +65,7 @@ def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
         ema = make_ema(model.generator, cfg.ema_decay)
     if device.type == "cpu" and precision.dtype == torch.bfloat16 and not cfg.compile:
         from genlab import cpu_bf16
-        cpu_bf16.enable(model)  # conv weight gradients on one thread where a probe finds it faster
+        cpu_bf16.enable(model)  # faster conv weight gradients (see genlab.cpu_bf16)
     generators = {"noise": make_generator(device, cfg.seed * 1000 + 1),
                   "penalty": make_generator(device, cfg.seed * 1000 + 2)}
     sampler = EpochSampler(len(ds), cfg.batch_size, cfg.seed, drop_last=True, rank=rank,
