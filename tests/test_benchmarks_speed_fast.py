@@ -1,0 +1,42 @@
+"""The two speed benchmarks (issue 5) in --fast mode, so they cannot rot: speed.py writes its
+page (to a temporary path, never docs/results) with every section; hub_sessions.py drives a
+real `genlab serve` with 1 and 2 WebSocket sessions and prints their frames/s and steps/s."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1", GENLAB_CACHE=str(tmp_path / "cache"),
+               PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+
+
+def test_speed_fast_writes_every_section(tmp_path):
+    page, committed = tmp_path / "speed.md", ROOT / "docs" / "results" / "speed.md"
+    before = committed.read_bytes()
+    proc = _run([str(ROOT / "benchmarks" / "speed.py"), "--fast", "--page", str(page)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = page.read_text()
+    for marker in ("<!-- speed:steps-1t -->", "<!-- speed:quality -->", "<!-- speed:startup -->"):
+        assert marker in text
+    ratios = re.findall(r"\*\*MLP VAE 28×28 (?:fp32|bf16): ([0-9.]+)× reference\*\*", text)
+    assert len(ratios) == 2 and all(float(r) > 0 for r in ratios)
+    assert "GEMM peak measured now" in text
+    assert committed.read_bytes() == before  # --page: the committed page is left alone
+
+
+def test_hub_sessions_fast_measures_live_sessions(tmp_path):
+    proc = _run([str(ROOT / "benchmarks" / "hub_sessions.py"), "--fast", "--no-write"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = re.findall(r"(\d) session\(s\): frames/s ([0-9.]+).*steps/s ([0-9.]+)", proc.stdout)
+    assert [r[0] for r in rows] == ["1", "2"], proc.stdout[-2000:]
+    assert all(float(fps) > 0 and float(steps) > 0 for _, fps, steps in rows)
