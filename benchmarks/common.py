@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -108,7 +109,7 @@ def header(title: str, args, started: float, seeds: str, notes: Iterable[str] = 
     m = machine()
     earlier = _training_run(page) if getattr(args, "report_only", False) and page else None
     lines = [f"# {title}", "",
-             f"- Produced by `python {Path(sys.argv[0]).as_posix()} {' '.join(sys.argv[1:])}`"
+             f"- Produced by `python {Path(sys.argv[0]).as_posix()} {shlex.join(sys.argv[1:])}`"
              .replace(str(ROOT) + "/", ""),
              f"- Commit: `{COMMIT_AT_START}` (at the start; +dirty: uncommitted changes in src/ or "
              "benchmarks/ of the shared tree); "

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -226,7 +227,7 @@ def write_page(sections: dict[str, str], started: float, args, page: Path = PAGE
     body = []
     for name in ("steps-1t", "steps-2t", "steps", "quality", "startup"):
         if name in sections:
-            command = " ".join(["python benchmarks/speed.py", *sys.argv[1:]])
+            command = "python benchmarks/speed.py " + shlex.join(sys.argv[1:])
             omp = os.environ.get("OMP_NUM_THREADS")
             stamp = (f"_Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
                      f"`{COMMIT_AT_START}`, load average at the end {machine()['load_average']}; "
