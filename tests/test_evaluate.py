@@ -138,3 +138,18 @@ def test_a_dynamically_binarized_vae_is_scored_on_the_fixed_binarized_test_split
     lik = evaluate_run(tmp_path / "vae", k=5, iwae_examples=10,
                        sections=("likelihood",))["likelihood"]
     assert lik["binary_data"] is True and "nats" in lik["note"]
+
+
+def test_a_binarized_run_is_scored_with_a_classifier_trained_on_binarized_images(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
+    cfg = TrainConfig(model=ModelConfig(kind="vae", hidden_dim=16, latent_dim=4),
+                      data=DataConfig("digits", binarize="dynamic"), steps=10, batch_size=32,
+                      log_every=10)
+    for _ in train(cfg, tmp_path / "vae"):
+        pass
+    samples = evaluate_run(tmp_path / "vae", n=200, classifier_epochs=1, kid_subsets=5,
+                           kid_subset_size=50, sections=("samples",))["samples"]
+    assert "digits-binarized-fixed" in samples["features"]
+    meta = [json.loads(p.read_text()) for p in (tmp_path / "cache").rglob("*.json")]
+    assert [m["dataset"] for m in meta] == ["digits-binarized-fixed"]

@@ -138,12 +138,14 @@ def _toy2d(run, test, n: int, seed: int) -> dict:
     return out
 
 
-def _feature_network(features: str, name: str, epochs: int, data_dir, image_size):
+def _feature_network(features: str, name: str, epochs: int, data_dir, image_size,
+                     binarize: str = "none"):
     from genlab.metrics.features import FeatureExtractor, InceptionFeatures
 
-    if features == "classifier":
+    if features == "classifier":  # a binarized run's classifier learns binarized images
         return FeatureExtractor.for_dataset(name, data_dir=data_dir, epochs=epochs,
-                                            image_size=image_size)
+                                            image_size=image_size,
+                                            binarize="none" if binarize == "none" else "fixed")
     if features.startswith("inception:"):
         return InceptionFeatures.from_file(features.partition(":")[2])
     raise GenlabError(f"unknown features {features!r}: choose classifier or inception:PATH")
@@ -164,7 +166,7 @@ def _sample_quality(run, test, name, n, features, holdout, kid_subsets, kid_subs
         return {"samples": {"skipped": f"{name!r} has no labels to train the evaluation "
                                        "classifier on; pass --features inception:PATH"}}
     net = _feature_network(features, name, epochs, data_dir or run.config.data.data_dir,
-                           run.config.data.image_size).to(run.device)
+                           run.config.data.image_size, run.config.data.binarize).to(run.device)
     real = test
     if holdout is not None and test.y is not None:
         real = test.subset(test.y != holdout)  # the model never saw the held-out class

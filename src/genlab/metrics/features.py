@@ -220,7 +220,9 @@ class FeatureExtractor:
         test = load_dataset(name, "test", data_dir=data_dir, **load_options)
         if train.kind != "image" or train.y is None or test.y is None:
             raise GenlabError(f"{name}: an evaluation classifier needs labelled images")
-        return cls.from_data(name, train.x, train.y, test.x, test.y, train.num_classes,
+        binarize = load_options.get("binarize", "none")
+        label = name if binarize == "none" else f"{name}-binarized-{binarize}"
+        return cls.from_data(label, train.x, train.y, test.x, test.y, train.num_classes,
                              cache=cache, epochs=epochs, seed=seed)
 
 
