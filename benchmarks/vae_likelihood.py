@@ -9,6 +9,7 @@ a VAE on (stochastically binarized) MNIST with k = 5000 — a different data set
 60k training images), architecture and training length.
 
     python benchmarks/vae_likelihood.py          # docs/results/vae_likelihood.md + .png
+    python benchmarks/vae_likelihood.py --binarize dynamic   # vae_likelihood-dynamic.md + .png
     python benchmarks/vae_likelihood.py --fast
 """
 
@@ -86,9 +87,15 @@ def main(argv=None) -> int:
     return 0
 
 
+def page_name(args) -> str:
+    """vae_likelihood[-dynamic][-fast]: the two binarizations keep a page each."""
+    return ("vae_likelihood" + ("-dynamic" if args.binarize == "dynamic" else "")
+            + ("-fast" if args.fast else ""))
+
+
 def write_report(args, results, jobs, k, examples, started) -> None:
     out = Path(args.out)
-    name = "vae_likelihood-fast" if args.fast else "vae_likelihood"
+    name = page_name(args)
     epochs = {j["data"]: j["config"]["epochs"] for j in jobs}
     rows = [[r["data"], r["beta"], epochs[r["data"]], f"{r['elbo']:.2f} ± {r['elbo_se']:.2f}",
              f"{r['recon_nll']:.2f}", f"{r['kl']:.2f}", f"{r['nll']:.2f} ± {r['nll_se']:.2f}",
@@ -127,7 +134,7 @@ def write_report(args, results, jobs, k, examples, started) -> None:
 
 
 def write_plot(args, results) -> None:
-    name = "vae_likelihood-fast" if args.fast else "vae_likelihood"
+    name = page_name(args)
     series, labels = {}, {}
     for data in dict.fromkeys(r["data"] for r in results):
         rs = sorted((r for r in results if r["data"] == data), key=lambda r: r["beta"])
