@@ -110,12 +110,13 @@ def write_report(args, results, jobs, k, examples, started) -> None:
                 "`binarize: fixed`: each pixel ~ Bernoulli(intensity), drawn once per data set "
                 "and split, the same every epoch) — not the dynamic binarization of Burda et "
                 "al. 2016, whose 86.76 below used it (a fresh draw every time an image is "
-                "used, a form of data augmentation); `--binarize dynamic` runs that, it was "
-                "not run for this page"
+                "used, a form of data augmentation); `--binarize dynamic` runs that: "
+                "[vae_likelihood-dynamic.md](vae_likelihood-dynamic.md)"
                 if args.binarize == "fixed" else
                 "Binarization: **dynamic** (`--binarize dynamic`, as Burda et al. 2016: each "
                 "training batch binarized afresh as it is drawn; the test split binarized "
-                "once with a fixed seed, the same as `--binarize fixed`'s)"),
+                "once with a fixed seed, the same as `--binarize fixed`'s); the same "
+                "models with fixed binarization: [vae_likelihood.md](vae_likelihood.md)"),
                f"ELBO = E_q[log p(x|z)] − KL on every test image (one z sample per image); "
                f"NLL = −L_k with k = {k} (Burda et al. 2016, Eq. 8) on {examples} seeded test "
                "images; mean ± standard error over images, nats per "
