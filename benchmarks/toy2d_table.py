@@ -265,7 +265,9 @@ def short_name(row: str) -> str:
     """A bar label that fits under its bar: "NS + spectral norm" -> "NS+SN"."""
     for long, short in (("non-saturating", "NS"), ("least-squares", "LS"),
                         (" + spectral norm", "+SN"), (" + minibatch discrimination", "+MBD"),
-                        (" + packing (pack 4)", "+pack4"), (" steps", "")):
+                        (" + packing (pack 4)", "+pack4"), (" + pack 2", "+pk2"),
+                        (" + G EMA 0.999", "+EMA"), ("30000 steps", "30k"),
+                        ("10000 steps", "10k"), ("3000 steps", "3k")):
         row = row.replace(long, short)
     return row.replace(", ", " ")
 
