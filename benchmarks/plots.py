@@ -132,7 +132,7 @@ def bar_chart(path: Path, groups: list[str], series: dict[str, list[float]], tit
             X = x_start + s * bar
             Y = h - bottom - (h - top - bottom) * min(v, top_value) / top_value
             d.rectangle([X, Y, X + bar - 2, h - bottom], fill=PALETTE[s % len(PALETTE)])
-        for j, part in enumerate(_wrap(label, max(6, int(slot / 6)))):
+        for j, part in enumerate(_fit(d, label, font, slot - 6)):  # wrapped by pixel width
             d.text((left + g * slot + 4, h - bottom + 6 + 12 * j), part, fill="black", font=font)
     for s, name in enumerate(series):
         ly = top + 14 * s
@@ -164,17 +164,6 @@ def _font(size: int = 12):
         except OSError:
             continue
     return ImageFont.load_default()
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return lines + ([line] if line else [])
 
 
 def _span(lo: float, hi: float) -> tuple[float, float]:

@@ -258,15 +258,15 @@ def write_report(args, results, variants, seeds, steps, wgan_steps, started, pla
         common.bar_chart(out / f"{name}-{metric.replace('_', '-')}.png",
                          [short_name(v) for v in variants], series,
                          f"mean over seeds; {steps} generator steps unless the bar says",
-                         label, ymax=1.0)
+                         label, size=(1100, 480), ymax=1.0)
 
 
 def short_name(row: str) -> str:
     """A bar label that fits under its bar: "NS + spectral norm" -> "NS+SN"."""
     for long, short in (("non-saturating", "NS"), ("least-squares", "LS"),
                         (" + spectral norm", "+SN"), (" + minibatch discrimination", "+MBD"),
-                        (" + packing (pack 4)", "+pack4"), (" + pack 2", "+pk2"),
-                        (" + G EMA 0.999", "+EMA"), ("30000 steps", "30k"),
+                        (" + packing (pack 4)", "+pack4"), (" + pack 2", " +pk2"),
+                        (" + G EMA 0.999", " +EMA"), ("30000 steps", "30k"),
                         ("10000 steps", "10k"), ("3000 steps", "3k")):
         row = row.replace(long, short)
     return row.replace(", ", " ")
