@@ -39,6 +39,8 @@ VARIANTS = {
     # in GAN Training"): samples from the EMA of G's weights. Not in the default grid (--long).
     "NS + G EMA 0.999": {"loss": "non-saturating", "ema_decay": 0.999},
     "NS + pack 2 + G EMA 0.999": {"loss": "non-saturating", "model.pack": 2, "ema_decay": 0.999},
+    "NS + latent 8 + G EMA 0.999": {"loss": "non-saturating", "model.latent_dim": 8,
+                                    "ema_decay": 0.999},
 }
 GRID_VARIANTS = [v for v in VARIANTS if "EMA" not in v]
 DATASETS = ("ring8", "grid25")
@@ -265,7 +267,7 @@ def short_name(row: str) -> str:
     """A bar label that fits under its bar: "NS + spectral norm" -> "NS+SN"."""
     for long, short in (("non-saturating", "NS"), ("least-squares", "LS"),
                         (" + spectral norm", "+SN"), (" + minibatch discrimination", "+MBD"),
-                        (" + packing (pack 4)", "+pack4"), (" + pack 2", " +pk2"),
+                        (" + packing (pack 4)", "+pack4"), (" + pack 2", " +pk2"), (" + latent 8", " +z8"),
                         (" + G EMA 0.999", " +EMA"), ("30000 steps", "30k"),
                         ("10000 steps", "10k"), ("3000 steps", "3k")):
         row = row.replace(long, short)
