@@ -38,7 +38,8 @@ VARIANTS = {
     # Generator weight averaging (Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging
     # in GAN Training"): samples from the EMA of G's weights. Not in the default grid (--long).
     "NS + G EMA 0.999": {"loss": "non-saturating", "ema_decay": 0.999},
-    "NS + pack 2 + G EMA 0.999": {"loss": "non-saturating", "model.pack": 2, "ema_decay": 0.999},
+    "NS + pack 2 + G EMA 0.999": {"loss": "non-saturating", "model.pack": 2,
+                                  "ema_decay": 0.999},
     "NS + latent 8 + G EMA 0.999": {"loss": "non-saturating", "model.latent_dim": 8,
                                     "ema_decay": 0.999},
 }
@@ -64,7 +65,8 @@ def run_job(job: dict) -> dict:
     seconds = common.train(job["config"], out)
     started = time.perf_counter()
     result = evaluate_run(out, n=2500, seed=job["seed"])["toy2d"]
-    return {"config": describe(json.loads((out / "config.json").read_text())),"data": job["data"], "variant": job["variant"], "seed": job["seed"],
+    return {"config": describe(json.loads((out / "config.json").read_text())),
+            "data": job["data"], "variant": job["variant"], "seed": job["seed"],
             "steps": job["config"]["steps"], "modes": result["modes_covered"],
             "num_modes": result["num_modes"], "high_quality": result["high_quality_fraction"],
             "reverse_kl": result["reverse_kl"], "train_seconds": seconds,
@@ -267,7 +269,8 @@ def short_name(row: str) -> str:
     """A bar label that fits under its bar: "NS + spectral norm" -> "NS+SN"."""
     for long, short in (("non-saturating", "NS"), ("least-squares", "LS"),
                         (" + spectral norm", "+SN"), (" + minibatch discrimination", "+MBD"),
-                        (" + packing (pack 4)", "+pack4"), (" + pack 2", " +pk2"), (" + latent 8", " +z8"),
+                        (" + packing (pack 4)", "+pack4"), (" + pack 2", " +pk2"),
+                        (" + latent 8", " +z8"),
                         (" + G EMA 0.999", " +EMA"), ("30000 steps", "30k"),
                         ("10000 steps", "10k"), ("3000 steps", "3k")):
         row = row.replace(long, short)

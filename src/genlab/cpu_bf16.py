@@ -70,12 +70,14 @@ GEMM_MAX_POSITIONS = 64  # output positions (H·W) up to which the weight gradie
 
 def _weight_grad(grad_y, xb, wb, args):
     stride, padding, _, transposed = args[4], args[5], args[6], args[7]
-    # A transposed convolution's weight gradient is the direct one with the roles of its
-    # input and output gradient swapped: dL/dw[i, o] = Σ x[:, i] ⋆ grad_y[:, o] (weight (in, out, k, k)).
+    # A transposed convolution's weight gradient (weight (in, out, k, k)) is the direct one
+    # with its input and output gradient swapped: dL/dw[i, o] = Σ x[:, i] ⋆ grad_y[:, o].
     inp, out = (grad_y, xb) if transposed else (xb, grad_y)
     if out.shape[2] * out.shape[3] <= GEMM_MAX_POSITIONS:
         return gemm_weight_grad(inp, out, tuple(wb.shape[2:]), stride, padding)
-    kernel = lambda: torch.ops.aten.convolution_backward(*args, [False, True, False])[1]  # noqa: E731
+    def kernel():
+        return torch.ops.aten.convolution_backward(*args, [False, True, False])[1]
+
     return _one_thread(kernel) if one_thread_is_faster() else kernel()
 
 
