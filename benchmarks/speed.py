@@ -210,11 +210,9 @@ def write_page(sections: dict[str, str], started: float, args, page: Path = PAGE
     """The page: a header, then each section; a section skipped in this run keeps the text
     of the previous run (its own header line says when and at which commit it was measured)."""
     m = machine()
+    command = "python benchmarks/speed.py " + shlex.join(sys.argv[1:])  # as it was typed
     head = ["# Speed: genlab against the PyTorch examples' reference loops", "",
-            f"- Last produced by `python benchmarks/speed.py{' --fast' if args.fast else ''}"
-            f"{' --skip ' + args.skip if args.skip else ''}"
-            f"{f' --threads {args.threads}' if args.threads else ''}"
-            f"{f' --repeats {args.repeats}' if args.repeats != 3 else ''}` in "
+            f"- Last produced by `{command.rstrip()}` in "
             f"{format_seconds(time.perf_counter() - started)}, "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
             f"- Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, torch {m['torch']} "
@@ -227,11 +225,10 @@ def write_page(sections: dict[str, str], started: float, args, page: Path = PAGE
     body = []
     for name in ("steps-1t", "steps-2t", "steps", "quality", "startup"):
         if name in sections:
-            command = "python benchmarks/speed.py " + shlex.join(sys.argv[1:])
             omp = os.environ.get("OMP_NUM_THREADS")
             stamp = (f"_Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
                      f"`{COMMIT_AT_START}`, load average at the end {machine()['load_average']}; "
-                     f"`{'OMP_NUM_THREADS=' + omp + ' ' if omp else ''}{command}`._\n\n")
+                     f"`{'OMP_NUM_THREADS=' + omp + ' ' if omp else ''}{command.rstrip()}`._\n\n")
             title, _, rest = sections[name].partition("\n\n")
             body.append(_block(name, f"{title}\n\n{stamp}{rest}"))
         elif (kept := _old_block(old, name)) is not None:
