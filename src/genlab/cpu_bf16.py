@@ -61,20 +61,22 @@ class _BF16Conv(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = torch.ops.aten.convolution_backward(*args, [True, False, False])[0]
         if ctx.needs_input_grad[1]:
-            grad_w = _weight_grad(grad_y, xb, wb, args)  # bf16: autograd casts it to fp32
+            grad_w = _weight_grad(grad_y, xb, wb, stride, padding, transposed, args)  # bf16
         return grad_x, grad_w, None, None, None, None
 
 
 GEMM_MAX_POSITIONS = 64  # output positions (H·W) up to which the weight gradient is one GEMM
 
 
-def _weight_grad(grad_y, xb, wb, args):
-    stride, padding, _, transposed = args[4], args[5], args[6], args[7]
+def _weight_grad(grad_y, xb, wb, stride, padding, transposed, args):
+    """dL/dw in bf16 (autograd casts it to the fp32 weight's dtype); `args`: the
+    convolution_backward arguments for oneDNN's kernel."""
     # A transposed convolution's weight gradient (weight (in, out, k, k)) is the direct one
     # with its input and output gradient swapped: dL/dw[i, o] = Σ x[:, i] ⋆ grad_y[:, o].
     inp, out = (grad_y, xb) if transposed else (xb, grad_y)
     if out.shape[2] * out.shape[3] <= GEMM_MAX_POSITIONS:
         return gemm_weight_grad(inp, out, tuple(wb.shape[2:]), stride, padding)
+
     def kernel():
         return torch.ops.aten.convolution_backward(*args, [False, True, False])[1]
 
