@@ -42,6 +42,9 @@ VARIANTS = {
                                   "ema_decay": 0.999},
     "NS + latent 8 + G EMA 0.999": {"loss": "non-saturating", "model.latent_dim": 8,
                                     "ema_decay": 0.999},
+    # Twice the width (G and D 256 × 3): 4x the multiply-adds of a hidden layer, 2x the time
+    "NS + width 256 + G EMA 0.999": {"loss": "non-saturating", "model.hidden_dim": 256,
+                                     "ema_decay": 0.999},
 }
 GRID_VARIANTS = [v for v in VARIANTS if "EMA" not in v]
 DATASETS = ("ring8", "grid25")
@@ -270,7 +273,7 @@ def short_name(row: str) -> str:
     for long, short in (("non-saturating", "NS"), ("least-squares", "LS"),
                         (" + spectral norm", "+SN"), (" + minibatch discrimination", "+MBD"),
                         (" + packing (pack 4)", "+pack4"), (" + pack 2", " +pk2"),
-                        (" + latent 8", " +z8"),
+                        (" + latent 8", " +z8"), (" + width 256", " +w256"),
                         (" + G EMA 0.999", " +EMA"), ("30000 steps", "30k"),
                         ("10000 steps", "10k"), ("3000 steps", "3k")):
         row = row.replace(long, short)
