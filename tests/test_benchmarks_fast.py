@@ -3,12 +3,13 @@ their Markdown and PNG into a temporary folder, never into docs/results."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from cli_helpers import cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = {  # script -> the page it writes
@@ -22,9 +23,7 @@ SCRIPTS = {  # script -> the page it writes
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_benchmark_fast_mode_writes_its_page(script, tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1", GENLAB_CACHE=str(tmp_path / "cache"),
-               PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env.pop("GENLAB_DATA", None)
+    env = dict(cli_env(), GENLAB_CACHE=str(tmp_path / "cache"))
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--fast",
                            "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"),
                            "--workers", "1"], env=env, capture_output=True, text=True,

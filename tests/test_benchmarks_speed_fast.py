@@ -4,18 +4,18 @@ real `genlab serve` with 1 and 2 WebSocket sessions and prints their frames/s an
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from cli_helpers import cli_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1", GENLAB_CACHE=str(tmp_path / "cache"),
-               PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(cli_env(), GENLAB_CACHE=str(tmp_path / "cache"))
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
 

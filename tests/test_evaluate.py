@@ -11,7 +11,8 @@ import torch
 
 from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.errors import GenlabError
-from genlab.evaluate import evaluate_run, to_jsonable
+from genlab.evaluate import evaluate_run
+from genlab.evaluate_cli import to_jsonable
 from genlab.train import train
 
 

@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "protocol (2D), Fréchet/KID/precision/recall and mode count "
                                    "(images), ELBO/IWAE NLL (VAE), AUROC (held-out class), "
                                    "MIG/FactorVAE (shapes).")
-    from genlab.evaluate import add_arguments as add_evaluate_arguments
+    from genlab.evaluate_cli import add_arguments as add_evaluate_arguments
     add_evaluate_arguments(p)
     return parser
 
@@ -400,7 +400,7 @@ def cmd_anomaly(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from genlab.evaluate import run_command
+    from genlab.evaluate_cli import run_command
     return run_command(args)
 
 

@@ -1,0 +1,130 @@
+"""The `genlab evaluate RUN` command: its options, the table it prints and the JSON it writes.
+The metrics themselves are computed by genlab.evaluate.evaluate_run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from genlab.evaluate import IWAE_EXAMPLES, IWAE_K, SECTIONS, evaluate_run
+
+# numpy and torch are imported inside the functions: `genlab --help` must not load torch
+
+__all__ = ["add_arguments", "run_command", "to_jsonable", "print_table"]
+
+
+def add_arguments(parser) -> None:
+    """The options of `genlab evaluate`."""
+    parser.add_argument("run", help="run folder (or checkpoint file)")
+    parser.add_argument("--data", help="evaluation dataset (default: the run's)")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--n", type=int, default=None,
+                        help="generated samples (default 2500 for 2D points, 5000 for images)")
+    parser.add_argument("--k", type=int, default=IWAE_K, help="IWAE importance samples (VAE)")
+    parser.add_argument("--iwae-examples", type=int, default=IWAE_EXAMPLES,
+                        help="test examples the IWAE bound is averaged over")
+    parser.add_argument("--n-test", type=int, default=None, help="use at most N test examples")
+    parser.add_argument("--features", default="classifier",
+                        help="evaluation network: classifier (genlab's, per dataset) or "
+                             "inception:PATH (TorchScript inception-2015-12-05.pt)")
+    parser.add_argument("--factor-votes", type=int, default=10000,
+                        help="FactorVAE training votes (shapes; evaluation uses half)")
+    parser.add_argument("--sections", help="comma-separated subset of " + ", ".join(SECTIONS)
+                        + " (default: all that apply)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", help="write the results as JSON to this file")
+
+
+def run_command(args) -> int:
+    """`genlab evaluate`: compute, print a table, write JSON."""
+    import json
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    result = evaluate_run(args.run, data=args.data, n=args.n, k=args.k, features=args.features,
+                          n_test=args.n_test, iwae_examples=args.iwae_examples,
+                          factor_votes=args.factor_votes, data_dir=args.data_dir,
+                          seed=args.seed, device=args.device,
+                          sections=args.sections.split(",") if args.sections else None,
+                          log=lambda m: console.print(f"[dim]{m}[/]"))
+    print_table(result)
+    if args.out:
+        from genlab.checkpoints import atomic_write_bytes
+        atomic_write_bytes(Path(args.out), (json.dumps(to_jsonable(result), indent=2) + "\n")
+                           .encode())
+        console.print(f"wrote {args.out}")
+    return 0
+
+
+def to_jsonable(value):
+    """Tensors / numpy values -> lists and numbers; NaN and ±inf -> "nan" / "inf" / "-inf"
+    (valid JSON that still says what the value was)."""
+    import numpy as np
+    import torch
+
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return to_jsonable(value.tolist())
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+ROWS = {  # section -> (key, label, format)
+    "toy2d": [("modes", "modes covered", "{}"),
+              ("high_quality_fraction", "high-quality samples", "{:.1%}"),
+              ("reverse_kl", "reverse KL (nats)", "{:.4f}"),
+              ("frechet_distance_2d", "Fréchet distance (2D coordinates)", "{:.4g}")],
+    "samples": [("features", "features", "{}"), ("frechet_distance", "Fréchet distance", "{:.4g}"),
+                ("kid", "KID (mean ± std)", "{}"), ("precision", "precision (k=3)", "{:.3f}"),
+                ("recall", "recall (k=3)", "{:.3f}"), ("density", "density (k=5)", "{:.3f}"),
+                ("coverage", "coverage (k=5)", "{:.3f}"), ("skipped", "skipped", "{}")],
+    "mode_count": [("modes_found", "classes found", "{}"), ("kl", "KL(classes ‖ data)", "{:.4f}")],
+    "likelihood": [("elbo", "test ELBO (nats)", "{:.2f}"), ("recon_nll", "  reconstruction −E log p(x|z)", "{:.2f}"),
+                   ("kl", "  KL(q(z|x) ‖ p(z))", "{:.2f}"), ("nll", "NLL ≈ −L_k (nats)", "{:.2f}"),
+                   ("iwae_k", "  k", "{}"), ("active_units", "active units", "{}"),
+                   ("note", "note", "{}")],
+    "anomaly": [("holdout_class", "held-out class", "{}"), ("auroc", "AUROC", "{:.4f}"),
+                ("auprc", "AUPRC", "{:.4f}"), ("score", "score", "{}")],
+    "disentanglement": [("mig", "MIG", "{:.4f}"), ("factor_vae_score", "FactorVAE score", "{:.4f}"),
+                        ("num_active_dims", "active latents", "{}")],
+}
+
+
+def print_table(result: dict, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"genlab evaluate {result['run']} ({result['kind']}, step "
+                        f"{result['step']}, data {result['dataset']})")
+    table.add_column("section")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for section, rows in ROWS.items():
+        values = result.get(section)
+        if not values:
+            continue
+        values = dict(values)
+        if "modes_covered" in values:
+            values["modes"] = f"{values['modes_covered']} / {values['num_modes']}"
+        if "kid_mean" in values:
+            values["kid"] = f"{values['kid_mean']:.4g} ± {values['kid_std']:.2g}"
+        for key, label, fmt in rows:
+            if key in values and values[key] is not None:
+                value = values[key]
+                try:
+                    text = fmt.format(value)
+                except (TypeError, ValueError):
+                    text = str(value)
+                table.add_row(section, label, text)
+                section = ""
+    console.print(table)
+    console.print(f"[dim]{result['seconds']:.1f} s[/]")
