@@ -217,8 +217,9 @@ def write_report(args, results, data, schedule, n, jobs, started, earlier=None) 
              "1/5 of the others' generator steps: the same number of discriminator updates); "
              "train CPU s = cumulative CPU seconds of the variant's training (one torch "
              "thread, evaluation excluded), the measure of training time used in the plot; "
-             "train wall s = the same in wall-clock time on the shared, loaded machine "
-             "(niced; other work ran beside it), not comparable between variants"]
+             "train wall s = the same in wall-clock time, which depends on what else the "
+             "machine ran meanwhile (see the notes below): CPU seconds are the comparable "
+             "measure"]
     if partial:
         notes.append(f"{len(partial)} variant(s) marked *unfinished* were still training (or "
                      "were killed) when this page was written: their rows are the evaluations "
