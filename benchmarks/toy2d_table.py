@@ -275,7 +275,8 @@ def short_name(row: str) -> str:
                         (" + spectral norm", "+SN"), (" + minibatch discrimination", "+MBD"),
                         (" + packing (pack 4)", "+pack4"), (" + pack 2", " +pk2"),
                         (" + latent 8", " +z8"), (" + width 256", " +w256"),
-                        (" + G EMA 0.999", " +EMA"), ("30000 steps", "30k"),
+                        (" + G EMA 0.999", " +EMA"), ("100000 steps", "100k"),
+                        ("30000 steps", "30k"),
                         ("10000 steps", "10k"), ("3000 steps", "3k")):
         row = row.replace(long, short)
     return row.replace(", ", " ")
