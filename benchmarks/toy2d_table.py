@@ -264,11 +264,11 @@ def write_report(args, results, variants, seeds, steps, wgan_steps, started, pla
                 common.mean_se([r[metric] / (r["num_modes"] if scale is None else scale)
                                 for r in best[v][data]])[0] if data in best.get(v, {}) else None
                 for v in variants]
-        # the width grows with the rows: ~62 px a group keeps "WGAN-GP" clear of its neighbour
+        # the width grows with the rows: ~74 px a group keeps "WGAN-GP" clear of its neighbour
         common.bar_chart(out / f"{name}-{metric.replace('_', '-')}.png",
                          [short_name(v) for v in variants], series,
                          f"mean over seeds; {steps} generator steps unless the bar says",
-                         label, size=(max(1100, 210 + 62 * len(variants)), 480), ymax=1.0)
+                         label, size=(max(1100, 210 + 74 * len(variants)), 480), ymax=1.0)
 
 
 def short_name(row: str) -> str:
