@@ -31,6 +31,8 @@ def test_speed_fast_writes_every_section(tmp_path):
     ratios = re.findall(r"\*\*MLP VAE 28×28 (?:fp32|bf16): ([0-9.]+)× reference\*\*", text)
     assert len(ratios) == 2 and all(float(r) > 0 for r in ratios)
     assert "GEMM peak measured now" in text
+    # --fast runs on embedded data only, so it passes on a machine without the IDX files
+    assert "## Time to quality: MLP VAE on mnist5k" in text
     assert committed.read_bytes() == before  # --page: the committed page is left alone
 
 
