@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from genlab import bench
-from genlab.flops import count_flops, gemm_peak
+from genlab import flops
+from genlab.flops import count_flops, gemm_peak, gemm_rates
 
 
 def test_count_flops_linear_forward_and_backward():
@@ -23,8 +24,19 @@ def test_count_flops_linear_forward_and_backward():
     assert count_flops(step) == 2 * (2 * 8 * 30 * 20)
 
 
-def test_gemm_peak_is_positive():
+def test_gemm_peak_is_the_best_of_both_gemm_paths():
+    rates = gemm_rates(torch.float32, n=128, repeats=2, min_seconds=0.01)
+    assert set(rates) == {"mm", "conv", "conv-cl"} and all(r > 0 for r in rates.values())
     assert gemm_peak(torch.float32, n=128, repeats=1, min_seconds=0.01) > 0
+
+
+def test_the_conv_path_is_credited_with_the_flops_it_performs():
+    # gemm_rates credits its convolution with 2 · outputs · C_in · k² FLOPs: that must be what
+    # torch's own FLOP counter counts for the same call
+    conv, image = flops.peak_conv(128, torch.float32, torch.device("cpu"))
+    with torch.no_grad():
+        credited = 2 * conv(image).numel() * conv.in_channels * conv.kernel_size[0] ** 2
+        assert count_flops(lambda: conv(image)) == credited
 
 
 def _args(*argv: str) -> argparse.Namespace:

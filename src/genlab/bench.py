@@ -236,7 +236,7 @@ def measure(args, log: Callable[[str], None] = print) -> dict:
     import torch
 
     from genlab.errors import GenlabError, unknown_name
-    from genlab.flops import gemm_peak
+    from genlab.flops import gemm_rates
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -254,10 +254,14 @@ def measure(args, log: Callable[[str], None] = print) -> dict:
         f"device {args.device}, {torch.backends.cpu.get_cpu_capability()}")
     peak: dict[str, float] = {}
     if not args.no_peak:
+        parts = []
         for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-            peak[name] = gemm_peak(dtype, device=args.device)
-        log(f"GEMM peak (2048x2048, measured now): fp32 {peak['fp32']:.0f} GFLOP/s, "
-            f"bf16 {peak['bf16']:.0f} GFLOP/s")
+            rates = gemm_rates(dtype, device=args.device)
+            peak[name] = max(rates.values())
+            parts.append(f"{name} {peak[name]:.0f} GFLOP/s ("
+                         + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()) + ")")
+        log(f"GEMM peak (best warmed-up run of a 2048² torch.mm and a DCGAN convolution, "
+            f"{torch.get_num_threads()} threads, measured now): " + "; ".join(parts))
     if not args.no_reference and ref_dir is None:
         log("reference loops not found (they live in the repository's benchmarks/ folder; "
             "give --reference-dir): ratios skipped")
