@@ -156,8 +156,9 @@ function updateQuizSummary(forms) {
   for (const row of box.querySelectorAll("[data-summary-concept]")) {
     const s = stats[row.dataset.summaryConcept] || { right: 0, answered: 0, total: 0, weak: new Set() };
     answered += s.answered;
-    row.querySelector(".summary-score").textContent =
-      `${s.right} of ${s.answered} right (${s.total} questions)`;
+    row.querySelector(".summary-score").textContent = s.answered
+      ? `${s.right} of ${s.answered} right (${s.total} questions)`
+      : `not answered yet (${s.total} questions)`;
     row.classList.toggle("weak", s.weak.size > 0);
     row.classList.toggle("done", s.total > 0 && s.right === s.total);
     row.classList.toggle("untried", s.answered === 0);
