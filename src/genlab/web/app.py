@@ -5,7 +5,8 @@ Routes
   GET /                  the lesson page (HTML, formulas as MathML, code read from the source)
   GET /api/architecture  ?sim=gan2d|vae|dcgan&<config>: layers of the real model (diagrams.py)
   GET /api/architecture/settings  the settings each diagram accepts, with their bounds
-  GET /api/quiz          the knowledge-check questions, answers and explanations
+  GET /api/quiz          the knowledge-check questions, answers and explanations;
+                         ?learner=ID: the options in that learner's shuffled order
   GET /api/health        {"status": "ok"}
   /static/...            files under genlab/web/static only (StaticFiles refuses anything else)
   /ws/sim/..., /api/sim/...  the live simulations' router
@@ -20,7 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -158,8 +159,9 @@ def create_app(allowed_hosts: list[str] | None = None, **limits: Any) -> FastAPI
         return diagrams.settings_schema()
 
     @app.get("/api/quiz")
-    def quiz_data() -> dict:
-        return {"concepts": list(quiz.CONCEPTS), "questions": quiz.QUESTIONS}
+    def quiz_data(learner: str = Query("", max_length=32, pattern=r"^[A-Za-z0-9_-]*$")) -> dict:
+        return {"concepts": list(quiz.CONCEPTS), "learner": learner,
+                "questions": quiz.served(learner)}
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

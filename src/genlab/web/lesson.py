@@ -239,19 +239,38 @@ def render_fragment(text: str, counter: _Counter) -> str:
     return PLACEHOLDER.sub(sub, text)
 
 
+def section_titles() -> dict[str, str]:
+    """{id: heading} of every <h3 id=...> in the lesson's fragments: where a quiz question
+    sends a learner to reread."""
+    titles = {}
+    for *_, fragment in SECTIONS:
+        text = (CONTENT / fragment).read_text(encoding="utf-8")
+        for m in re.finditer(r'<h3 id="([a-z0-9-]+)">(.*?)</h3>', text, re.S):
+            titles[m.group(1)] = re.sub(r"<[^>]+>", "", m.group(2)).strip()
+    return titles
+
+
 def render_quiz() -> str:
+    """The questions as forms (options in the served order, each with its stable id; the
+    browser reorders them per learner) and the per-concept summary with links to reread."""
+    titles = section_titles()
     items = []
-    for i, q in enumerate(quiz.QUESTIONS, 1):
+    for i, q in enumerate(quiz.served(), 1):
         qid = html.escape(q["id"])
         opts = "".join(
-            f'<label class="opt"><input type="radio" name="q-{qid}" value="{j}" required> '
-            f'<span>{html.escape(o)}</span></label>'
-            for j, o in enumerate(q["options"]))
+            f'<label class="opt" data-option="{html.escape(o["id"])}"><input type="radio" '
+            f'name="q-{qid}" value="{html.escape(o["id"])}" required> '
+            f'<span>{html.escape(o["text"])}</span></label>'
+            for o in q["options"])
+        sim = q.get("sim")
+        sim_chip = (f' <a class="chip sim-chip" href="#sim-{sim}">needs the '
+                    f'{html.escape(SIM_LABELS[sim])}</a>' if sim else "")
         items.append(
-            f'<li><form class="q" id="q-{qid}" data-qid="{qid}" data-answer="{q["answer"]}" '
-            f'data-concept="{html.escape(q["concept"])}"><fieldset>'
-            f'<legend><span class="q-num">{i}.</span> <span class="chip">{html.escape(q["concept"])}</span> '
-            f'{html.escape(q["question"])}</legend><div class="opts">{opts}</div>'
+            f'<li><form class="q" id="q-{qid}" data-qid="{qid}" '
+            f'data-answer="{html.escape(q["answer"])}" data-concept="{html.escape(q["concept"])}" '
+            f'data-section="{html.escape(q["section"])}"><fieldset>'
+            f'<legend><span class="q-num">{i}.</span> <span class="chip">{html.escape(q["concept"])}</span>'
+            f'{sim_chip} {html.escape(q["question"])}</legend><div class="opts">{opts}</div>'
             f'<div class="q-actions"><button type="submit">Check answer</button></div>'
             f'<div class="feedback" role="status" aria-live="polite"></div>'
             f'<p class="explain" hidden>{html.escape(q["explanation"])}</p>'
@@ -259,10 +278,24 @@ def render_quiz() -> str:
     concepts = "".join(f'<li class="chip" data-concept="{html.escape(c)}">{html.escape(c)}'
                        f' <span class="concept-score" data-concept-score="{html.escape(c)}"></span></li>'
                        for c in quiz.CONCEPTS)
-    return (f'<p>{len(quiz.QUESTIONS)} questions over the seven concepts. Answers are checked '
-            f'in your browser and kept only there (localStorage).</p>'
+    rows = []
+    for c in quiz.CONCEPTS:
+        sections = dict.fromkeys(q["section"] for q in quiz.QUESTIONS if q["concept"] == c)
+        links = "".join(f'<a href="#{s}" data-reread="{s}" hidden>{html.escape(titles[s])}</a>'
+                        for s in sections)
+        rows.append(f'<li data-summary-concept="{html.escape(c)}"><b>{html.escape(c)}</b>'
+                    f'<span class="summary-score"></span>'
+                    f'<span class="summary-reread">{links}</span></li>')
+    summary = ('<section class="quiz-summary" id="quiz-summary" aria-labelledby="h-quiz-summary" '
+               'hidden><h3 id="h-quiz-summary">Your results by concept</h3>'
+               '<p class="small">For each concept with a wrong answer, the section to reread.</p>'
+               f'<ul class="summary-list" aria-live="polite">{"".join(rows)}</ul></section>')
+    n_sim = sum(1 for q in quiz.QUESTIONS if q.get("sim"))
+    return (f'<p>{len(quiz.QUESTIONS)} questions over the seven concepts, {n_sim} of them '
+            f'answered by running a simulation. Answers are checked in your browser and kept '
+            f'only there (localStorage); the options are shuffled for you.</p>'
             f'<ul class="concepts quiz-concepts" aria-label="Score by concept">{concepts}</ul>'
-            f'<ol class="quiz">{"".join(items)}</ol>')
+            f'<ol class="quiz">{"".join(items)}</ol>{summary}')
 
 
 # ---------------------------------------------------------------- page
