@@ -113,10 +113,18 @@ def is_text(kind):
     return lambda m: m.get("text") and json.loads(m["text"])["type"] == kind
 
 
+def greeted(ws):
+    """`ws` once the server's first message, the hello with the ping interval, is read."""
+    hello = json.loads(ws.receive_text())
+    assert hello["type"] == "hello" and 0 < hello["heartbeat_seconds"] <= 15, hello
+    return ws
+
+
 def test_errors_are_shown_not_raised_and_unknown_simulation_is_refused():
     client, manager = make_client()
     with client:
         with client.websocket_connect("/ws/sim/gan2d") as ws:
+            greeted(ws)
             ws.send_text("not json")
             assert "JSON" in json.loads(ws.receive_text())["message"]
             ws.send_text(json.dumps({"type": "config", "config": {"depth": 99}}))
@@ -145,9 +153,12 @@ def test_concurrent_session_limit_and_idle_stop_free_the_worker():
             assert len(manager) == 1
             (session,) = manager.sessions.values()
             with client.websocket_connect("/ws/sim/vae") as second:
-                second.send_text(json.dumps({"type": "play"}))
-                reply = json.loads(second.receive_text())
-                assert reply["type"] == "error" and "1 simulations are already running" in reply["message"]
+                greeted(second).send_text(json.dumps({"type": "play"}))
+                reply = json.loads(second.receive_text())  # full: not an error of the page's
+                assert reply == {"type": "full", "running": 1, "max_sessions": 1, "message": (
+                    "the hub is full: 1 of 1 live simulations are running (one per learner)")}
+                closed = second.receive()
+                assert closed["type"] == "websocket.close" and closed["code"] == 4001
             # no message for idle_seconds: the server says why, closes, and frees the worker
             t0 = time.monotonic()
             closed = receive_until(first, is_text("closed"))
@@ -183,7 +194,7 @@ def test_a_page_from_another_origin_cannot_open_a_simulation():
                 ws.receive_text()
         with client.websocket_connect("/ws/sim/gan2d",
                                       headers={"origin": "http://testserver"}) as ws:
-            ws.send_text(json.dumps({"type": "step", "n": 0}))
+            greeted(ws).send_text(json.dumps({"type": "step", "n": 0}))
             assert json.loads(ws.receive_text())["type"] == "error"
 
 
