@@ -231,3 +231,42 @@ def test_presets_are_valid_and_each_remedy_switches_one_fix_on():
         parse_config("gan2d", preset["values"], SimLimits())  # every preset is accepted
         changed = {k for k, v in preset["values"].items() if base[k] != v}
         assert changed == fixes.get(name, set()), name
+
+
+def test_the_route_bounds_messages_itself_and_greets_with_the_heartbeat():
+    """Without uvicorn's ws_max_size (another server, the TestClient) the route refuses an
+    oversized message with 1009 too; a short idle limit shortens the page's ping interval."""
+    from genlab.web.simulations.protocol import CLOSE_TOO_BIG, MAX_MESSAGE_BYTES
+
+    client, manager = make_client(idle_seconds=6.0)
+    with client, client.websocket_connect("/ws/sim/gan2d") as ws:
+        assert json.loads(ws.receive_text())["heartbeat_seconds"] == 2.0  # a third of 6 s
+        ws.send_text(" " * (MAX_MESSAGE_BYTES - 2) + "{}")  # at the bound: read
+        assert "type" in json.loads(ws.receive_text())["message"]
+        ws.send_text("é" * (MAX_MESSAGE_BYTES // 2 + 1))  # bytes, not characters, count
+        closed = ws.receive()
+        assert closed["type"] == "websocket.close" and closed["code"] == CLOSE_TOO_BIG
+        assert closed["reason"] == f"a message may have at most {MAX_MESSAGE_BYTES} bytes"
+    assert len(manager) == 0
+
+
+@pytest.mark.parametrize("scheme, host, origin, same", [
+    ("ws", "127.0.0.1:8000", "http://127.0.0.1:8000", True),
+    ("ws", "localhost:8000", "http://LOCALHOST:8000", True),
+    ("wss", "hub.example", "https://hub.example:443", True),
+    ("ws", "hub.example", "http://hub.example:80", True),
+    ("ws", "[::1]:8000", "http://[::1]:8000", True),
+    ("ws", "127.0.0.1:8000", "https://127.0.0.1:8000", False),  # the scheme differs
+    ("wss", "127.0.0.1:8000", "http://127.0.0.1:8000", False),
+    ("ws", "127.0.0.1:8000", "http://127.0.0.1:8001", False),
+    ("ws", "127.0.0.1:8000", "http://127.0.0.1", False),
+    ("ws", "127.0.0.1:8000", "http://evil.example:8000", False),
+    ("ws", "127.0.0.1:8000", "null", False),
+    ("ws", "127.0.0.1:8000", "http://127.0.0.1:notaport", False),
+])
+def test_same_origin_compares_scheme_host_and_port(scheme, host, origin, same):
+    from genlab.web.origin import same_origin
+
+    scope = {"scheme": scheme, "headers": [(b"host", host.encode()), (b"origin", origin.encode())]}
+    assert same_origin(scope) is same
+    assert same_origin({"scheme": scheme, "headers": [(b"host", host.encode())]})  # a script
