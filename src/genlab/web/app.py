@@ -14,9 +14,9 @@ Routes
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import threading
-from urllib.parse import urlsplit
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab.errors import GenlabError
+from genlab.web.origin import same_origin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -77,7 +78,7 @@ class SameOriginWebSockets:
 
     Browsers let any page open a WebSocket to 127.0.0.1; without this check a site the learner
     visits could start simulations in their hub. Clients that send no Origin (scripts, tests)
-    are let through; a browser always sends one."""
+    are let through; a browser always sends one. The check: origin.same_origin."""
 
     def __init__(self, app):
         self.app = app
@@ -88,15 +89,6 @@ class SameOriginWebSockets:
             await send({"type": "websocket.close", "code": 1008})  # policy violation (HTTP 403)
             return None
         return await self.app(scope, receive, send)
-
-
-def same_origin(scope) -> bool:
-    headers = {k.lower(): v for k, v in scope.get("headers", [])}
-    origin = headers.get(b"origin")
-    if origin is None:
-        return True
-    host = headers.get(b"host", b"").decode("latin-1").lower()
-    return urlsplit(origin.decode("latin-1")).netloc.lower() == host
 
 
 def _simulations_router(limits: dict[str, Any]):
@@ -137,13 +129,18 @@ def create_app(allowed_hosts: list[str] | None = None, **limits: Any) -> FastAPI
     async def lifespan(_app):
         threading.Thread(target=page, name="genlab-page-build", daemon=True).start()
         yield
+        manager = getattr(router, "manager", None)
+        if manager is not None:  # every simulation's worker ends with the server
+            await asyncio.to_thread(manager.close_all)
 
     app = FastAPI(title="genlab hub", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.limits = dict(limits)
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> HTMLResponse:
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def index(request: Request) -> HTMLResponse:
+        if request.method == "HEAD":  # the headers GET would send, no body
+            return HTMLResponse(None, headers={"cache-control": "no-cache"})
         return HTMLResponse(page(), headers={"cache-control": "no-cache"})
 
     @app.get("/api/architecture")

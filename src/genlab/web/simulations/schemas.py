@@ -218,6 +218,8 @@ def explain(error: ValidationError, skip: int = 0) -> str:
             msg = f"has too few items (at least {ctx.get('min_length')})"
         elif kind == "union_tag_invalid":
             where, msg = "type", f"must be one of {', '.join(MESSAGE_TYPES)}"
+        elif kind == "union_tag_not_found":
+            where, msg = "", f"a message needs a 'type', one of {', '.join(MESSAGE_TYPES)}"
         else:
             msg = e["msg"][0].lower() + e["msg"][1:]
             msg = msg.removeprefix("value error, ")
