@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from genlab.web.simulations.schemas import (CONFIGS, GAN_PRESETS, MessageError, SimLimits,
-                                            parse_config, parse_message)
+                                            field_list, parse_config, parse_message)
 from genlab.web.simulations.sessions import SessionManager, warm_up
 
 PRESETS = GAN_PRESETS  # schemas.py
@@ -43,9 +43,8 @@ def _warm_up_once() -> None:
         threading.Thread(target=warm_up, name="genlab-sim-warmup", daemon=True).start()
 
 
-def _bounds(kind: str) -> dict[str, Any]:
-    schema = CONFIGS[kind].model_json_schema()
-    return schema["properties"]
+def _bounds(kind: str) -> list[dict[str, Any]]:
+    return field_list(kind)  # the controls the page shows (schemas.py), as it embeds them
 
 
 def create_router(**limits: Any) -> APIRouter:
