@@ -75,7 +75,7 @@ class VAEForward(nn.Module):
         with self.precision.autocast(self.device):
             mu, logvar = self.model.encode(x, y)
         mu, logvar = mu.float(), logvar.float()
-        z = mu + torch.exp(0.5 * logvar) * eps  # reparameterization: z = μ + σ ⊙ ε
+        z = self.model.reparameterize(mu, logvar, eps=eps)  # z = μ + σ ⊙ ε
         with self.precision.autocast(self.device):
             x_hat = self.model.decode(z, y)
         return x_hat, mu, logvar

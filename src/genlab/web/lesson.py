@@ -3,10 +3,14 @@
 - Formulas: LaTeX in content/formulas.py -> MathML on the server (latex2mathml), each with the
   genlab functions that compute it.
 - Code: the real source of the DCGAN generator and the gradient penalty, read with
-  inspect.getsource when the page is built, highlighted by a small tokenizer-based highlighter.
+  inspect.getsource when the page is built, highlighted by Pygments (CSS classes, hub.css).
 - Figures: inline SVG from content/figures.py; prose: content/s*_*.html with placeholders
   <!--figure:NAME--> <!--formula:NAME--> <!--diagram:SIM--> <!--sim:SIM--> <!--code:NAME-->.
 - Knowledge check: content/quiz.py, rendered as real forms (radio buttons + a submit button).
+- Simulation settings: every control's name, label, bounds, choices, default and help, from
+  their one definition (genlab.web.simulations.schemas), embedded as a JSON data block
+  (<script type="application/json" id="sim-settings">: data, never run, so the CSP allows it)
+  that static/sims/ and static/diagrams.js read; the page needs no request to build them.
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ from __future__ import annotations
 import html
 import importlib
 import inspect
-import io
 import json
-import keyword
 import re
-import tokenize
 from pathlib import Path
 
+import pygments
 from latex2mathml.converter import convert as latex_to_mathml
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
 from genlab import __version__
 from genlab.web.content import figures, formulas, quiz
@@ -84,55 +88,15 @@ def _exists(dotted: str) -> bool:
         return False
 
 
-_BUILTINS = {"super", "len", "range", "max", "min", "isinstance", "tuple", "list", "dict",
-             "int", "float", "sum", "print", "getattr", "setattr", "zip", "enumerate"}
+_LEXER = PythonLexer(stripnl=False, ensurenl=False)  # keep the text exactly as it is
+_FORMAT = HtmlFormatter(nowrap=True, classprefix="tok-")  # CSS classes, styled in hub.css
 
 
 def highlight_python(source: str) -> str:
-    """HTML-escaped Python with <span class="tok-*"> around keywords, names being defined,
-    strings, numbers, comments and builtins. Whitespace is kept exactly."""
-    lines = source.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    out, pos, prev = [], 0, ""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return html.escape(source)
-    for tok in tokens:
-        start = offsets[tok.start[0] - 1] + tok.start[1] if tok.start[0] <= len(lines) else len(source)
-        end = offsets[tok.end[0] - 1] + tok.end[1] if tok.end[0] <= len(lines) else len(source)
-        if start < pos:
-            continue
-        out.append(html.escape(source[pos:start]))
-        text = source[start:end]
-        cls = ""
-        if tok.type == tokenize.COMMENT:
-            cls = "com"
-        elif tok.type == tokenize.STRING or tok.type in _FSTRING_TYPES:
-            cls = "str"
-        elif tok.type == tokenize.NUMBER:
-            cls = "num"
-        elif tok.type == tokenize.NAME:
-            if keyword.iskeyword(text) or text in ("self", "cls"):
-                cls = "kw"
-            elif prev in ("def", "class"):
-                cls = "def"
-            elif text in _BUILTINS:
-                cls = "bi"
-        elif tok.type == tokenize.OP and text == "@":
-            cls = "kw"
-        out.append(f'<span class="tok-{cls}">{html.escape(text)}</span>' if cls else html.escape(text))
-        pos = end
-        if tok.type == tokenize.NAME:
-            prev = text
-    out.append(html.escape(source[pos:]))
-    return "".join(out)
-
-
-_FSTRING_TYPES = {getattr(tokenize, n) for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
-                  if hasattr(tokenize, n)}
+    """HTML-escaped Python with Pygments' token classes (`<span class="tok-k">` keyword,
+    `tok-nf` / `tok-nc` names being defined, `tok-s*` strings, `tok-c*` comments, `tok-m*`
+    numbers, `tok-nb` builtins, ...). Whitespace is kept exactly."""
+    return pygments.highlight(source, _LEXER, _FORMAT)
 
 
 def source_of(dotted: str) -> tuple[str, str, int]:
@@ -206,6 +170,15 @@ def render_sim(sim: str) -> str:
         extra = f' data-presets="{html.escape(json.dumps(GAN_PRESETS))}"'
     return (f'<div class="sim" data-sim="{sim}" id="sim-{sim}"{extra} '
             f'aria-label="{html.escape(SIM_LABELS[sim])}" role="region"></div>')
+
+
+def render_settings() -> str:
+    """Every simulation's field list (schemas.field_lists) as a JSON data block."""
+    from genlab.web.simulations.schemas import field_lists
+
+    text = json.dumps(field_lists(), ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="sim-settings">{text}</script>'
 
 
 def render_code(name: str) -> str:
@@ -340,6 +313,7 @@ def build_page() -> str:
 <noscript><p class="noscript">The text, figures and formulas work without JavaScript; the live
 simulations, architecture diagrams and quiz feedback need it.</p></noscript>
 {figures.ARROW_DEFS}
+{render_settings()}
 <header class="hero">
   <p class="kicker">genlab lesson</p>
   <h1>{TITLE}</h1>

@@ -36,7 +36,7 @@ from genlab.web.simulations import protocol
 from genlab.web.simulations.protocol import (CLOSE_FULL, CLOSE_IDLE, CLOSE_POLICY,
                                              CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, MAX_MESSAGE_BYTES)
 from genlab.web.simulations.schemas import (CONFIGS, GAN_PRESETS, MessageError, SimLimits,
-                                            parse_config, parse_message)
+                                            field_list, parse_config, parse_message)
 from genlab.web.simulations.sessions import ServerFull, SessionManager, warm_up
 
 PRESETS = GAN_PRESETS  # schemas.py
@@ -52,9 +52,8 @@ def _warm_up_once() -> None:
         threading.Thread(target=warm_up, name="genlab-sim-warmup", daemon=True).start()
 
 
-def _bounds(kind: str) -> dict[str, Any]:
-    schema = CONFIGS[kind].model_json_schema()
-    return schema["properties"]
+def _bounds(kind: str) -> list[dict[str, Any]]:
+    return field_list(kind)  # the controls the page shows (schemas.py), as it embeds them
 
 
 def create_router(**limits: Any) -> APIRouter:

@@ -34,9 +34,13 @@ export function readSettings(prefix, fields) {
   return out;
 }
 
+// a choice among numbers (packing, the left-out digit) holds numbers, not their text
+const numeric = (field) => ["int", "float", "range"].includes(field.type)
+  || (field.type === "choice" && typeof field.value === "number");
+
 function parseValue(field, raw) {
   if (field.type === "bool") return raw === "1" || raw === "true";
-  if (field.type === "int" || field.type === "float" || field.type === "range") {
+  if (numeric(field)) {
     const n = Number(raw);
     return Number.isFinite(n) ? n : raw; // kept as typed: the server explains what is wrong
   }
@@ -54,7 +58,9 @@ export function writeSettings(prefix, fields, values) {
 }
 
 // ---------------------------------------------------------------- controls
-// fields: {name, label, type: "choice"|"bool"|"int"|"float"|"range", value, choices, min, max, step}
+// fields: {name, label, type: "choice"|"bool"|"int"|"float"|"range", value, choices, min, max,
+// step, help}: the server's field list (genlab/web/simulations/schemas.py field_list, embedded
+// in the page), plus a simulation's own page-only controls (clientOnly).
 export function buildControls(id, fields, values, onChange) {
   const inputs = {};
   const form = el("form", { class: "sim-controls", onsubmit: (e) => e.preventDefault() });
@@ -107,6 +113,7 @@ export function buildControls(id, fields, values, onChange) {
 
 function getValue(field, input) {
   if (field.type === "bool") return input.checked;
+  if (field.type === "choice" && numeric(field)) return Number(input.value);
   if (field.type === "range") return Number(input.value);
   if (field.type === "int") {
     const n = Number(input.value);
