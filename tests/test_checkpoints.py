@@ -214,12 +214,12 @@ def test_load_newest_intact_passes_over_corrupt_checkpoints(tmp_path):
     (folder / "step_0000030.safetensors").write_bytes(b"\0" * 100)  # latest.json names it
     meta, tensors, passed = checkpoints.load_newest_intact(tmp_path)
     assert meta["step"] == 20 and torch.equal(tensors["model/w"], torch.full((64,), 20.0))
-    assert [name for name, _ in passed] == ["latest.json"]  # step_30.json: the same pair
+    assert [name for name, _ in passed] == ["step_0000030"]  # latest.json and step_30.json
     data = bytearray((folder / "step_0000020.safetensors").read_bytes())
     data[-1] ^= 1
     (folder / "step_0000020.safetensors").write_bytes(bytes(data))
     meta, _, passed = checkpoints.load_newest_intact(tmp_path)
-    assert meta["step"] == 10 and [n for n, _ in passed] == ["latest.json", "step_0000020"]
+    assert meta["step"] == 10 and [n for n, _ in passed] == ["step_0000030", "step_0000020"]
     (folder / "latest.json").write_text('{"format": "genlab-checkpoint-1", "step": "abc"}')
     meta, _, passed = checkpoints.load_newest_intact(tmp_path)  # latest.json itself edited
     assert meta["step"] == 10

@@ -294,7 +294,7 @@ def load_newest_intact(run: str | Path) -> tuple[dict[str, Any], dict[str, torch
         try:
             meta, tensors = load(json_path)
         except GenlabError as e:
-            passed_over.append((name, str(e)))
+            passed_over.append((tensor_path.stem, str(e)))  # the pair, whoever named it
             failed_tensors.add(tensor_path.name)
             continue
         return meta, tensors, passed_over

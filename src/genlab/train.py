@@ -173,8 +173,8 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
             meta, tensors, passed_over = found
             if passed_over and writer:
                 names = ", ".join(name for name, _ in passed_over)
-                log.warning(f"passed over {names} ({passed_over[0][1]}); resuming from "
-                            f"{checkpoints.step_name(meta['step'])}")
+                log.warning(f"passed over {names}: {passed_over[0][1]}; resuming from "
+                            f"{checkpoints.step_name(meta['step'])} instead")
             try:
                 stored = TrainConfig.from_dict(meta["config"])
             except (KeyError, TypeError, ValueError) as e:
