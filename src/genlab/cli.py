@@ -18,7 +18,7 @@ MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
 TRAIN_FIELDS = {
     "data": "data.name", "data_dir": "data.data_dir", "download": "data.download",
     "image_size": "data.image_size", "holdout_class": "data.holdout_class",
-    "binarize": "data.binarize",
+    "binarize": "data.binarize", "strict": "data.strict",
     "steps": "steps", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "lr_d": "lr_d",
     "lr_decay_start": "lr_decay_start", "seed": "seed", "beta": "beta",
     "kl_warmup": "kl_warmup_steps", "loss": "loss", "n_critic": "n_critic",
@@ -70,6 +70,8 @@ def _add_train(sub) -> None:
     d.add_argument("--binarize", choices=("none", "fixed", "dynamic"),
                    help="images: pixels ~ Bernoulli(intensity), drawn once (fixed) or afresh "
                         "for every training batch (dynamic; the test split once)")
+    d.add_argument("--strict", action="store_true",
+                   help="image folders: refuse unreadable files instead of skipping them")
     m = p.add_argument_group("model")
     m.add_argument("--latent-dim", type=_positive_int)
     m.add_argument("--arch", help="ae/vae: mlp or conv")
