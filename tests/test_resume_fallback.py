@@ -134,7 +134,7 @@ def _one_error_line(proc, *fragments):
 def test_flipped_bytes_are_refused_by_sample(run, tmp_path):
     _flip_a_byte(run / "checkpoints" / "step_0000020.safetensors")
     proc = run_cli("sample", run, "--out", tmp_path / "x.npy")
-    _one_error_line(proc, "step_0000020.safetensors", "are corrupt")
+    _one_error_line(proc, "step_0000020.safetensors", "they are corrupt")
     assert not (tmp_path / "x.npy").exists()
 
 

@@ -235,8 +235,8 @@ def load(path: str | Path, device: str | torch.device = "cpu"
         raise GenlabError(f"cannot read checkpoint tensors {str(tensor_path)!r}: "
                           f"{e.strerror or e}") from None
     if meta.get("sha256") is not None and hashlib.sha256(data).hexdigest() != meta["sha256"]:
-        raise GenlabError(f"checkpoint tensors {str(tensor_path)!r} are corrupt: their SHA-256 "
-                          f"differs from the one recorded when they were written")
+        raise GenlabError(f"cannot read checkpoint tensors {str(tensor_path)!r}: they are "
+                          "corrupt (their SHA-256 differs from the one recorded with them)")
     try:
         tensors = st_load(data)
     except (SafetensorError, ValueError, RuntimeError) as e:
