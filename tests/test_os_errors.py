@@ -124,6 +124,16 @@ def test_a_full_disk_names_the_users_file_and_keeps_the_old_one(tmp_path):
         assert sorted(p.name for p in disk.iterdir()) == ["a.json", "filler"]  # no .part
 
 
+def test_errors_that_are_not_about_writing_pass_through_the_writer(tmp_path):
+    target = tmp_path / "download.bin"
+    with pytest.raises(ConnectionResetError):  # e.g. a download that fails mid-way
+        from genlab.atomic import atomic_path
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise ConnectionResetError(104, "Connection reset by peer")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_check_writable_before_the_work(tmp_path):
     afile = tmp_path / "afile.txt"
     afile.write_text("mine")

@@ -27,6 +27,10 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 _FILE_MODE = 0o666 & ~_UMASK
 
+# errors of writing a file (not of, say, the network a block reads from)
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT,
+                 errno.EFBIG, errno.EIO, errno.ENOENT, errno.EISDIR, errno.ENOTDIR}
+
 TEMP_PREFIX = "."
 TEMP_SUFFIX = ".part"
 
@@ -55,8 +59,8 @@ def write_error(path: str | Path, e: OSError) -> WriteError:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; when the block ends cleanly the temporary file
     is flushed to disk and renamed over `path`, otherwise it is removed and `path` is left
-    as it was. An OSError (in the block too: it writes the temporary file) is a WriteError
-    naming `path`."""
+    as it was. An OSError of writing (in the block too: it writes the temporary file) is a
+    WriteError naming `path`."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +73,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         try:
             yield tmp
+        except OSError as e:  # the block's own errors (a failed download) pass through as is
+            if e.errno in _WRITE_ERRNOS and e.filename in (None, str(tmp), name):
+                raise write_error(path, e) from None
+            raise
+        try:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
             os.chmod(tmp, _FILE_MODE)
