@@ -103,6 +103,16 @@ def test_resume_before_the_first_checkpoint_starts_at_step_0(tmp_path, messages)
     assert all(torch.equal(a[k], b[k]) for k in b)
 
 
+def test_resume_of_an_empty_run_folder_uses_the_config_given(tmp_path, messages):
+    out = tmp_path / "run"
+    out.mkdir()
+    cfg = TrainConfig(model=ModelConfig(kind="gan", hidden_dim=8), data=DataConfig("ring8"),
+                      steps=3, batch_size=16)
+    events = list(train(cfg, out, resume=True))
+    assert events[-1]["step"] == 3 and events[0]["config"]["model"]["kind"] == "gan"
+    assert "starting it at step 0" in messages.text
+
+
 def test_resume_of_an_empty_run_folder_uses_the_flags(tmp_path, messages):
     out = tmp_path / "run"
     out.mkdir()  # killed before it even wrote config.json

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.atomic import atomic_write_bytes, remove_temp_files  # noqa: F401 (module API)
+from genlab.atomic import atomic_write_bytes, remove_temp_files
 from genlab.errors import GenlabError
 
 FORMAT = "genlab-checkpoint-1"

@@ -170,7 +170,8 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
             if writer:
                 log.warning(f"{str(out)!r} has no checkpoint yet (the run stopped before its "
                             "first one): starting it at step 0")
-            cfg = resume_config(stored_config(out, overrides or {}), cfg, overrides or {})
+            cfg = resume_config(stored_config(out, cfg, overrides or {}), cfg,
+                                overrides or {})
         else:
             meta, tensors, passed_over = found
             if passed_over and writer:

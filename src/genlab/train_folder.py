@@ -98,13 +98,17 @@ def prepare_folder(out: Path, resume: bool, force: bool) -> None:
         raise write_error(out, e) from None
 
 
-def stored_config(out: Path, overrides: dict[str, Any]) -> TrainConfig:
+def stored_config(out: Path, given: TrainConfig | None,
+                  overrides: dict[str, Any]) -> TrainConfig:
     """The config of a run killed before its first checkpoint: its config.json when it got
-    that far, else the one the flags describe (`overrides`: flat field -> value)."""
+    that far, else the one given, else the one the flags describe (`overrides`: flat field ->
+    value)."""
     try:
         return TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
-    except (OSError, ValueError, TypeError, GenlabError):
+    except (OSError, ValueError, TypeError, AttributeError, GenlabError):
         pass
+    if given is not None:
+        return TrainConfig.from_dict(given.to_dict())
     cfg = TrainConfig.from_dict({"model": {"kind": overrides.get("model.kind", "vae")}})
     for key, value in overrides.items():
         section, _, name = key.rpartition(".")
