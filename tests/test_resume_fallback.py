@@ -113,6 +113,7 @@ def test_resume_of_an_empty_run_folder_uses_the_config_given(tmp_path, messages)
     assert "starting it at step 0" in messages.text
 
 
+@pytest.mark.slow
 def test_resume_of_an_empty_run_folder_uses_the_flags(tmp_path, messages):
     out = tmp_path / "run"
     out.mkdir()  # killed before it even wrote config.json
@@ -167,6 +168,7 @@ def test_nan_weights_never_sample_nan(run, tmp_path, digest):
     assert not (tmp_path / "x.npy").exists()
 
 
+@pytest.mark.slow
 def test_hand_edited_checkpoint_json_is_one_line(run, tmp_path):
     latest = run / "checkpoints" / "latest.json"
     original = latest.read_text()
