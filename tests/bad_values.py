@@ -75,8 +75,8 @@ OTHER_FLAGS = [
     (SAMPLE, "--n", POSITIVE_INT + [str(10 ** 12)]),
     (SAMPLE, "--seed", NONNEG_INT),
     (SAMPLE, "--class", ["-1", "8", "nan", "abc", "1e20", HUGE_INT]),
-    (INTERPOLATE, "--steps", POSITIVE_INT + ["1", str(10 ** 9)]),
-    (INTERPOLATE, "--rows", POSITIVE_INT + [str(10 ** 9)]),
+    (INTERPOLATE, "--steps", POSITIVE_INT + ["1", str(10 ** 12)]),
+    (INTERPOLATE, "--rows", POSITIVE_INT + [str(10 ** 12)]),
     (INTERPOLATE, "--seed", NONNEG_INT),
     (INTERPOLATE_DATA, "--from", ["-1", "nan", "abc", "1e20", HUGE_INT, "10000"]),
     (INTERPOLATE_DATA, "--to", ["-1", "nan", "abc", "1e20", HUGE_INT, "10000"]),
@@ -174,7 +174,7 @@ def run_case(case: Case, run: Path, out: Path, timeout: float = 20.0) -> tuple[s
 def names(line: str, flag: str) -> bool:
     """The message names the flag (--lr-d) or its config field (lr_d, model.hidden_dim)."""
     stem = flag.lstrip("-")
-    pattern = re.escape(stem).replace(r"\-", "[-_]")
+    pattern = re.escape(stem).replace(r"\-", "[-_ ]")
     aliases = {"kl-warmup": "kl[-_]warmup", "ema": "ema", "class": "class", "from": "from|index",
                "to": "to|index"}
     return re.search(aliases.get(stem, pattern), line, re.IGNORECASE) is not None
