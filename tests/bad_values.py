@@ -5,7 +5,7 @@ a non-zero exit, one `genlab: error:` line that names the flag, no traceback, no
 A helper module (not a test file) so the same matrix runs in-process from
 tests/test_bad_values.py and, to measure a tree of sources, from the command line:
 
-    PYTHONPATH=SRC python tests/bad_values.py RUN_FOLDER_PARENT   # prints the counts
+    PYTHONPATH=SRC python tests/bad_values.py [FOLDER [SECONDS]]   # prints the counts
 
 Each case runs `genlab.cli.main(argv)` in this process under a SIGALRM time limit; a case that
 is accepted would train/sample for real (on tiny settings), so acceptance shows as exit 0.
@@ -206,7 +206,8 @@ if __name__ == "__main__":
     limit = 6 << 30  # a request the machine cannot hold fails instead of swapping it to death
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_all(Path(sys.argv[1] if len(sys.argv) > 1 else tmp))
+        result = run_all(Path(sys.argv[1] if len(sys.argv) > 1 else tmp),
+                         float(sys.argv[2]) if len(sys.argv) > 2 else 20.0)
     print({k: len(v) for k, v in sorted(result.items())})
     for outcome in ("traceback", "hang", "silent", "unclear"):
         for label, text in result.get(outcome, []):
