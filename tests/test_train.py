@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
 import torch
 
-import genlab.train as train_module
 from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.errors import GenlabError
 from genlab.train import TrainingDiverged, learning_rate, train
 from genlab.train_steps import kl_weight
+
+train_module = importlib.import_module("genlab.train")  # the module: genlab.train is the function
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
