@@ -36,8 +36,9 @@ from genlab.atomic import WriteError, write_error
 from genlab.config import TrainConfig, resolve
 from genlab.devices import choose_device, make_deterministic, seed_everything
 from genlab.errors import GenlabError
-from genlab.train_folder import (RESUMABLE_FIELDS, prepare_folder, resume_config,  # noqa: F401
-                                 stored_config, truncate_metrics)
+from genlab.train_folder import (RESUMABLE_FIELDS, empty_folder,  # noqa: F401
+                                 prepare_folder, resume_config, stored_config,
+                                 truncate_metrics)
 from genlab.train_state import (TrainState, adam, build_state, compile_model,  # noqa: F401
                                 finite_weights, load_checkpoint_into, state_to_checkpoint,
                                 uses_convolutions)
@@ -153,12 +154,13 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     rank, world_size = ctx.rank, ctx.world_size
     writer = rank == 0
     if cfg is not None:
-        cfg.validate()  # a bad value is refused before --force clears the folder
+        cfg.validate()  # a bad value is refused before anything is written
     meta = tensors = None
     failure = None
+    to_empty = False  # --force empties the folder once the run is set up, not before
     if writer:
         try:
-            prepare_folder(out, resume, force)
+            to_empty = prepare_folder(out, resume, force)
         except GenlabError as e:
             failure = e
     failed = distributed.broadcast_object(ctx, None if failure is None else str(failure))
@@ -223,6 +225,8 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     kind = cfg.model.kind
     metrics_path = out / "metrics.jsonl"
     if writer:
+        if to_empty:
+            empty_folder(out)
         checkpoints.atomic_write_json(out / "config.json", cfg.to_dict())
         if resume:
             truncate_metrics(metrics_path, state.step)
