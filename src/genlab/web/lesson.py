@@ -169,7 +169,26 @@ def render_sim(sim: str) -> str:
 
         extra = f' data-presets="{html.escape(json.dumps(GAN_PRESETS))}"'
     return (f'<div class="sim" data-sim="{sim}" id="sim-{sim}"{extra} '
-            f'aria-label="{html.escape(SIM_LABELS[sim])}" role="region"></div>')
+            f'aria-label="{html.escape(SIM_LABELS[sim])}" role="region"></div>'
+            f'{render_challenge_links(sim)}')
+
+
+def render_challenge_links(sim: str) -> str:
+    """The lesson's ready challenges of `sim` (simulations.challenges.READY) as links; hub.js
+    marks the passed ones (kept in localStorage beside the quiz)."""
+    from genlab.web.simulations.challenges import ready_challenges
+
+    items = "".join(
+        f'<li data-challenge-id="{c["id"]}"><a href="?{html.escape(c["query"])}#sim-{sim}">'
+        f'{html.escape(c["title"])}</a> <span class="chip">{html.escape(c["concept"])}</span> '
+        f'<span class="challenge-mark" data-challenge-mark="{c["id"]}">not yet</span></li>'
+        for c in ready_challenges() if c["sim"] == sim)
+    if not items:
+        return ""
+    return (f'<aside class="challenge-links" aria-label="Challenges for this simulation">'
+            f'<h4>Challenges</h4><p class="small">Each link sets the simulation up and locks '
+            f'some controls; the server checks the goal on the live training.</p>'
+            f'<ul>{items}</ul></aside>')
 
 
 def render_settings() -> str:
@@ -178,7 +197,20 @@ def render_settings() -> str:
 
     text = json.dumps(field_lists(), ensure_ascii=False, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" id="sim-settings">{text}</script>'
+    return (f'<script type="application/json" id="sim-settings">{text}</script>'
+            f'{render_challenge_data()}')
+
+
+def render_challenge_data() -> str:
+    """Teacher mode's data block: every simulation's checkable metrics (challenges.METRICS),
+    the bounds of a challenge, the link prefixes and the lesson's ready challenges."""
+    from genlab.web.simulations import challenges as ch
+
+    data = {"metrics": ch.metric_lists(), "max_steps": ch.MAX_STEPS, "max_goals": ch.MAX_GOALS,
+            "prefixes": ch.LINK_PREFIXES, "ready": ch.ready_challenges()}
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="sim-challenges">{text}</script>'
 
 
 def render_code(name: str) -> str:
@@ -335,6 +367,8 @@ simulations, architecture diagrams and quiz feedback need it.</p></noscript>
     <p><span id="progress-sims">0</span>/{len(SIMS)} simulations tried</p>
     <p><span id="progress-quiz">0</span>/{len(quiz.QUESTIONS)} answers correct
        (<span id="progress-answered">0</span> answered)</p>
+    <p><span id="progress-challenges">0</span> challenges passed</p>
+    <ul id="progress-challenge-list" class="small"></ul>
     <button type="button" id="reset-progress" class="secondary">Reset progress</button>
     <p id="progress-status" class="visually-hidden" role="status"></p>
     <p class="small">Kept in this browser only.</p>

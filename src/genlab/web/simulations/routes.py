@@ -35,6 +35,7 @@ from genlab.web.origin import same_origin
 from genlab.web.simulations import protocol
 from genlab.web.simulations.protocol import (CLOSE_FULL, CLOSE_IDLE, CLOSE_POLICY,
                                              CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, MAX_MESSAGE_BYTES)
+from genlab.web.simulations.challenges import LockedSetting, Locks
 from genlab.web.simulations.schemas import (CONFIGS, GAN_PRESETS, MessageError, SimLimits,
                                             field_list, parse_config, parse_message)
 from genlab.web.simulations.sessions import ServerFull, SessionManager, warm_up
@@ -111,6 +112,8 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
     session = None
     config: dict[str, Any] = {}
     bad_config: str | None = None
+    locks = Locks(kind)  # teacher mode: the challenge and the settings it locks
+    challenge: dict[str, Any] | None = None
     pump: asyncio.Task | None = None
 
     async def forward() -> None:  # worker → page
@@ -164,8 +167,11 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
                 msg = parse_message(data)
                 if msg.type == "config":
                     try:
-                        config = parse_config(kind, msg.config, lim).model_dump()
-                        bad_config = None
+                        new = parse_config(kind, msg.config, lim).model_dump()
+                        challenge = locks.apply(new, msg.challenge)  # refuses a locked change
+                        config, bad_config = new, None
+                    except LockedSetting:  # refused; the settings in use stay valid
+                        raise
                     except MessageError as e:
                         bad_config = str(e)
                         raise
@@ -188,8 +194,11 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
                     session.attach(asyncio.get_running_loop())
                     pump = asyncio.create_task(forward())
                     if msg.type == "config":
+                        session.send("challenge", challenge)
                         continue  # the worker starts with this configuration
                 _relay(session, msg, config)
+                if msg.type == "config":
+                    session.send("challenge", challenge)
             except MessageError as e:
                 await _error(websocket, str(e))
     except WebSocketDisconnect:

@@ -13,6 +13,7 @@ A setting's name, label, help text, default, bounds, step and choices live only 
 Messages are JSON text frames `{"type": ..., ...}`:
     {"type": "config", "config": {...}}   replace the settings (restarts training when a
                                            setting that shapes the model or data changes)
+                                           + "challenge": {...} in teacher mode (challenges.py)
     {"type": "play"} {"type": "pause"} {"type": "step", "n": 1..100} {"type": "reset"}
     {"type": "points", "points": [[x, y], ...]}      GAN: the learner's drawn data (≤ 2000)
     {"type": "decode", "z": [z1, z2]}                VAE: decode a latent point
@@ -282,6 +283,7 @@ def field_lists() -> dict[str, list[dict[str, Any]]]:
 class ConfigMsg(_Strict):
     type: Literal["config"]
     config: dict[str, Any] = Field(default_factory=dict)
+    challenge: dict[str, Any] | None = None  # teacher mode: challenges.py validates it
 
 
 class PlayMsg(_Strict):

@@ -5,7 +5,7 @@ torch, so a start costs tens of milliseconds): several learners use every core, 
 event loop never waits for a training step, and stopping a simulation frees its memory.
 
 Parent → worker (multiprocessing.Connection, pickled tuples):
-    ("config", dict)  ("play",)  ("pause",)  ("step", n)  ("reset",)  ("msg", dict)  ("stop",)
+    ("config", dict)  ("challenge", dict | None)  ("play",)  ("pause",)  ("step", n)  ("reset",)  ("msg", dict)  ("stop",)
 Worker → parent (`send_bytes`): a binary frame (frames.py, starts with b"GLF1") or a small
 UTF-8 JSON object (starts with b"{": {"type": "error" | "status", ...}) for the page.
 
@@ -73,8 +73,10 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
     period = 1.0 / limits.frames_per_second
     max_steps_per_frame = max(1, int(limits.max_steps_per_second * period))
 
+    tracker = None  # teacher mode (challenges.py): evaluates every state frame
+
     def send(data: bytes) -> None:
-        conn.send_bytes(data)
+        conn.send_bytes(tracker.annotate(data) if tracker is not None else data)
 
     def report(e: BaseException) -> None:
         if isinstance(e, (GenlabError, MessageError)):
@@ -137,6 +139,13 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                     else:  # live settings apply at once; the others rebuild the model
                         reconfigure(sim, parse_config(kind, config, limits))
                     send(sim.frame())
+                elif op == "challenge":
+                    if cmd[1] is None or tracker is None or tracker.spec["id"] != cmd[1]["id"]:
+                        from genlab.web.simulations.challenges import Tracker
+
+                        tracker = Tracker(cmd[1]) if cmd[1] is not None else None
+                        if sim is not None:
+                            send(sim.frame())
                 elif op == "reset":
                     if sim is None:
                         sim = build(kind, config, limits)

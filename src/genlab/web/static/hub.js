@@ -3,7 +3,7 @@
 import { initDiagrams } from "./diagrams.js";
 
 const KEY = "genlab.progress.v1";
-const empty = () => ({ answers: {}, read: {}, sims: {}, learner: newLearner() });
+const empty = () => ({ answers: {}, read: {}, sims: {}, challenges: {}, learner: newLearner() });
 
 // A random id for this browser: the seed of its option order (GET /api/quiz?learner=ID).
 function newLearner() {
@@ -32,6 +32,7 @@ function loadProgress() {
       answers,
       read: isObject(saved.read) ? saved.read : {},
       sims: isObject(saved.sims) ? saved.sims : {},
+      challenges: validChallenges(saved.challenges),
       learner:
         typeof saved.learner === "string" && /^[0-9a-f]{16}$/.test(saved.learner)
           ? saved.learner
@@ -41,6 +42,19 @@ function loadProgress() {
     /* unreadable or blocked storage: start fresh */
   }
   return fresh;
+}
+
+// Passed challenges: {id: {title, sim, at}} (the id is the server's name for a challenge and
+// the values it locks: static/sims/challenge.js reports it with the pass).
+function validChallenges(saved) {
+  const out = {};
+  if (!isObject(saved)) return out;
+  for (const [id, c] of Object.entries(saved)) {
+    if (/^[0-9a-f]{16}$/.test(id) && isObject(c) && typeof c.title === "string") {
+      out[id] = { title: c.title.slice(0, 240), sim: String(c.sim || ""), at: Number(c.at) || 0 };
+    }
+  }
+  return out;
 }
 
 function save() {
@@ -228,6 +242,38 @@ function initSimsTracking() {
   });
 }
 
+function initChallengesTracking() {
+  document.addEventListener("genlab:challenge-passed", (event) => {
+    const d = event.detail || {};
+    if (!/^[0-9a-f]{16}$/.test(d.id || "") || progress.challenges[d.id]) return;
+    progress.challenges[d.id] = { title: String(d.title || ""), sim: String(d.sim || ""), at: d.step || 0 };
+    save();
+    updateSummary();
+  });
+}
+
+// The sidebar's list of passed challenges and the marks beside the lesson's challenge links.
+function updateChallenges() {
+  const passed = progress.challenges;
+  const count = document.getElementById("progress-challenges");
+  if (count) count.textContent = String(Object.keys(passed).length);
+  const list = document.getElementById("progress-challenge-list");
+  if (list) {
+    list.replaceChildren(...Object.entries(passed).map(([id, c]) => {
+      const li = document.createElement("li");
+      li.dataset.passed = id;
+      li.textContent = `✓ ${c.title}`;
+      return li;
+    }));
+  }
+  for (const mark of document.querySelectorAll("[data-challenge-mark]")) {
+    const done = Boolean(passed[mark.dataset.challengeMark]);
+    mark.textContent = done ? "✓ passed" : "not yet";
+    mark.classList.toggle("done", done);
+  }
+  document.dispatchEvent(new CustomEvent("genlab:challenges-known", { detail: { passed } }));
+}
+
 // ------------------------------------------------------------------ summary and reset
 function updateSummary() {
   const forms = [...document.querySelectorAll("form.q")];
@@ -260,6 +306,7 @@ function updateSummary() {
     span.closest(".chip").classList.toggle("done", s.total > 0 && s.right === s.total);
   }
   updateQuizSummary(forms);
+  updateChallenges();
 }
 
 function initReset() {
@@ -279,7 +326,7 @@ function initReset() {
     updateSummary();
     initReading();
     const said = document.getElementById("progress-status");
-    if (said) said.textContent = "Progress reset: answers, sections read and simulations tried.";
+    if (said) said.textContent = "Progress reset: answers, sections read, simulations tried and challenges passed.";
   });
 }
 
@@ -298,6 +345,7 @@ initQuiz();
 initReading();
 initCurrentSection();
 initSimsTracking();
+initChallengesTracking();
 initReset();
 updateSummary();
 initDiagrams();

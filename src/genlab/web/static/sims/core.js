@@ -138,13 +138,13 @@ export class SimSocket {
 
   get open() { return this.ws !== null; }
 
-  connect(config) {
+  connect(first) {
     if (this.ws) return;
     const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(`${proto}//${window.location.host}/ws/sim/${this.kind}`);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    this.queue.unshift({ type: "config", config });
+    this.queue.unshift(first); // the config message: the worker starts with it
     ws.addEventListener("open", () => {
       for (const msg of this.queue) ws.send(JSON.stringify(msg));
       this.queue = [];
@@ -256,6 +256,13 @@ export class SimShell {
     return out;
   }
 
+  // the settings, and in teacher mode the link's challenge (challenge.js; the server checks it)
+  configMessage() {
+    const msg = { type: "config", config: this.config() };
+    if (this.challenge) msg.challenge = this.challenge;
+    return msg;
+  }
+
   announce() {
     writeSettings(this.prefix, this.fields, this.values);
     emit("genlab:model-config", { sim: this.kind, config: this.config() });
@@ -266,7 +273,7 @@ export class SimShell {
     this.clearError();
     this.announce();
     const f = this.fields.find((x) => x.name === name);
-    if (f && !f.clientOnly && this.socket.open) this.socket.send({ type: "config", config: this.config() });
+    if (f && !f.clientOnly && this.socket.open) this.socket.send(this.configMessage());
     if (this.onChange) this.onChange(name, value);
   }
 
@@ -275,13 +282,13 @@ export class SimShell {
     this.controls.set(this.values);
     this.clearError();
     this.announce();
-    if (this.socket.open) this.socket.send({ type: "config", config: this.config() });
+    if (this.socket.open) this.socket.send(this.configMessage());
   }
 
   ensureStarted() {
     if (!this.socket.open) {
       this.status.textContent = "Starting the simulation in the server…";
-      this.socket.connect(this.config());
+      this.socket.connect(this.configMessage());
       if (this.beforeStart) this.beforeStart();
     }
     if (!this.started) {
@@ -308,7 +315,7 @@ export class SimShell {
   handleFull(msg) {
     this.setPlaying(false);
     const seconds = retryDelay(this.retry.tries++);
-    const again = this.retry.command || { type: "config", config: this.config() };
+    const again = this.retry.command || this.configMessage();
     this.root.dataset.full = String(msg.running);
     this.status.textContent = `The hub is busy: ${msg.running} of ${msg.max_sessions} live ` +
       `simulations are running (one per learner). Trying again in ${Math.round(seconds)} s…`;
