@@ -369,7 +369,8 @@ def verify(names: list[str] | None = None, every: dict[str, int] | None = None) 
     """Run each ready challenge's simulation class directly, as the worker does: once with
     the link's settings and nothing changed, once with its `solution`; a Tracker reads a frame
     every `every[sim]` steps (about the page's steps per frame) until a pass or `within`.
-        OMP_NUM_THREADS=1 python -m genlab.web.simulations.challenges [name ...]"""
+        OMP_NUM_THREADS=1 python -c "from genlab.web.simulations.challenges import verify;
+                                      verify(['beta-kl'])"   (no names: all of them)"""
     import importlib
     import time
 
@@ -410,8 +411,3 @@ def verify(names: list[str] | None = None, every: dict[str, int] | None = None) 
                   f"{report['step']:5d} ({shown}; {line['seconds']} s)", flush=True)
     return results
 
-
-if __name__ == "__main__":
-    import sys
-
-    verify(sys.argv[1:] or None)
