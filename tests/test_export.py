@@ -220,6 +220,7 @@ def test_push_uploads_through_hfapi(runs, tmp_path, monkeypatch, capsys):
     assert calls[0][2]["exist_ok"] is True and calls[0][2]["repo_type"] == "model"
     assert calls[1][2]["folder_path"] == str(out) and calls[1][2]["repo_type"] == "model"
     assert "pushed to https://huggingface.co/me/ring8-gan" in capsys.readouterr().out
+    assert 'snapshot_download("me/ring8-gan")' in (out / "README.md").read_text()
 
     # a refusal from the Hub, or no network, becomes one line
     from huggingface_hub.utils import HFValidationError
@@ -253,4 +254,4 @@ def test_push_offline_or_without_a_token_is_one_line(runs, tmp_path):
 
     _one_error_line(export("a"), "--push me/x", "no Hugging Face token")
     _one_error_line(export("b", HF_HUB_OFFLINE="1", HF_TOKEN="hf_fake"), "HF_HUB_OFFLINE")
-    assert (tmp_path / "b" / "model.safetensors").exists()  # the export itself is kept
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # refused first

@@ -459,10 +459,12 @@ def _add_export(sub) -> None:
 
 
 def cmd_export(args) -> int:
-    from genlab.export import export_run, push
+    from genlab.export import check_can_push, export_run, push
 
+    if args.push:
+        check_can_push(args.push)  # offline or no token: say so before writing anything
     out = export_run(args.run, args.to, force=args.force, license=args.license,
-                     metrics=args.metrics, log=print)
+                     metrics=args.metrics, repo=args.push, log=print)
     print(f"exported {args.run} to {out}")
     if args.push:
         print(f"pushed to {push(out, args.push)}")

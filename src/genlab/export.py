@@ -156,7 +156,8 @@ def eval_results(results: list[dict], image: bool) -> list:
     return out
 
 
-def model_card(run, command: str, results: list[dict], license: str, name: str):
+def model_card(run, command: str, results: list[dict], license: str, name: str,
+               repo: str | None = None):
     """The README.md: huggingface_hub.ModelCardData's YAML, then what the model is, a sample
     picture, how to load it, how it was trained and what `genlab evaluate` measured."""
     from huggingface_hub import ModelCard, ModelCardData
@@ -179,18 +180,23 @@ def model_card(run, command: str, results: list[dict], license: str, name: str):
     shape = "×".join(map(str, cfg.model.data_shape)) + " images" if image else "2-D points"
     lines = [f"# {name}", "",
              f"A {what} trained with genlab {__version__} on `{run.dataset}` ({shape}) for "
-             f"{run.step} "
-             f"steps; latent dimension {run.latent_dim}"
+             f"{run.step} steps; latent dimension {run.latent_dim}"
              + (f", conditioned on {run.num_classes} classes" if run.num_classes else "") + ".",
              "", f"![{'samples' if image else 'generated points (red) over the training data (grey)'}]"
              f"({IMAGE})", "",
              f"`{WEIGHTS}` holds {weights}; `{CONFIG}` the resolved training config, the data "
              "normalizer and the weights' SHA-256, checked on load.", "",
-             "## How to use", "", "```python", "import genlab", "",
-             'run = genlab.load_run("path/to/this/folder")', "x = genlab.sample(run, 16)  "
-             + ("# images in [0, 1], (16, C, H, W)" if image else "# points in data coordinates"),
-             "```", "", "```bash",
-             f"genlab sample path/to/this/folder --n 64 --out samples.{'png' if image else 'npy'}",
+             "## How to use", "", "```python", "import genlab", ""]
+    if repo:
+        lines += ["from huggingface_hub import snapshot_download", "",
+                  f'folder = snapshot_download("{repo}")']
+    folder = "folder" if repo else '"path/to/this/folder"'
+    lines += [f"run = genlab.load_run({folder})", "x = genlab.sample(run, 16)  "
+              + ("# images in [0, 1], (16, C, H, W)" if image else "# points in data coordinates")]
+    if run.num_classes:
+        lines.append("x3 = genlab.sample(run, 16, y=3)  # class 3")
+    lines += ["```", "", "```bash"]
+    lines += [f"genlab sample path/to/this/folder --n 64 --out samples.{'png' if image else 'npy'}",
              "```", "", "## How it was trained", "", "```bash", command, "```", ""]
     if results:
         lines += ["## Evaluation", "", "| section | metric | value |", "|---|---|---|"]
@@ -211,8 +217,8 @@ def model_card(run, command: str, results: list[dict], license: str, name: str):
 # ---------------------------------------------------------------- writing an export
 
 def export_run(run_path: str | Path, to: str | Path, force: bool = False, license: str = "mit",
-               metrics: str | Path | None = None, log: Callable[[str], None] = lambda m: None
-               ) -> Path:
+               metrics: str | Path | None = None, repo: str | None = None,
+               log: Callable[[str], None] = lambda m: None) -> Path:
     """Write `to` from run folder `run_path` (see the module doc). Refuses a non-empty `to`
     unless `force`; never writes into the run itself."""
     from genlab.runs import load_run
@@ -235,16 +241,19 @@ def export_run(run_path: str | Path, to: str | Path, force: bool = False, licens
     except OSError as e:
         raise GenlabError(f"--to {str(to)!r}: cannot write there ({e.strerror})") from None
     try:
-        _write(run, run_path, tmp, results, license, run_path.resolve().name)
+        _write(run, run_path, tmp, results, license, run_path.resolve().name, repo)
         for p in [tmp, *tmp.iterdir()]:  # mkdtemp and safetensors make them private
             os.chmod(p, 0o777 & ~_UMASK if p.is_dir() else _FILE_MODE)
-        old = None
-        if to.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{to.name}.", suffix=".old", dir=to.parent))
-            os.replace(to, old / "x")
-        os.replace(tmp, to)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        old = Path(tempfile.mkdtemp(prefix=f".{to.name}.", suffix=".old", dir=to.parent))
+        try:
+            if to.exists():
+                os.replace(to, old / "x")  # --force: the old folder steps aside ...
+            os.replace(tmp, to)  # ... and the new one takes its name in one rename
+        except OSError:
+            if (old / "x").exists() and not to.exists():
+                os.replace(old / "x", to)  # put the old one back
+            raise
+        shutil.rmtree(old, ignore_errors=True)
     except OSError as e:
         raise GenlabError(f"--to {str(to)!r}: cannot write there ({e.strerror})") from None
     finally:
@@ -272,7 +281,8 @@ def _results(run_path: Path, run, metrics, log) -> list[dict]:
     return results
 
 
-def _write(run, run_path: Path, tmp: Path, results, license: str, name: str) -> None:
+def _write(run, run_path: Path, tmp: Path, results, license: str, name: str,
+           repo: str | None) -> None:
     import torch
     from safetensors.torch import save_file
 
@@ -294,11 +304,11 @@ def _write(run, run_path: Path, tmp: Path, results, license: str, name: str) -> 
         save_scatter(tmp / IMAGE, real=real, fake=sample(run, 2500), modes=modes)
     else:
         from genlab.imagegrid import save_image_grid
-        x = sample(run, 64)
         k = run.num_classes
+        x = sample(run, k * (64 // k) if 0 < k <= 16 else 64)  # whole rows of classes
         save_image_grid(x, tmp / IMAGE, nrow=k if 0 < k <= 16 else 8,
                         upscale=max(1, 64 // x.shape[-1]))
-    model_card(run, command, results, license, name).save(tmp / CARD)
+    model_card(run, command, results, license, name, repo).save(tmp / CARD)
 
 
 # ---------------------------------------------------------------- the Hub
@@ -307,15 +317,9 @@ def push(folder: str | Path, repo_id: str) -> str:
     """Upload `folder` to the model repository `repo_id` (created if missing). Every failure
     a user can cause (offline, no token, bad name, refused) is one GenlabError line."""
     import huggingface_hub
-    from huggingface_hub import constants
     from huggingface_hub import utils as errors  # 0.23+: the Hub's exceptions live here
 
-    if constants.HF_HUB_OFFLINE or _truthy(os.environ.get("HF_HUB_OFFLINE")):
-        raise GenlabError(f"--push {repo_id}: HF_HUB_OFFLINE is set; unset it to upload "
-                          f"(the export is in {str(folder)!r})")
-    if not huggingface_hub.get_token():
-        raise GenlabError(f"--push {repo_id}: no Hugging Face token; run `hf auth login` or "
-                          "set HF_TOKEN")
+    check_can_push(repo_id)
     failures = (errors.HfHubHTTPError, errors.HFValidationError, errors.OfflineModeIsEnabled,
                 errors.LocalTokenNotFoundError, OSError, ValueError) + _transport_errors()
     try:
@@ -328,6 +332,18 @@ def push(folder: str | Path, repo_id: str) -> str:
         raise GenlabError(f"--push {repo_id}: upload failed ({first}); the export is in "
                           f"{str(folder)!r}") from None
     return str(url)
+
+
+def check_can_push(repo_id: str) -> None:
+    """Before exporting: refuse at once when offline (HF_HUB_OFFLINE) or without a token."""
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE or _truthy(os.environ.get("HF_HUB_OFFLINE")):
+        raise GenlabError(f"--push {repo_id}: HF_HUB_OFFLINE is set; unset it to upload")
+    if not huggingface_hub.get_token():
+        raise GenlabError(f"--push {repo_id}: no Hugging Face token; run `hf auth login` "
+                          "(huggingface-cli login before huggingface_hub 0.34) or set HF_TOKEN")
 
 
 def _truthy(value: str | None) -> bool:
