@@ -48,6 +48,16 @@ class Run:
         return "points" if len(self.config.model.data_shape) == 1 else "image"
 
 
+def _read(path: str | Path, use_ema: bool):
+    """(meta, tensors) of a run folder or checkpoint, or of a folder `genlab export` wrote
+    (genlab.export: Hugging Face layout, weights checked against their SHA-256)."""
+    from genlab import export
+
+    if export.is_export(path):
+        return export.read(path, use_ema=use_ema)
+    return checkpoints.load(path)
+
+
 def load_run(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True,
              kind: str | None = None) -> Run:
     """Load the latest checkpoint of run folder `path` (or a checkpoint file, or a folder
@@ -82,13 +92,3 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", use_ema: bool
         raise GenlabError(f"{str(path)!r}: weights do not fit the model ({first})") from None
     model.to(device).eval()
     return Run(Path(path), cfg, model, norm, device, int(meta["step"]), used_ema)
-
-
-def _read(path: str | Path, use_ema: bool):
-    """(meta, tensors) of a run folder or checkpoint, or of a folder `genlab export` wrote
-    (genlab.export: Hugging Face layout, weights checked against their SHA-256)."""
-    from genlab import export
-
-    if export.is_export(path):
-        return export.read(path, use_ema=use_ema)
-    return checkpoints.load(path)
