@@ -38,7 +38,8 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     vae, gan = root / "vae", root / "gan"
     run_cli("train", "vae", "--data", "digits", "--steps", "40", "--batch-size", "32",
-            "--hidden-dim", "32", "--conditional", "--quiet", "--out", vae, check=True)
+            "--hidden-dim", "32", "--conditional", "--quiet", "--out", vae,
+            "--data-dir", root / "my-data", check=True)  # a local folder, not to be published
     run_cli("evaluate", vae, "--sections", "likelihood", "--k", "5", "--iwae-examples", "10",
             "--out", vae / "eval.json", check=True)
     run_cli("train", "gan", "--data", "ring8", "--steps", "40", "--batch-size", "32",
@@ -61,6 +62,7 @@ def test_export_writes_the_hub_layout_and_a_card(runs):
         config = json.loads((folder / "config.json").read_text())
         assert config["model"]["kind"] == kind and config["genlab"]["version"] == "0.1.0"
         assert config["genlab"]["ema"] is (kind == "gan")
+        assert config["data"]["data_dir"] is None  # the trainer's folders are not published
         meta = _front_matter((folder / "README.md").read_text())
         assert meta["library_name"] == "genlab" and meta["license"] == "mit"
         assert kind in meta["tags"] and meta["datasets"] == [config["data"]["name"]]

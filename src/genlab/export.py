@@ -296,7 +296,9 @@ def _write(run, run_path: Path, tmp: Path, results, license: str, name: str,
             "torch": torch.__version__, "step": run.step, "ema": run.ema,
             "normalizer": run.normalizer.to_dict(), "weights": WEIGHTS,
             "sha256": sha256_file(tmp / WEIGHTS), "trained_with": command}
-    (tmp / CONFIG).write_text(json.dumps(dict(run.config.to_dict(), genlab=info), indent=1,
+    config = run.config.to_dict()
+    config["data"]["data_dir"] = None  # a folder on the trainer's machine: not published
+    (tmp / CONFIG).write_text(json.dumps(dict(config, genlab=info), indent=1,
                                          sort_keys=True) + "\n")
     if run.data_kind == "points":
         from genlab.scatterplot import save_scatter
