@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # each trains a live simulation
 
 FAST = "g_data=ring8&g_width=32&g_depth=2&g_batch=64&g_speed=5"
 EASY = {"title": "Cover one mode of the ring", "sim": "gan2d", "within": 3000, "hold": 20,
@@ -53,7 +53,10 @@ def test_a_challenge_link_locks_its_controls_and_its_pass_survives_a_reload(
         gan(page).locator(".sim-challenge").wait_for()
         assert page.locator("#progress-challenges").inner_text() == "1"  # kept in the browser
         assert EASY["title"] in page.locator("#progress-challenge-list").inner_text()
-        page.locator("nav.toc").screenshot(path=str(screenshot_dir / f"challenge_sidebar_{width}.png"))
+        page.evaluate("window.scrollTo(0, 0)")
+        progress = page.locator("section.progress")
+        progress.scroll_into_view_if_needed()
+        progress.screenshot(path=str(screenshot_dir / f"challenge_sidebar_{width}.png"))
         errors = [e for e in page.console_errors if "pageerror" in e or "/static/sims/" in e]
         assert errors == []
 
@@ -91,7 +94,7 @@ def test_a_ready_challenge_in_progress_and_a_bad_link_explained(server_url, new_
                                   "is at most 8")
 
 
-def test_the_builder_turns_the_settings_into_a_challenge_link(server_url, page):
+def test_the_builder_turns_the_settings_into_a_challenge_link(server_url, page, screenshot_dir):
     page.goto(f"{server_url}/?{FAST}#sim-gan2d")
     sim = gan(page)
     builder = sim.locator("details.sim-builder")
@@ -106,6 +109,7 @@ def test_the_builder_turns_the_settings_into_a_challenge_link(server_url, page):
     builder.locator('select[data-lock="loss"]').select_option("lock")
     builder.locator('select[data-lock="data"]').select_option("hide")
     builder.locator("button[data-action=copy-challenge]").click()
+    builder.screenshot(path=str(screenshot_dir / "challenge_builder_1280.png"))
     href = builder.locator("a[data-challenge-link]").get_attribute("href")
     query = parse_qs(urlparse(href).query)
     assert query["g_data"] == ["ring8"] and query["g_width"] == ["32"]

@@ -219,3 +219,19 @@ def test_a_challenge_over_the_websocket_reports_progress_refuses_locked_changes_
         frames = [next_frame() for _ in range(2)]
         assert frames[-1][2]["challenge"]["id"] == report["id"]
         assert frames[-1][2]["challenge"]["state"] == "passed"  # same run: width never changed
+
+
+def test_the_lesson_page_embeds_the_metrics_and_links_every_ready_challenge():
+    from html import unescape
+
+    from genlab.web import lesson
+
+    page = lesson.build_page()
+    block = re.search(r'<script type="application/json" id="sim-challenges">(.*?)</script>',
+                      page, re.S).group(1)
+    data = json.loads(block)
+    assert data["metrics"] == metric_lists() and data["max_steps"] == 100_000
+    for r in ready_challenges():
+        assert f'data-challenge-id="{r["id"]}"' in page
+        assert f'href="?{r["query"]}#sim-{r["sim"]}"' in unescape(page)
+    assert 'id="progress-challenges"' in page and 'id="progress-challenge-list"' in page

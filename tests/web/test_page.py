@@ -133,9 +133,11 @@ def test_highlighter_keeps_the_text_exactly():
 
 
 def test_no_inline_script_or_style_anywhere(html_page):
-    # JSON data blocks are never run (the CSP governs scripts, not data): the settings only
+    # JSON data blocks are never run (the CSP governs scripts, not data): the settings and
+    # teacher mode's metrics only
     scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html_page)
-    assert scripts == ['<script type="application/json" id="sim-settings">'], "inline <script>"
+    assert scripts == ['<script type="application/json" id="sim-settings">',
+                       '<script type="application/json" id="sim-challenges">'], "inline <script>"
     assert "<style" not in html_page
     assert not re.search(r'\sstyle="', html_page), "style attribute"
     assert not re.search(r"\son[a-z]+=", html_page), "inline event handler"

@@ -367,7 +367,7 @@ simulations, architecture diagrams and quiz feedback need it.</p></noscript>
     <p><span id="progress-sims">0</span>/{len(SIMS)} simulations tried</p>
     <p><span id="progress-quiz">0</span>/{len(quiz.QUESTIONS)} answers correct
        (<span id="progress-answered">0</span> answered)</p>
-    <p><span id="progress-challenges">0</span> challenges passed</p>
+    <p>Challenges passed: <span id="progress-challenges">0</span></p>
     <ul id="progress-challenge-list" class="small"></ul>
     <button type="button" id="reset-progress" class="secondary">Reset progress</button>
     <p id="progress-status" class="visually-hidden" role="status"></p>
