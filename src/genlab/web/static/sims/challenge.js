@@ -151,25 +151,31 @@ function showChallenge(shell, spec, metrics) {
 // ---------------------------------------------------------------- the builder
 function builder(shell, data, current) {
   const metrics = data.metrics[shell.kind];
+  // every control has an id and its own <label for> (hidden where the row says it already)
+  let n = 0;
+  const named = (text, control, hidden = false) => {
+    control.id = `${shell.id}-challenge-${++n}`;
+    return [el("label", { for: control.id, class: hidden ? "visually-hidden" : null, text }), control];
+  };
   const serverFields = shell.fields.filter((f) => !f.clientOnly);
   const lockOf = (name) => (current && (current.hide || []).includes(name) ? "hide"
     : current && (current.lock || []).includes(name) ? "lock" : "free");
-  const lockSelects = serverFields.map((f) => el("label", { class: "builder-lock" }, `${f.label} `,
+  const lockSelects = serverFields.map((f) => el("div", { class: "builder-lock" }, named(f.label,
     el("select", { "data-lock": f.name },
       [["free", "free"], ["lock", "locked"], ["hide", "hidden"]].map(([v, t]) =>
-        el("option", { value: v, text: t, selected: lockOf(f.name) === v })))));
-  const goalRow = (g = null) => el("div", { class: "builder-goal" },
-    el("select", { "data-goal-metric": "1", "aria-label": "metric" },
+        el("option", { value: v, text: t, selected: lockOf(f.name) === v }))))));
+  const goalRow = (g, i) => el("div", { class: "builder-goal" },
+    named(`goal ${i + 1}: metric`, el("select", { "data-goal-metric": "1" },
       el("option", { value: "", text: "— no goal —" }),
       metrics.map((m) => el("option", { value: m.name, selected: g && g.metric === m.name,
-                                        text: `${m.label}${m.unit ? ` (${m.unit})` : ""}` }))),
-    el("select", { "data-goal-op": "1", "aria-label": "comparison" },
-      OPS.map(([v, t]) => el("option", { value: v, text: t, selected: g && g.op === v }))),
-    el("input", { type: "number", step: "any", "data-goal-bound": "1", "aria-label": "bound",
-                  value: g ? g.bound : "" }),
-    el("input", { type: "number", step: "any", min: 0, "data-goal-tol": "1", "aria-label": "tolerance (near)",
-                  placeholder: "± (near)", value: g && g.tol ? g.tol : "" }));
-  const goals = [0, 1, 2, 3].slice(0, data.max_goals).map((i) => goalRow(current && current.goals ? current.goals[i] : null));
+                                        text: `${m.label}${m.unit ? ` (${m.unit})` : ""}` }))), true),
+    named(`goal ${i + 1}: comparison`, el("select", { "data-goal-op": "1" },
+      OPS.map(([v, t]) => el("option", { value: v, text: t, selected: g && g.op === v }))), true),
+    named(`goal ${i + 1}: bound`, el("input", { type: "number", step: "any", "data-goal-bound": "1",
+                                                value: g ? g.bound : "" }), true),
+    named(`goal ${i + 1}: tolerance (near)`, el("input", { type: "number", step: "any", min: 0,
+      "data-goal-tol": "1", placeholder: "± (near)", value: g && g.tol ? g.tol : "" }), true));
+  const goals = [0, 1, 2, 3].slice(0, data.max_goals).map((i) => goalRow(current && current.goals ? current.goals[i] : null, i));
   const title = el("input", { type: "text", "data-builder": "title", maxlength: 240,
                               value: current ? current.title : "", placeholder: "what the learner should do" });
   const within = el("input", { type: "number", min: 1, max: data.max_steps, step: 1, "data-builder": "within",
@@ -210,10 +216,10 @@ function builder(shell, data, current) {
   return el("details", { class: "sim-builder" },
     el("summary", { text: "Teacher: make a challenge from these settings" }),
     el("p", { class: "small", text: "The link keeps the settings above; choose which the learner may not change, and the goal the server checks on the live metrics." }),
-    el("label", { class: "builder-title" }, "Challenge ", title),
+    el("div", { class: "builder-title" }, named("Challenge", title)),
     el("fieldset", { class: "builder-goals" }, el("legend", { text: "Goals (all at once)" }), goals),
     el("div", { class: "builder-steps" },
-      el("label", {}, "within ", within, " steps"), el("label", {}, "held for ", hold, " steps")),
+      el("span", {}, named("within (steps)", within)), el("span", {}, named("held for (steps)", hold))),
     el("fieldset", { class: "builder-locks" }, el("legend", { text: "Controls" }), lockSelects),
     el("button", { type: "button", "data-action": "copy-challenge", onclick: copy }, "Copy challenge link"),
     out);
