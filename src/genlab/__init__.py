@@ -23,7 +23,7 @@ _LAZY = {
     "TrainConfig": "genlab.config", "ModelConfig": "genlab.config", "DataConfig": "genlab.config",
     "resolve": "genlab.config",
     "GenlabError": "genlab.errors",
-    "train": "genlab.train", "TrainingDiverged": "genlab.train",
+    "train": "genlab.training.loop", "TrainingDiverged": "genlab.training.loop",
     "load_run": "genlab.runs", "Run": "genlab.runs",
     "sample": "genlab.operations", "interpolate": "genlab.operations",
     "reconstruct": "genlab.operations", "anomaly_scores": "genlab.operations",

@@ -211,7 +211,7 @@ def _train_overrides(args) -> dict:
 
 def cmd_train(args) -> int:
     from genlab.config import TrainConfig
-    from genlab.train import train
+    from genlab import train
 
     overrides = _train_overrides(args)
     if "steps" in overrides and "epochs" in overrides:
@@ -279,7 +279,7 @@ def _write_tensor(path: Path, x, image_writer=None) -> None:
     """.png through `image_writer`, .npy / .csv as numbers (images flattened per row)."""
     import numpy as np
 
-    from genlab.checkpoints import atomic_write_bytes
+    from genlab.training.atomic import atomic_write_bytes
     from genlab.errors import GenlabError
 
     suffix = path.suffix.lower()
@@ -382,7 +382,7 @@ def cmd_reconstruct(args) -> int:
 def cmd_anomaly(args) -> int:
     import torch
 
-    from genlab.checkpoints import atomic_write_bytes
+    from genlab.training.atomic import atomic_write_bytes
     from genlab.operations import anomaly_scores
 
     run = _load(args)

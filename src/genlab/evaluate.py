@@ -84,7 +84,10 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
     holdout = run.config.data.holdout_class
     if holdout is not None:
         result["holdout_class"] = holdout
-    can_sample = run.kind in ("gan", "dcgan", "vae")
+    from genlab.training.steps import family
+
+    fam = family(run.kind)
+    can_sample = fam.samples
 
     if test.kind == "points" and can_sample and "toy2d" in wanted:
         say(f"PacGAN protocol on {n} samples")
@@ -93,13 +96,13 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
         say(f"sample quality on {n} samples ({features} features)")
         result.update(_sample_quality(run, test, name, n, features, holdout, kid_subsets,
                                       kid_subset_size, classifier_epochs, data_dir, seed, say))
-    if run.kind == "vae" and "likelihood" in wanted:
+    if fam.elbo and "likelihood" in wanted:
         say(f"test ELBO and the IWAE bound (k={k})")
         result["likelihood"] = _likelihood(run, test, k, iwae_examples, seed)
-    if holdout is not None and run.kind in ("ae", "vae") and "anomaly" in wanted:
+    if holdout is not None and fam.scores and "anomaly" in wanted:
         say(f"anomaly detection of held-out class {holdout}")
         result["anomaly"] = _anomaly(run, test, holdout, seed)
-    if test.factors is not None and run.kind in ("ae", "vae") and "disentanglement" in wanted:
+    if test.factors is not None and fam.encodes and "disentanglement" in wanted:
         say("disentanglement (MIG, FactorVAE score)")
         result["disentanglement"] = _disentanglement(run, test, mig_samples, factor_votes, seed)
     result["seconds"] = round(time.perf_counter() - started, 3)
@@ -270,6 +273,7 @@ def _se(values) -> float:
 def _anomaly(run, test, holdout: int, seed: int) -> dict:
     from genlab.metrics.anomaly import anomaly_auc
     from genlab.operations import anomaly_scores
+    from genlab.training.steps import family
 
     if test.y is None:
         raise GenlabError(f"{test.name!r} has no labels: the held-out class cannot be found")
@@ -277,7 +281,7 @@ def _anomaly(run, test, holdout: int, seed: int) -> dict:
     labels = (test.y == holdout).long()
     out = anomaly_auc(scores, labels)
     out.update(holdout_class=holdout, num_examples=len(test),
-               score="-ELBO (nats)" if run.kind == "vae" else "reconstruction error (nats)")
+               score="-ELBO (nats)" if family(run.kind).elbo else "reconstruction error (nats)")
     if test.class_names:
         out["holdout_name"] = test.class_names[holdout]
     return out

@@ -51,7 +51,7 @@ def run_command(args) -> int:
                           log=lambda m: console.print(f"[dim]{m}[/]"))
     print_table(result)
     if args.out:
-        from genlab.checkpoints import atomic_write_bytes
+        from genlab.training.atomic import atomic_write_bytes
         atomic_write_bytes(Path(args.out), (json.dumps(to_jsonable(result), indent=2) + "\n")
                            .encode())
         console.print(f"wrote {args.out}")

@@ -1,14 +1,15 @@
 """Atomic file writes: a reader (or a run killed mid-write) sees the old file or the new one,
 never half of one. Every file genlab writes (checkpoints, PNGs, downloads, cached
-classifiers) goes through `atomic_path`."""
+classifiers, JSON records) goes through `atomic_path`."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 # mkstemp creates 0600 files; a finished file gets the mode a plain open() would give it.
 _UMASK = os.umask(0)
@@ -40,6 +41,11 @@ def atomic_path(path: str | Path, suffix: str = ".part") -> Iterator[Path]:
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """`obj` as indented, key-sorted JSON (the run folder's and checkpoints' records)."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
 
 
 def _fsync_dir(folder: Path) -> None:
