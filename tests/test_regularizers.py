@@ -142,7 +142,8 @@ def test_spectral_norm_matches_largest_singular_value(kind, shape):
     from genlab.config import ModelConfig
     from genlab.models import build_model
     model = build_model(ModelConfig(kind=kind, data_shape=shape, latent_dim=4, hidden_dim=32,
-                                    depth=3, filters=8, spectral_norm=True))
+                                    depth=3, filters=8, spectral_norm=True,
+                                    discriminator_norm="batch"))
     layers = [m for m in model.discriminator.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     assert layers and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in layers)
     assert not any(torch.nn.utils.parametrize.is_parametrized(m)

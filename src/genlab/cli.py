@@ -239,6 +239,18 @@ def _error(message: str):
     return GenlabError(message)
 
 
+def _StepsPerSecond():
+    """A progress column: training steps per second over rich's recent window."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class StepsPerSecond(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:.0f} steps/s" if task.speed else "- steps/s")
+
+    return StepsPerSecond()
+
+
 def _show_progress(events, quiet: bool = False) -> int:
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -252,14 +264,16 @@ def _show_progress(events, quiet: bool = False) -> int:
                   + (f", resumed at step {start['resumed_from']}" if start["resumed_from"] is not None
                      else ""))
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
+                        _StepsPerSecond(), TimeElapsedColumn(), TimeRemainingColumn(),
+                        TextColumn("{task.fields[losses]}"),
                         console=console, disable=quiet, transient=False)
     with progress:
         task = progress.add_task("train", total=start["steps"], completed=start["step"], losses="")
         for event in events:
             if event["event"] == "log":
-                shown = "  ".join(f"{k} {v:.4g}" for k, v in event.items()
-                                  if k in ("loss", "recon", "kl", "loss_d", "loss_g", "gp"))
+                shown = "  ".join([f"epoch {event['epoch']:.2f}", f"lr {event['lr']:.3g}"]
+                                  + [f"{k} {v:.4g}" for k, v in event.items()
+                                     if k in ("loss", "recon", "kl", "loss_d", "loss_g", "gp")])
                 progress.update(task, completed=event["step"], losses=shown)
             elif event["event"] == "done":
                 progress.update(task, completed=event["step"])

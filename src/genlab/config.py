@@ -113,13 +113,8 @@ KIND_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
                            betas=(0.9, 0.999), steps=5000),
     ("vae", "points"): dict(latent_dim=2, hidden_dim=128, depth=3, batch_size=256, lr=1e-3,
                             betas=(0.9, 0.999), steps=5000),
-    # 2D GANs, measured on grid25 / ring8 (PacGAN protocol, 1 seed, non-saturating, BN in D):
-    #   256 wide, batch 256, lr 2e-4, 3000 steps, lr decay over the 2nd half: ring 63% / grid 70% HQ
-    #   128 wide, batch 128, lr 2e-4, 2000 steps, same decay:                  ring 0/8 modes, grid 15%
-    #   128 wide, batch 128, lr 1e-3, 2000 steps, same decay:   ring 82% KL 0.003, grid 71% KL 0.011
-    #   the same, 4000 steps:                                                  grid 25/25, 91%, KL 0.007
-    # so the defaults are the 8x cheaper 128 x 128 at lr 1e-3 with a linear decay to 0 over the
-    # second half (the decay is what makes the modes sharp, see LOSS_DEFAULTS below).
+    # 2D GANs: 128 × 3 at lr 1e-3, decayed to 0 over the second half, learns grid25 at 1/8 the
+    # cost of 256 wide at 2e-4 (measured: docs/results/notes.md, "MLP GAN on 2D points").
     ("gan", "points"): dict(latent_dim=2, hidden_dim=128, depth=3, batch_size=128, lr=1e-3,
                             betas=(0.5, 0.999), steps=10000, loss="non-saturating", n_critic=1,
                             lr_decay_start=0.5),
@@ -128,26 +123,12 @@ KIND_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("dcgan", "image"): dict(latent_dim=100, filters=64, batch_size=64, lr=2e-4,
                              betas=(0.5, 0.999), epochs=10, loss="non-saturating", n_critic=1),
 }
-# The MLP VAE on images (e.g. vae/main.py's 784-400-20 on Fashion-MNIST, batch 128): Adam 4e-3
-# held for the first half of the run, then decayed linearly to 0, reaches in 1.75 epochs the
-# test loss that the PyTorch example's constant Adam 1e-3 reaches in 3 (test loss, nats, one
-# row per seed; genlab.train, scored with benchmarks/speed.py test_loss):
-#   Adam 1e-3, 3 epochs:                 fp32 250.6 250.4           bf16 250.7 250.3
-#   Adam 3e-3 + decay, 2 epochs:         fp32 250.1 249.0 249.7     bf16 249.9 249.0 249.2
-#   Adam 4e-3 + decay, 1.75 epochs:      fp32 249.0 249.9           bf16 248.9
-#   Adam 4e-3 + decay, 1.5 epochs:       fp32 250.2 250.1 251.3     bf16 250.5
-#   batch 256 / 512, 3e-3..6e-3 + decay: 250.4 (256, 2 epochs), 258..268 (1.5 epochs)
-# Final training loss, 2 seeds, elsewhere: digits (8x8, 30 epochs) 24.8 / 24.6 against 25.3 /
-# 25.0 at 1e-3; mnist5k, 784-512-512-16, 15 epochs: 126.1 / 130.1 against 131.4 / 132.7.
+# The MLP VAE on images: Adam 4e-3 held for half the run, then decayed linearly to 0, reaches
+# the PyTorch example's 3-epoch test loss in 1.75 epochs (docs/results/notes.md, "MLP VAE").
 MLP_IMAGE_VAE_DEFAULTS: dict[str, Any] = dict(lr=4e-3, lr_decay_start=0.5)
 # WGAN-GP's own recipe (Gulrajani et al. 2017, Algorithm 1): Adam(1e-4, 0, 0.9), n_critic 5,
-# lambda 10. For 2D points, tuned on grid25 (PacGAN protocol, 2,500 samples, 1 CPU thread):
-#   lambda 10, lr 1e-4, 128x3, 3000 steps:                     5/25 modes,  0.6% high quality
-#   lambda 0.1 (the authors' gan_toy.py), lr 1e-4, Adam(0.5, 0.9), lr decay over the second
-#     half, + generator EMA 0.999:                    24/25 raw, 14% HQ; EMA 10/25, 1% HQ
-#   the same with lr 1e-3, no EMA, no critic normalization:   25/25 modes, 72% HQ, KL 0.013
-# EMA hurts here (the generator keeps moving its modes until the lr has decayed, so the
-# average is a blur); the large lr + linear decay to 0 is what makes the modes sharp.
+# lambda 10. On 2D points that recipe finds 5/25 grid25 modes; lambda 0.1 (the authors'
+# gan_toy.py), lr 1e-3 decayed to 0, no EMA, no critic norm finds 25/25 (docs/results/notes.md).
 LOSS_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("wgan-gp", "image"): dict(lr=1e-4, betas=(0.0, 0.9), n_critic=5, gp_weight=10.0),
     ("wgan-gp", "points"): dict(lr=1e-3, betas=(0.5, 0.9), n_critic=5, gp_weight=0.1,

@@ -22,10 +22,32 @@ def test_identical_sets():
     x = rng.normal(size=(300, 8))
     assert precision_recall(x, x) == {"precision": 1.0, "recall": 1.0}
     dc = density_coverage(x, x, k=5)
-    assert dc["coverage"] == 1.0
-    # open balls: each point lies in its own ball and in k - 1 others on average -> k/k = 1
-    # (up to ties at the k-th neighbour broken by float round-off of matrix-product distances)
-    assert dc["density"] == pytest.approx(1.0, abs=0.005)
+    # open balls: each point lies in its own ball and in the k - 1 balls whose k-th neighbour
+    # it is not -> exactly k/k = 1 (radii and ball tests read the same distances)
+    assert dc == {"density": 1.0, "coverage": 1.0}
+
+
+@pytest.mark.parametrize("n, d, k, seed", [(300, 8, 5, 0), (1000, 64, 5, 1), (2500, 16, 3, 2),
+                                           (513, 2, 7, 3)])
+def test_a_copied_set_has_density_exactly_one_like_prdc(n, d, k, seed):
+    prdc = pytest.importorskip("prdc")
+    x = np.random.default_rng(seed).normal(size=(n, d)) * 3.7
+    ref = prdc.compute_prdc(x, x.copy(), nearest_k=k)
+    assert ref["density"] == 1.0 and ref["coverage"] == 1.0
+    assert density_coverage(x, x.copy(), k=k) == {"density": 1.0, "coverage": 1.0}
+    assert precision_recall(x, x.copy(), k=k) == {"precision": 1.0, "recall": 1.0}
+
+
+@pytest.mark.parametrize("shift, k, seed", [(0.0, 5, 0), (0.5, 5, 1), (1.5, 3, 2), (0.2, 10, 3)])
+def test_random_sets_match_prdc(shift, k, seed):
+    """prdc (clovaai, Naeem et al.'s code) on continuous data, where no point lies on a ball's
+    boundary, so its open-ball precision/recall equal NVlabs' closed-ball ones."""
+    prdc = pytest.importorskip("prdc")
+    rng = np.random.default_rng(seed)
+    real, fake = rng.normal(size=(700, 6)), rng.normal(size=(500, 6)) + shift
+    ref = prdc.compute_prdc(real, fake, nearest_k=k)
+    ours = {**precision_recall(real, fake, k=k), **density_coverage(real, fake, k=k)}
+    assert ours == pytest.approx(ref, abs=1e-12), (ours, ref)
 
 
 def test_same_distribution_independent_samples():

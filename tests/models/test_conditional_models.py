@@ -38,7 +38,7 @@ def test_conditional_gans_use_y(kind, shape, preset):
     torch.manual_seed(0)
     model = build_model(ModelConfig(kind=kind, data_shape=shape, latent_dim=4, hidden_dim=16,
                                     depth=2, filters=4, preset=preset, num_classes=10,
-                                    minibatch_std=True))
+                                    minibatch_std=True, discriminator_norm="batch"))
     model.eval()
     z = model.sample_latent(3)
     y0, y1 = torch.tensor([0, 1, 2]), torch.tensor([7, 8, 9])
@@ -59,26 +59,32 @@ def test_conditional_gans_use_y(kind, shape, preset):
 def test_conditional_with_packing_is_rejected():
     with pytest.raises(GenlabError, match="pack"):
         build_model(ModelConfig(kind="gan", data_shape=(2,), num_classes=3, pack=2,
-                                latent_dim=2, hidden_dim=8, depth=1))
+                                latent_dim=2, hidden_dim=8, depth=1, discriminator_norm="batch"))
     with pytest.raises(GenlabError, match="pack"):
-        build_model(ModelConfig(kind="dcgan", data_shape=(1, 28, 28), num_classes=3, pack=4))
+        build_model(ModelConfig(kind="dcgan", data_shape=(1, 28, 28), latent_dim=2, filters=4,
+                                num_classes=3, pack=4, discriminator_norm="batch"))
 
 
 def test_unconditional_models_ignore_y():
     model = build_model(ModelConfig(kind="gan", data_shape=(2,), latent_dim=2, hidden_dim=8,
-                                    depth=1))
+                                    depth=1, discriminator_norm="batch"))
     z = model.sample_latent(2)
     torch.testing.assert_close(model.generator(z, torch.tensor([0, 1])), model.generator(z))
 
 
 def test_bad_shapes_are_genlab_errors():
     with pytest.raises(GenlabError, match="too small or odd"):
-        build_model(ModelConfig(kind="vae", data_shape=(1, 7, 7), architecture="conv"))
+        build_model(ModelConfig(kind="vae", data_shape=(1, 7, 7), architecture="conv",
+                                latent_dim=2, filters=4))
     with pytest.raises(GenlabError, match="square"):
-        build_model(ModelConfig(kind="dcgan", data_shape=(1, 32, 64)))
+        build_model(ModelConfig(kind="dcgan", data_shape=(1, 32, 64), latent_dim=2, filters=4,
+                                discriminator_norm="batch"))
     with pytest.raises(GenlabError, match="conv model needs image"):
-        build_model(ModelConfig(kind="ae", data_shape=(2,), architecture="conv"))
+        build_model(ModelConfig(kind="ae", data_shape=(2,), architecture="conv", latent_dim=2,
+                                filters=4))
     with pytest.raises(GenlabError, match="unknown dcgan preset"):
-        build_model(ModelConfig(kind="dcgan", data_shape=(1, 32, 32), preset="huge"))
+        build_model(ModelConfig(kind="dcgan", data_shape=(1, 32, 32), latent_dim=2, filters=4,
+                                preset="huge", discriminator_norm="batch"))
     with pytest.raises(GenlabError, match="unknown discriminator norm"):
-        build_model(ModelConfig(kind="gan", data_shape=(2,), discriminator_norm="instance"))
+        build_model(ModelConfig(kind="gan", data_shape=(2,), discriminator_norm="instance",
+                                latent_dim=2, hidden_dim=8, depth=2))  # norms from layer 2

@@ -102,7 +102,7 @@ def test_reference_weights_give_the_same_outputs(classic):
 def test_weights_init_as_the_reference():
     torch.manual_seed(1)
     classic = build_model(ModelConfig(kind="dcgan", data_shape=(nc, 64, 64), latent_dim=nz,
-                                      filters=64, preset="classic"))
+                                      filters=64, preset="classic", discriminator_norm="batch"))
     convs = [m for m in classic.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     weights = torch.cat([m.weight.flatten() for m in convs])
     assert weights.mean().abs() < 1e-3 and weights.std().item() == pytest.approx(0.02, rel=0.02)
@@ -127,7 +127,7 @@ def test_classic_generalizes_by_size(size, expected):
     # (map size, channels) after each transposed conv, with ngf = 8: channels halve as the
     # map doubles, from ngf · 2^(n−1) at the 4x4 (or 7x7) base, as in the 64x64 reference
     model = build_model(ModelConfig(kind="dcgan", data_shape=(1, size, size), latent_dim=nz,
-                                    filters=8))
+                                    filters=8, discriminator_norm="batch"))
     convs = [m for m in model.generator.main if isinstance(m, nn.ConvTranspose2d)]
     x = torch.randn(1, nz, 1, 1)
     sizes = []
@@ -140,7 +140,7 @@ def test_classic_generalizes_by_size(size, expected):
 
 def test_lesson_preset_projects_z_linearly():
     model = build_model(ModelConfig(kind="dcgan", data_shape=(1, 64, 64), latent_dim=100,
-                                    filters=64, preset="lesson"))
+                                    filters=64, preset="lesson", discriminator_norm="batch"))
     first = model.generator.main[0]
     assert isinstance(first, nn.Linear) and first.out_features == 512 * 4 * 4
     assert isinstance(model.generator.main[1], nn.Unflatten)
@@ -149,6 +149,6 @@ def test_lesson_preset_projects_z_linearly():
     assert [m.stride for m in ups] == [(2, 2)] * 4
     # 28 x 28: 7 -> 14 -> 28
     model = build_model(ModelConfig(kind="dcgan", data_shape=(1, 28, 28), latent_dim=8,
-                                    filters=8, preset="lesson"))
+                                    filters=8, preset="lesson", discriminator_norm="batch"))
     assert model.generator.main[0].out_features == 64 * 7 * 7
     assert model.generator(torch.randn(2, 8)).shape == (2, 1, 28, 28)

@@ -28,7 +28,8 @@ def test_describe_mlp_vae():
 
 def test_describe_dcgan_generator_and_spectral_discriminator():
     model = build_model(ModelConfig(kind="dcgan", data_shape=(1, 28, 28), latent_dim=8,
-                                    filters=4, spectral_norm=True, num_classes=3))
+                                    filters=4, spectral_norm=True, num_classes=3,
+                                    discriminator_norm="batch"))
     z, y = model.sample_latent(2), torch.tensor([0, 2])
     rows = describe_layers(model.generator, (z, y))
     assert rows[0] == ("main.0", "ConvTranspose2d", (2, 8, 7, 7), (8 + 3) * 8 * 7 * 7)
@@ -43,7 +44,7 @@ def test_describe_dcgan_generator_and_spectral_discriminator():
 
 def test_describe_gan_forward_is_the_generator():
     model = build_model(ModelConfig(kind="gan", data_shape=(2,), latent_dim=2, hidden_dim=8,
-                                    depth=1, minibatch_disc=True))
+                                    depth=1, minibatch_disc=True, discriminator_norm="batch"))
     rows = describe_layers(model, torch.randn(4, 2))
     assert [r[0] for r in rows] == ["generator.net.0", "generator.net.1", "generator.net.2"]
     rows = describe_layers(model.discriminator, torch.randn(4, 2))

@@ -17,6 +17,32 @@ def test_unknown_kind_is_a_genlab_error():
         build_model(ModelConfig(kind="flow", data_shape=(2,)))
 
 
+@pytest.mark.parametrize("kind,shape,missing", [
+    ("gan", (2,), "latent_dim, discriminator_norm, hidden_dim, depth"),
+    ("vae", (1, 28, 28), "latent_dim, architecture, hidden_dim, depth"),
+    ("dcgan", (1, 28, 28), "latent_dim, discriminator_norm, filters"),
+])
+def test_build_model_decides_no_default(kind, shape, missing):
+    """Sizes come from genlab.config.resolve only: an unresolved config is refused, not guessed."""
+    with pytest.raises(GenlabError, match=f"not resolved: {missing} unset"):
+        build_model(ModelConfig(kind=kind, data_shape=shape))
+
+
+@pytest.mark.parametrize("kind,data_kind,shape", [
+    ("ae", "points", (2,)), ("vae", "points", (2,)), ("vae", "image", (1, 28, 28)),
+    ("vae", "image", (1, 8, 8)), ("gan", "points", (2,)), ("gan", "image", (1, 28, 28)),
+    ("dcgan", "image", (1, 28, 28))])
+def test_a_resolved_config_builds_with_the_configs_sizes(kind, data_kind, shape):
+    from genlab.config import TrainConfig, resolve
+
+    cfg = resolve(TrainConfig(model=ModelConfig(kind=kind), steps=1), data_kind, shape).model
+    model = build_model(cfg)
+    assert model.config == cfg
+    widths = {m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)}
+    if cfg.hidden_dim is not None and (cfg.architecture == "mlp" or kind == "gan"):
+        assert cfg.hidden_dim in widths  # the config's width (512 / 128), not an invented 256
+
+
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 @pytest.mark.parametrize("shape,arch", [((2,), "mlp"), ((1, 8, 8), "mlp"), ((1, 28, 28), "conv"),
                                         ((3, 32, 32), "conv"), ((1, 64, 64), "conv"),
@@ -47,7 +73,7 @@ def test_autoencoders_reconstruct_data_shape(kind, shape, arch, likelihood):
 @pytest.mark.parametrize("channels", [1, 3])
 def test_dcgan_output_shapes(preset, size, channels):
     cfg = ModelConfig(kind="dcgan", data_shape=(channels, size, size), latent_dim=8, filters=4,
-                      preset=preset)
+                      preset=preset, discriminator_norm="batch")
     model = build_model(cfg)
     z = model.sample_latent(2)
     assert z.shape == (2, 8)
@@ -60,7 +86,7 @@ def test_dcgan_output_shapes(preset, size, channels):
 @pytest.mark.parametrize("shape", [(2,), (1, 8, 8), (1, 28, 28)])
 def test_mlp_gan_output(shape):
     model = build_model(ModelConfig(kind="gan", data_shape=shape, latent_dim=2, hidden_dim=16,
-                                    depth=2))
+                                    depth=2, discriminator_norm="batch"))
     x = model.generator(model.sample_latent(6))
     assert x.shape == (6, *shape)
     if len(shape) == 1:  # linear output for points: not squashed
@@ -75,7 +101,7 @@ def test_mlp_gan_output(shape):
 @pytest.mark.parametrize("pack", [2, 4])
 def test_packed_discriminator_shape(kind, shape, pack):
     cfg = ModelConfig(kind=kind, data_shape=shape, latent_dim=4, hidden_dim=16, depth=2,
-                      filters=4, pack=pack)
+                      filters=4, pack=pack, discriminator_norm="batch")
     model = build_model(cfg)
     assert model.discriminator(torch.randn(8, *shape)).shape == (8 // pack,)
     with pytest.raises(GenlabError):
@@ -92,7 +118,7 @@ def test_packed_discriminator_shape(kind, shape, pack):
                                                ("dcgan", (3, 32, 32), "lesson")])
 def test_discriminator_options_keep_shapes(options, kind, shape, preset):
     cfg = ModelConfig(kind=kind, data_shape=shape, latent_dim=4, hidden_dim=16, depth=2,
-                      filters=4, preset=preset, **options)
+                      filters=4, preset=preset, **{"discriminator_norm": "batch", **options})
     model = build_model(cfg)
     out = model.discriminator(torch.randn(8, *shape))
     assert out.shape == (8 // options.get("pack", 1),)
@@ -106,7 +132,7 @@ def test_config_sizes_are_honoured():
     linears = [m for m in vae.encoder.modules() if isinstance(m, nn.Linear)]
     assert [m.out_features for m in linears] == [24, 24, 24, 6]  # depth 3, then [μ, log σ²]
     gan = build_model(ModelConfig(kind="gan", data_shape=(2,), latent_dim=5, hidden_dim=12,
-                                  depth=2))
+                                  depth=2, discriminator_norm="batch"))
     assert gan.generator.net[0].in_features == 5 and gan.generator.net[0].out_features == 12
     conv = build_model(ModelConfig(kind="ae", data_shape=(1, 28, 28), architecture="conv",
                                    latent_dim=3, filters=6))

@@ -90,3 +90,29 @@ def test_vae_mean_and_sampling():
     model = _vae(likelihood="gaussian")
     torch.testing.assert_close(model.mean(logits), logits)
     assert "decoder_logvar" in dict(model.named_parameters())
+
+
+def test_training_reparameterizes_with_the_models_own_function(monkeypatch):
+    """The trainer's vae_step computes z with VAE.reparameterize (the function the lesson
+    names), on the ε it drew from the run's noise stream."""
+    from genlab.config import TrainConfig, resolve
+    from genlab.data import load_dataset, normalizer_for
+    from genlab.models import VAE
+    from genlab.training.state import build_state
+    from genlab.training.steps import vae_step
+
+    ds = load_dataset("moons", "train", n_train=64, n_test=8)
+    cfg = resolve(TrainConfig(model=ModelConfig(kind="vae", latent_dim=2, hidden_dim=8, depth=1),
+                              steps=1, batch_size=16, precision="fp32"), ds.kind, ds.example_shape)
+    state = build_state(cfg, ds, torch.device("cpu"))
+    x = normalizer_for(ds, "standard").encode(ds.x[:16])
+    calls = []
+    original = VAE.reparameterize
+
+    def spy(self, mu, logvar, generator=None, eps=None):
+        calls.append(eps)
+        return original(self, mu, logvar, generator=generator, eps=eps)
+
+    monkeypatch.setattr(VAE, "reparameterize", spy)
+    vae_step(state, lambda: (x, None))
+    assert len(calls) == 1 and calls[0] is not None and calls[0].shape == (16, 2)

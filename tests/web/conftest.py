@@ -51,12 +51,11 @@ def server_url():
     import uvicorn
 
     from genlab.web.app import create_app
-    from genlab.web.server import address, bind_socket, ws_impl
+    from genlab.web.server import address, bind_socket, uvicorn_config
 
     sock = bind_socket("127.0.0.1", 0)
     url = address(sock).rstrip("/")
-    config = uvicorn.Config(create_app(), log_level="warning", access_log=False, ws=ws_impl())
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(create_app()))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

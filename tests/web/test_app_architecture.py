@@ -27,20 +27,26 @@ def test_vae_default_is_encoder_latent_decoder(client):
 
 
 def test_vae_shapes_follow_the_settings(client):
-    data = client.get("/api/architecture",
-                      params={"sim": "vae", "width": 64, "latent": 3, "depth": 2}).json()
+    data = client.get("/api/architecture", params={"sim": "vae", "width": 64}).json()
     enc = _block(data, "encoder")
     assert enc["input_shape"] == [1, 28, 28]
-    assert _shapes(enc) == [[784], [64], [64], [6]]  # Flatten, 2 hidden layers, [μ, log σ²]
-    assert _shapes(_block(data, "latent")) == [[3], [3], [3]]
+    assert _shapes(enc) == [[784], [64], [64], [4]]  # Flatten, 2 hidden layers, [μ, log σ²]
+    assert _shapes(_block(data, "latent")) == [[2], [2], [2]]  # the lab's 2-D latent map
     assert _shapes(_block(data, "decoder")) == [[64], [64], [784], [1, 28, 28]]
     assert _block(data, "encoder")["layers"][1]["params"] == 784 * 64 + 64
     # the whole model, counted independently
-    cfg = resolve(TrainConfig(model=ModelConfig(kind="vae", latent_dim=3, hidden_dim=64, depth=2,
+    cfg = resolve(TrainConfig(model=ModelConfig(kind="vae", latent_dim=2, hidden_dim=64, depth=2,
                                                 architecture="mlp"), steps=1),
                   "image", (1, 28, 28))
     model = build_model(cfg.model)
     assert data["params_total"] == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", ["latent", "depth", "architecture"])
+def test_vae_diagram_refuses_what_the_lab_fixes(client, name):
+    r = client.get("/api/architecture", params={"sim": "vae", name: "3"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == f"{name} is not a setting"
 
 
 def test_gan2d_matches_describe_layers_of_the_real_model(client):
@@ -79,10 +85,12 @@ def test_unrelated_settings_are_ignored_and_listed(client):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"sim": "vae", "width": 4096}, "width must be in [16, 512], got 4096"),
-    ({"sim": "gan2d", "depth": 0}, "depth must be in [1, 6], got 0"),
+    ({"sim": "vae", "width": 4096}, "width must be ≤ 512"),
+    ({"sim": "gan2d", "depth": 0}, "depth must be ≥ 1"),
     ({"sim": "dcgan", "filters": "lots"}, "filters must be an integer"),
-    ({"sim": "dcgan", "loss": "wgan"}, "unknown loss 'wgan'"),
+    ({"sim": "dcgan", "loss": "wgan"}, "loss must be one of"),
+    ({"sim": "dcgan", "loss": "minimax"}, "loss must be one of"),  # not offered by the lab
+    ({"sim": "gan2d", "lr_g": 5}, "lr_g must be ≤ 0.01"),  # checked, though it shapes nothing
     ({"sim": "gan2d", "spectral_norm": "maybe"}, "spectral_norm must be true or false"),
     ({"sim": "nope"}, "unknown simulation 'nope'"),
 ])
@@ -95,15 +103,17 @@ def test_out_of_range_settings_are_refused_clearly(client, params, message):
 def test_settings_schema_lists_the_bounds_the_endpoint_enforces(client):
     schema = client.get("/api/architecture/settings").json()
     assert set(schema) == {"gan2d", "vae", "dcgan"}
-    assert schema["vae"]["width"] == {"kind": "int", "default": 256, "min": 16, "max": 512}
-    assert "wgan-gp" in schema["gan2d"]["loss"]["choices"]
-    assert schema["gan2d"]["spectral_norm"]["kind"] == "bool"
+    width = next(f for f in schema["vae"] if f["name"] == "width")
+    assert (width["kind"], width["value"], width["min"], width["max"]) == ("int", 256, 16, 512)
+    loss = next(f for f in schema["gan2d"] if f["name"] == "loss")
+    assert "wgan-gp" in [value for value, _label in loss["choices"]]
+    assert next(f for f in schema["gan2d"] if f["name"] == "spectral_norm")["kind"] == "bool"
     # one past each bound is refused, each bound itself accepted
-    for sim, spec in schema.items():
-        for name, s in spec.items():
-            if s["kind"] != "int":
+    for sim, fields in schema.items():
+        for f in fields:
+            if f["kind"] != "int":
                 continue
             assert client.get("/api/architecture",
-                              params={"sim": sim, name: s["max"] + 1}).status_code == 422
+                              params={"sim": sim, f["name"]: f["max"] + 1}).status_code == 422
             assert client.get("/api/architecture",
-                              params={"sim": sim, name: s["min"]}).status_code == 200
+                              params={"sim": sim, f["name"]: f["min"]}).status_code == 200

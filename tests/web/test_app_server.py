@@ -31,8 +31,11 @@ def test_serve_prints_its_address_and_serves_the_lesson():
         with urllib.request.urlopen(m.group(1), timeout=20) as r:
             assert r.status == 200
             assert b"Generative Models: VAE &amp; GAN" in r.read()
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) in (0, 130)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: the hub says it stopped (nothing to resume)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert out.strip().endswith("genlab hub: stopped")
+        assert "resume" not in out + err and "Traceback" not in err
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -256,3 +256,38 @@ def test_beyond_scores_a_drawn_digit_and_generates_a_chosen_class(server_url, pa
         timeout=30_000)
     assert "b_task=conditional" in page.url
     assert sim_errors(page) == []
+
+
+@pytest.mark.slow  # a hub of its own and two workers: ~11 s
+def test_a_full_hub_says_so_and_the_page_retries_by_itself(tmp_path, page):
+    """Every slot taken: Play does not pretend to play nor blame the settings; the page says
+    how many learners the hub holds, and starts by itself once a slot is free."""
+    import json
+
+    from hub_process import Hub
+    from websockets.sync.client import connect
+
+    hub = Hub(tmp_path / "hub.log", "--max-sessions", "1")
+    try:
+        with connect(f"{hub.ws_url}/ws/sim/vae", open_timeout=30) as other:  # another learner
+            other.recv(timeout=30)  # hello
+            other.send(json.dumps({"type": "config", "config": {"width": 32, "batch": 16}}))
+            while not isinstance(other.recv(timeout=90), bytes):  # its worker runs
+                pass
+            page.goto(f"{hub.url}/?g_data=ring8&g_width=16&g_batch=32#sim-gan2d")
+            sim = gan(page)
+            sim.locator("button[data-action=play]").click()
+            sim.locator(".sim-status", has_text="The hub is busy").wait_for(timeout=30_000)
+            status = sim.locator(".sim-status").inner_text()
+            assert "1 of 1 live simulations are running" in status and "Trying again" in status
+            assert sim.locator("button[data-action=play]").inner_text() == "▶ Play"
+            assert sim.locator(".sim-error").is_hidden()  # nothing is wrong with the settings
+        # the other learner left: the page's retry (2 s, then 4 s...) starts the simulation
+        page.wait_for_function(
+            "() => Number(document.querySelector('div.sim[data-sim=gan2d]').dataset.step) > 0",
+            timeout=60_000)
+        assert sim.locator("button[data-action=play]").inner_text() == "❚❚ Pause"
+        assert sim_errors(page) == []
+    finally:
+        hub.stop()
+    assert "Traceback" not in hub.output()

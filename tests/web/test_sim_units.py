@@ -113,10 +113,18 @@ def is_text(kind):
     return lambda m: m.get("text") and json.loads(m["text"])["type"] == kind
 
 
+def greeted(ws):
+    """`ws` once the server's first message, the hello with the ping interval, is read."""
+    hello = json.loads(ws.receive_text())
+    assert hello["type"] == "hello" and 0 < hello["heartbeat_seconds"] <= 15, hello
+    return ws
+
+
 def test_errors_are_shown_not_raised_and_unknown_simulation_is_refused():
     client, manager = make_client()
     with client:
         with client.websocket_connect("/ws/sim/gan2d") as ws:
+            greeted(ws)
             ws.send_text("not json")
             assert "JSON" in json.loads(ws.receive_text())["message"]
             ws.send_text(json.dumps({"type": "config", "config": {"depth": 99}}))
@@ -145,9 +153,12 @@ def test_concurrent_session_limit_and_idle_stop_free_the_worker():
             assert len(manager) == 1
             (session,) = manager.sessions.values()
             with client.websocket_connect("/ws/sim/vae") as second:
-                second.send_text(json.dumps({"type": "play"}))
-                reply = json.loads(second.receive_text())
-                assert reply["type"] == "error" and "1 simulations are already running" in reply["message"]
+                greeted(second).send_text(json.dumps({"type": "play"}))
+                reply = json.loads(second.receive_text())  # full: not an error of the page's
+                assert reply == {"type": "full", "running": 1, "max_sessions": 1, "message": (
+                    "the hub is full: 1 of 1 live simulations are running (one per learner)")}
+                closed = second.receive()
+                assert closed["type"] == "websocket.close" and closed["code"] == 4001
             # no message for idle_seconds: the server says why, closes, and frees the worker
             t0 = time.monotonic()
             closed = receive_until(first, is_text("closed"))
@@ -183,7 +194,7 @@ def test_a_page_from_another_origin_cannot_open_a_simulation():
                 ws.receive_text()
         with client.websocket_connect("/ws/sim/gan2d",
                                       headers={"origin": "http://testserver"}) as ws:
-            ws.send_text(json.dumps({"type": "step", "n": 0}))
+            greeted(ws).send_text(json.dumps({"type": "step", "n": 0}))
             assert json.loads(ws.receive_text())["type"] == "error"
 
 
@@ -220,3 +231,42 @@ def test_presets_are_valid_and_each_remedy_switches_one_fix_on():
         parse_config("gan2d", preset["values"], SimLimits())  # every preset is accepted
         changed = {k for k, v in preset["values"].items() if base[k] != v}
         assert changed == fixes.get(name, set()), name
+
+
+def test_the_route_bounds_messages_itself_and_greets_with_the_heartbeat():
+    """Without uvicorn's ws_max_size (another server, the TestClient) the route refuses an
+    oversized message with 1009 too; a short idle limit shortens the page's ping interval."""
+    from genlab.web.simulations.protocol import CLOSE_TOO_BIG, MAX_MESSAGE_BYTES
+
+    client, manager = make_client(idle_seconds=6.0)
+    with client, client.websocket_connect("/ws/sim/gan2d") as ws:
+        assert json.loads(ws.receive_text())["heartbeat_seconds"] == 2.0  # a third of 6 s
+        ws.send_text(" " * (MAX_MESSAGE_BYTES - 2) + "{}")  # at the bound: read
+        assert "type" in json.loads(ws.receive_text())["message"]
+        ws.send_text("é" * (MAX_MESSAGE_BYTES // 2 + 1))  # bytes, not characters, count
+        closed = ws.receive()
+        assert closed["type"] == "websocket.close" and closed["code"] == CLOSE_TOO_BIG
+        assert closed["reason"] == f"a message may have at most {MAX_MESSAGE_BYTES} bytes"
+    assert len(manager) == 0
+
+
+@pytest.mark.parametrize("scheme, host, origin, same", [
+    ("ws", "127.0.0.1:8000", "http://127.0.0.1:8000", True),
+    ("ws", "localhost:8000", "http://LOCALHOST:8000", True),
+    ("wss", "hub.example", "https://hub.example:443", True),
+    ("ws", "hub.example", "http://hub.example:80", True),
+    ("ws", "[::1]:8000", "http://[::1]:8000", True),
+    ("ws", "127.0.0.1:8000", "https://127.0.0.1:8000", False),  # the scheme differs
+    ("wss", "127.0.0.1:8000", "http://127.0.0.1:8000", False),
+    ("ws", "127.0.0.1:8000", "http://127.0.0.1:8001", False),
+    ("ws", "127.0.0.1:8000", "http://127.0.0.1", False),
+    ("ws", "127.0.0.1:8000", "http://evil.example:8000", False),
+    ("ws", "127.0.0.1:8000", "null", False),
+    ("ws", "127.0.0.1:8000", "http://127.0.0.1:notaport", False),
+])
+def test_same_origin_compares_scheme_host_and_port(scheme, host, origin, same):
+    from genlab.web.origin import same_origin
+
+    scope = {"scheme": scheme, "headers": [(b"host", host.encode()), (b"origin", origin.encode())]}
+    assert same_origin(scope) is same
+    assert same_origin({"scheme": scheme, "headers": [(b"host", host.encode())]})  # a script

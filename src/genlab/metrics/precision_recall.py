@@ -17,9 +17,15 @@ itself, at distance 0, is not counted: `kthvalue(k + 1)` in NVlabs' code, `np.pa
 k)[:, k]` in clovaai's). As in the authors' code, precision/recall use closed balls (`dist <=
 kth`, NVlabs stylegan2-ada-pytorch metrics/precision_recall.py) and density/coverage open balls
 (`dist < radius`, clovaai/generative-evaluation-prdc prdc.py). Distances are Euclidean, from
-torch.cdist in row blocks so memory stays O(block · N). For two copies of one set density is
-1 (each point lies in its own ball and in the k − 1 balls whose radius it does not set, on
-average); for two independent samples of one distribution it is ≈ 1 as well.
+torch.cdist in row blocks so memory stays O(block · N).
+
+One orientation for every distance: rows are ball centres. A ball's radius and the test
+"is this point inside it" read the same row of the same cdist call (as prdc does with its
+real × fake matrix). cdist's matrix-product path rounds ‖a − b‖ and ‖b − a‖ differently,
+so a radius from cdist(real, real) tested against cdist(fake, real) put the k-th neighbour
+of a copied set inside its open ball now and then (density 1.0015–1.008 for a copy). Now a
+copy gives density exactly 1: each point lies in its own ball and in the k − 1 balls whose
+k-th neighbour it is not; for independent samples of one distribution it is ≈ 1 as well.
 """
 
 from __future__ import annotations
@@ -34,8 +40,10 @@ __all__ = ["knn_radii", "improved_precision_recall", "density_coverage"]
 BLOCK = 2048  # rows of a distance block
 
 
-def _blocks(a: torch.Tensor, b: torch.Tensor, block: int = BLOCK):
-    """Yield (start, distances (rows, len(b))) for row blocks of a."""
+def _blocks(a: torch.Tensor, b: torch.Tensor):
+    """Yield (start, distances (rows, len(b))) for row blocks of a: the one distance function
+    (radii and ball tests both come from it, rows being the ball centres)."""
+    block = BLOCK  # read at call time (a test shrinks it)
     for start in range(0, a.shape[0], block):
         yield start, torch.cdist(a[start : start + block], b)  # (rows, Nb)
 
@@ -52,16 +60,18 @@ def knn_radii(features, k: int) -> torch.Tensor:
     return radii
 
 
-def _in_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
-                 closed: bool = True):
-    """Per point: inside at least one ball B(centre_i, radius_i)? And how many balls? (P,)."""
-    inside_any = torch.empty(points.shape[0], dtype=torch.bool)
-    count = torch.empty(points.shape[0], dtype=torch.float64)
-    for start, d in _blocks(points, centres):
-        within = d <= radii[None, :] if closed else d < radii[None, :]  # (rows, Nc)
-        inside_any[start : start + d.shape[0]] = within.any(dim=1)
-        count[start : start + d.shape[0]] = within.sum(dim=1)
-    return inside_any, count
+def _balls(centres: torch.Tensor, radii: torch.Tensor, points: torch.Tensor,
+           closed: bool = True):
+    """Balls B(centre_i, radius_i) against points: how many balls hold each point (P,) and
+    whether each ball holds a point (C,). Distances are rows of centres, as for the radii."""
+    count = torch.zeros(points.shape[0], dtype=torch.float64)
+    holds = torch.empty(centres.shape[0], dtype=torch.bool)
+    for start, d in _blocks(centres, points):  # d[i, j] = ‖c_i − p_j‖, (rows, P)
+        r = radii[start : start + d.shape[0], None]  # (rows, 1)
+        within = d <= r if closed else d < r
+        count += within.sum(dim=0)
+        holds[start : start + d.shape[0]] = within.any(dim=1)
+    return count, holds
 
 
 def improved_precision_recall(features_real, features_fake, k: int = 3) -> dict:
@@ -71,11 +81,11 @@ def improved_precision_recall(features_real, features_fake, k: int = 3) -> dict:
     same_width(real, fake, "precision/recall")
     radii_real = knn_radii(real, k)  # (N,)
     radii_fake = knn_radii(fake, k)  # (M,)
-    fake_in_real, _ = _in_any_ball(fake, real, radii_real)  # precision: fakes on real manifold
-    real_in_fake, _ = _in_any_ball(real, fake, radii_fake)  # recall: reals on fake manifold
+    fake_in_real, _ = _balls(real, radii_real, fake)  # precision: fakes on the real manifold
+    real_in_fake, _ = _balls(fake, radii_fake, real)  # recall: reals on the fake manifold
     return {
-        "precision": float(fake_in_real.double().mean()),
-        "recall": float(real_in_fake.double().mean()),
+        "precision": float((fake_in_real > 0).double().mean()),
+        "recall": float((real_in_fake > 0).double().mean()),
     }
 
 
@@ -85,10 +95,7 @@ def density_coverage(features_real, features_fake, k: int = 5) -> dict:
     fake = as_float64(features_fake, "features_fake")
     same_width(real, fake, "density/coverage")
     radii_real = knn_radii(real, k)  # (N,)
-    _, balls_per_fake = _in_any_ball(fake, real, radii_real, closed=False)  # (M,) balls with Y_j
+    # Eq. 3: Σ_j Σ_i 1[Y_j ∈ B(X_i, NND_k(X_i))]; Eq. 4: balls holding at least one Y_j
+    balls_per_fake, covered = _balls(real, radii_real, fake, closed=False)  # (M,), (N,)
     density = balls_per_fake.sum() / (k * fake.shape[0])
-    covered = torch.zeros(real.shape[0], dtype=torch.bool)
-    for start, d in _blocks(real, fake):
-        # min distance from real X_i to any fake Y_j within X_i's radius
-        covered[start : start + d.shape[0]] = d.min(dim=1).values < radii_real[start : start + d.shape[0]]
     return {"density": float(density), "coverage": float(covered.double().mean())}

@@ -1,6 +1,6 @@
 """Models map tensors to tensors; they never compute a loss.
 
-`build_model(cfg)` builds one of MODELS from a (resolved) ModelConfig."""
+`build_model(cfg)` builds one of MODELS from a resolved ModelConfig (genlab.config.resolve)."""
 
 from __future__ import annotations
 
@@ -18,25 +18,33 @@ from genlab.models.vae import VAE, VAEOutput
 
 MODELS = {"ae": Autoencoder, "vae": VAE, "gan": GAN, "dcgan": DCGAN}
 
-# Used only for fields an unresolved config leaves as None (config.resolve() fills them all).
-_FALLBACKS = dict(latent_dim=16, hidden_dim=256, depth=2, filters=32, discriminator_norm="batch")
+
+
+def _unresolved(cfg: ModelConfig) -> list[str]:
+    """The sizes and choices this model reads that are still None: genlab.config.resolve fills
+    them (the one place defaults are decided), so a resolved config has none."""
+    from genlab.training.steps import family, uses_convolutions  # the family table
+
+    fam = family(cfg.kind)
+    needed = ["latent_dim", "architecture" if fam.has_architecture else "discriminator_norm"]
+    needed += ["filters"] if uses_convolutions(cfg) else ["hidden_dim", "depth"]
+    return [name for name in needed if getattr(cfg, name) is None]
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:
-    """The model named by cfg.kind, sized from cfg.data_shape; `model.config` is its config.
+    """The model named by cfg.kind, sized from a resolved ModelConfig (`genlab.config.resolve`
+    fills every size and choice; nothing is guessed here); `model.config` is its config.
 
     num_classes > 0 makes it conditional; conditional GANs cannot pack (GenlabError)."""
     if cfg.kind not in MODELS:
         raise unknown_name("model", cfg.kind, MODELS)
     if not cfg.data_shape:
         raise GenlabError("model config has no data_shape (resolve it against a dataset first)")
+    missing = _unresolved(cfg)
+    if missing:
+        raise GenlabError(f"model config is not resolved: {', '.join(missing)} unset "
+                          f"(genlab.config.resolve fills them)")
     cfg = dataclasses.replace(cfg, data_shape=tuple(cfg.data_shape))
-    for name, value in _FALLBACKS.items():
-        if getattr(cfg, name) is None:
-            setattr(cfg, name, 64 if (name == "filters" and cfg.kind == "dcgan") else value)
-    if cfg.architecture is None:
-        image = len(cfg.data_shape) == 3 and min(cfg.data_shape[1:]) >= 28
-        cfg.architecture = "conv" if image else "mlp"
     return MODELS[cfg.kind](cfg)
 
 

@@ -45,8 +45,14 @@ class VAE(nn.Module):
         return mu, logvar
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-        eps = torch.randn(mu.shape, dtype=mu.dtype, device=mu.device, generator=generator)
+                       generator: torch.Generator | None = None,
+                       eps: torch.Tensor | None = None) -> torch.Tensor:
+        """z = μ + σ ⊙ ε (Sec. 2.4), the one place it is computed (training calls it too).
+
+        `eps` (B, L): ε ~ N(0, I) drawn by the caller (the trainer draws it from the run's own
+        random stream, so a resumed run repeats it); else drawn here from `generator`."""
+        if eps is None:
+            eps = torch.randn(mu.shape, dtype=mu.dtype, device=mu.device, generator=generator)
         return mu + torch.exp(0.5 * logvar) * eps  # z = μ + σ ⊙ ε
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

@@ -5,24 +5,16 @@ One switch: `with convolutions():` (entered by the training steps with their aut
 ConvTranspose2d calls that run under CPU bf16 autocast through `_BF16Conv`: the same bf16
 forward and data gradient as autocast, and the weight gradient computed one of two ways:
 
-- Few output positions (H·W ≤ `GEMM_MAX_POSITIONS` = 64, e.g. DCGAN's 16x16 -> 8x8 and
-  8x8 -> 4x4 discriminator layers and its generator's transposed 1x1 -> 4x4, 4x4 -> 8x8 and
-  8x8 -> 16x16 ones): oneDNN's bf16 weight-gradient kernel is slow for its FLOPs there, so it
-  is formed as one GEMM (`gemm_weight_grad`: im2col of the NHWC input as a strided view, then
-  grad_yᵀ · columns, accumulated in fp32 as oneDNN does). Measured on a 2-core Zen 4
-  (AVX-512-BF16, torch 2.13), idle, batch 64, 2 threads (1 thread in brackets), oneDNN → GEMM
-  for one kernel: 256->512, 8x8 -> 4x4: 18.0 → 12.1 ms (36.3 → 22.7); transposed 512->256,
-  4x4 -> 8x8: 19.0 → 11.6 ms (34.6 → 21.3); transposed 100->512, 1x1 -> 4x4: 2.6 → 0.3 ms;
-  128->256, 16x16 -> 8x8: 13.4 → 12.3 ms; 64->128, 32x32 -> 16x16: 12.0 → 27.0 ms. In whole
-  DCGAN 64x64 steps, interleaved in one process against the reference loop (9 rounds, 2
-  threads): GEMM up to 16 positions 2.00x the reference, up to 64: 2.08x, up to 256: 1.95x,
-  never: 1.89x (1 thread: 2.24x / 2.24x / 2.09x / 2.11x): hence 64.
-- Otherwise oneDNN's kernel, on one thread when `one_thread_is_faster()`: a probe, run once
-  per process. Under load (other jobs on both cores) that kernel took ~10x longer on 2 threads
-  than on 1 (256->512, 8x8, batch 64: 790 ms vs 82 ms; OpenMP threads waiting on each other);
-  idle, 2 threads win (20 ms vs 38 ms) and the probe says so. Hence a probe, not a rule.
-  Its one process-wide effect: around that kernel, in backward, torch's thread count is set
-  to 1 and restored (`_one_thread`).
+- Few output positions (H·W ≤ `GEMM_MAX_POSITIONS` = 64, e.g. DCGAN's 8x8 -> 4x4 layers):
+  oneDNN's bf16 weight-gradient kernel is slow for its FLOPs there, so it is formed as one GEMM
+  (`gemm_weight_grad`: im2col of the NHWC input as a strided view, then grad_yᵀ · columns,
+  accumulated in fp32 as oneDNN does); 64 is the threshold that made whole DCGAN steps fastest.
+- Otherwise oneDNN's kernel, on one thread when `one_thread_is_faster()`: a probe, run once per
+  process, since which thread count wins depends on the machine's load. Its one process-wide
+  effect: around that kernel, in backward, torch's thread count is set to 1 and restored
+  (`_one_thread`).
+Per-kernel timings and the threshold sweep: docs/results/notes.md, "bf16 convolution weight
+gradients"; whole-step ratios: docs/results/speed.md.
 
 Parameter names, dtypes and results (up to summation order) are as under plain autocast.
 """

@@ -50,7 +50,7 @@ def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
     model.train()
     precision = choose_precision(cfg.precision, device,
                                  "points" if len(cfg.model.data_shape) == 1 else "image")
-    if device.type in ("cuda", "cpu") and uses_convolutions(cfg):
+    if device.type in ("cuda", "cpu") and uses_convolutions(cfg.model):
         # channels_last: cuDNN's fastest layout, and on CPUs oneDNN's native one (no reorder
         # around each convolution: DCGAN 64x64 on 1 thread fp32 ~1.2x, bf16 ~1.05x, same
         # results up to summation order). Checkpoints store contiguous copies.

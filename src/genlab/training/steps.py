@@ -109,7 +109,7 @@ class VAEForward(nn.Module):
         with _autocast(self.precision, self.device, self.fast_convolutions):
             mu, logvar = self.model.encode(x, y)
         mu, logvar = mu.float(), logvar.float()
-        z = mu + torch.exp(0.5 * logvar) * eps  # reparameterization: z = μ + σ ⊙ ε
+        z = self.model.reparameterize(mu, logvar, eps=eps)  # z = μ + σ ⊙ ε
         with _autocast(self.precision, self.device, self.fast_convolutions):
             x_hat = self.model.decode(z, y)
         return x_hat, mu, logvar
@@ -266,6 +266,7 @@ def normalization_target(cfg, data_kind: str) -> str:
     return "standard" if data_kind == "points" else family(cfg.model.kind).image_range
 
 
-def uses_convolutions(cfg) -> bool:
-    f = family(cfg.model.kind)
-    return f.convolutional or (f.has_architecture and cfg.model.architecture == "conv")
+def uses_convolutions(model_cfg) -> bool:
+    """Is the model of this ModelConfig convolutional (dcgan always, ae/vae with --arch conv)?"""
+    f = family(model_cfg.kind)
+    return f.convolutional or (f.has_architecture and model_cfg.architecture == "conv")

@@ -5,7 +5,8 @@ Routes
   GET /                  the lesson page (HTML, formulas as MathML, code read from the source)
   GET /api/architecture  ?sim=gan2d|vae|dcgan&<config>: layers of the real model (diagrams.py)
   GET /api/architecture/settings  the settings each diagram accepts, with their bounds
-  GET /api/quiz          the knowledge-check questions, answers and explanations
+  GET /api/quiz          the knowledge-check questions, answers and explanations;
+                         ?learner=ID: the options in that learner's shuffled order
   GET /api/health        {"status": "ok"}
   /static/...            files under genlab/web/static only (StaticFiles refuses anything else)
   /ws/sim/..., /api/sim/...  the live simulations' router
@@ -13,19 +14,20 @@ Routes
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import threading
-from urllib.parse import urlsplit
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab.errors import GenlabError
+from genlab.web.origin import same_origin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -76,7 +78,7 @@ class SameOriginWebSockets:
 
     Browsers let any page open a WebSocket to 127.0.0.1; without this check a site the learner
     visits could start simulations in their hub. Clients that send no Origin (scripts, tests)
-    are let through; a browser always sends one."""
+    are let through; a browser always sends one. The check: origin.same_origin."""
 
     def __init__(self, app):
         self.app = app
@@ -87,15 +89,6 @@ class SameOriginWebSockets:
             await send({"type": "websocket.close", "code": 1008})  # policy violation (HTTP 403)
             return None
         return await self.app(scope, receive, send)
-
-
-def same_origin(scope) -> bool:
-    headers = {k.lower(): v for k, v in scope.get("headers", [])}
-    origin = headers.get(b"origin")
-    if origin is None:
-        return True
-    host = headers.get(b"host", b"").decode("latin-1").lower()
-    return urlsplit(origin.decode("latin-1")).netloc.lower() == host
 
 
 def _simulations_router(limits: dict[str, Any]):
@@ -136,13 +129,18 @@ def create_app(allowed_hosts: list[str] | None = None, **limits: Any) -> FastAPI
     async def lifespan(_app):
         threading.Thread(target=page, name="genlab-page-build", daemon=True).start()
         yield
+        manager = getattr(router, "manager", None)
+        if manager is not None:  # every simulation's worker ends with the server
+            await asyncio.to_thread(manager.close_all)
 
     app = FastAPI(title="genlab hub", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.limits = dict(limits)
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> HTMLResponse:
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def index(request: Request) -> HTMLResponse:
+        if request.method == "HEAD":  # the headers GET would send, no body
+            return HTMLResponse(None, headers={"cache-control": "no-cache"})
         return HTMLResponse(page(), headers={"cache-control": "no-cache"})
 
     @app.get("/api/architecture")
@@ -158,8 +156,9 @@ def create_app(allowed_hosts: list[str] | None = None, **limits: Any) -> FastAPI
         return diagrams.settings_schema()
 
     @app.get("/api/quiz")
-    def quiz_data() -> dict:
-        return {"concepts": list(quiz.CONCEPTS), "questions": quiz.QUESTIONS}
+    def quiz_data(learner: str = Query("", max_length=32, pattern=r"^[A-Za-z0-9_-]*$")) -> dict:
+        return {"concepts": list(quiz.CONCEPTS), "learner": learner,
+                "questions": quiz.served(learner)}
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

@@ -3,10 +3,14 @@
 - Formulas: LaTeX in content/formulas.py -> MathML on the server (latex2mathml), each with the
   genlab functions that compute it.
 - Code: the real source of the DCGAN generator and the gradient penalty, read with
-  inspect.getsource when the page is built, highlighted by a small tokenizer-based highlighter.
+  inspect.getsource when the page is built, highlighted by Pygments (CSS classes, hub.css).
 - Figures: inline SVG from content/figures.py; prose: content/s*_*.html with placeholders
   <!--figure:NAME--> <!--formula:NAME--> <!--diagram:SIM--> <!--sim:SIM--> <!--code:NAME-->.
 - Knowledge check: content/quiz.py, rendered as real forms (radio buttons + a submit button).
+- Simulation settings: every control's name, label, bounds, choices, default and help, from
+  their one definition (genlab.web.simulations.schemas), embedded as a JSON data block
+  (<script type="application/json" id="sim-settings">: data, never run, so the CSP allows it)
+  that static/sims/ and static/diagrams.js read; the page needs no request to build them.
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ from __future__ import annotations
 import html
 import importlib
 import inspect
-import io
 import json
-import keyword
 import re
-import tokenize
 from pathlib import Path
 
+import pygments
 from latex2mathml.converter import convert as latex_to_mathml
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
 from genlab import __version__
 from genlab.web.content import figures, formulas, quiz
@@ -84,55 +88,15 @@ def _exists(dotted: str) -> bool:
         return False
 
 
-_BUILTINS = {"super", "len", "range", "max", "min", "isinstance", "tuple", "list", "dict",
-             "int", "float", "sum", "print", "getattr", "setattr", "zip", "enumerate"}
+_LEXER = PythonLexer(stripnl=False, ensurenl=False)  # keep the text exactly as it is
+_FORMAT = HtmlFormatter(nowrap=True, classprefix="tok-")  # CSS classes, styled in hub.css
 
 
 def highlight_python(source: str) -> str:
-    """HTML-escaped Python with <span class="tok-*"> around keywords, names being defined,
-    strings, numbers, comments and builtins. Whitespace is kept exactly."""
-    lines = source.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    out, pos, prev = [], 0, ""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return html.escape(source)
-    for tok in tokens:
-        start = offsets[tok.start[0] - 1] + tok.start[1] if tok.start[0] <= len(lines) else len(source)
-        end = offsets[tok.end[0] - 1] + tok.end[1] if tok.end[0] <= len(lines) else len(source)
-        if start < pos:
-            continue
-        out.append(html.escape(source[pos:start]))
-        text = source[start:end]
-        cls = ""
-        if tok.type == tokenize.COMMENT:
-            cls = "com"
-        elif tok.type == tokenize.STRING or tok.type in _FSTRING_TYPES:
-            cls = "str"
-        elif tok.type == tokenize.NUMBER:
-            cls = "num"
-        elif tok.type == tokenize.NAME:
-            if keyword.iskeyword(text) or text in ("self", "cls"):
-                cls = "kw"
-            elif prev in ("def", "class"):
-                cls = "def"
-            elif text in _BUILTINS:
-                cls = "bi"
-        elif tok.type == tokenize.OP and text == "@":
-            cls = "kw"
-        out.append(f'<span class="tok-{cls}">{html.escape(text)}</span>' if cls else html.escape(text))
-        pos = end
-        if tok.type == tokenize.NAME:
-            prev = text
-    out.append(html.escape(source[pos:]))
-    return "".join(out)
-
-
-_FSTRING_TYPES = {getattr(tokenize, n) for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
-                  if hasattr(tokenize, n)}
+    """HTML-escaped Python with Pygments' token classes (`<span class="tok-k">` keyword,
+    `tok-nf` / `tok-nc` names being defined, `tok-s*` strings, `tok-c*` comments, `tok-m*`
+    numbers, `tok-nb` builtins, ...). Whitespace is kept exactly."""
+    return pygments.highlight(source, _LEXER, _FORMAT)
 
 
 def source_of(dotted: str) -> tuple[str, str, int]:
@@ -208,6 +172,15 @@ def render_sim(sim: str) -> str:
             f'aria-label="{html.escape(SIM_LABELS[sim])}" role="region"></div>')
 
 
+def render_settings() -> str:
+    """Every simulation's field list (schemas.field_lists) as a JSON data block."""
+    from genlab.web.simulations.schemas import field_lists
+
+    text = json.dumps(field_lists(), ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="sim-settings">{text}</script>'
+
+
 def render_code(name: str) -> str:
     dotted, caption = formulas.CODE[name]
     try:
@@ -239,19 +212,38 @@ def render_fragment(text: str, counter: _Counter) -> str:
     return PLACEHOLDER.sub(sub, text)
 
 
+def section_titles() -> dict[str, str]:
+    """{id: heading} of every <h3 id=...> in the lesson's fragments: where a quiz question
+    sends a learner to reread."""
+    titles = {}
+    for *_, fragment in SECTIONS:
+        text = (CONTENT / fragment).read_text(encoding="utf-8")
+        for m in re.finditer(r'<h3 id="([a-z0-9-]+)">(.*?)</h3>', text, re.S):
+            titles[m.group(1)] = re.sub(r"<[^>]+>", "", m.group(2)).strip()
+    return titles
+
+
 def render_quiz() -> str:
+    """The questions as forms (options in the served order, each with its stable id; the
+    browser reorders them per learner) and the per-concept summary with links to reread."""
+    titles = section_titles()
     items = []
-    for i, q in enumerate(quiz.QUESTIONS, 1):
+    for i, q in enumerate(quiz.served(), 1):
         qid = html.escape(q["id"])
         opts = "".join(
-            f'<label class="opt"><input type="radio" name="q-{qid}" value="{j}" required> '
-            f'<span>{html.escape(o)}</span></label>'
-            for j, o in enumerate(q["options"]))
+            f'<label class="opt" data-option="{html.escape(o["id"])}"><input type="radio" '
+            f'name="q-{qid}" value="{html.escape(o["id"])}" required> '
+            f'<span>{html.escape(o["text"])}</span></label>'
+            for o in q["options"])
+        sim = q.get("sim")
+        sim_chip = (f' <a class="chip sim-chip" href="#sim-{sim}">needs the '
+                    f'{html.escape(SIM_LABELS[sim])}</a>' if sim else "")
         items.append(
-            f'<li><form class="q" id="q-{qid}" data-qid="{qid}" data-answer="{q["answer"]}" '
-            f'data-concept="{html.escape(q["concept"])}"><fieldset>'
-            f'<legend><span class="q-num">{i}.</span> <span class="chip">{html.escape(q["concept"])}</span> '
-            f'{html.escape(q["question"])}</legend><div class="opts">{opts}</div>'
+            f'<li><form class="q" id="q-{qid}" data-qid="{qid}" '
+            f'data-answer="{html.escape(q["answer"])}" data-concept="{html.escape(q["concept"])}" '
+            f'data-section="{html.escape(q["section"])}"><fieldset>'
+            f'<legend><span class="q-num">{i}.</span> <span class="chip">{html.escape(q["concept"])}</span>'
+            f'{sim_chip} {html.escape(q["question"])}</legend><div class="opts">{opts}</div>'
             f'<div class="q-actions"><button type="submit">Check answer</button></div>'
             f'<div class="feedback" role="status" aria-live="polite"></div>'
             f'<p class="explain" hidden>{html.escape(q["explanation"])}</p>'
@@ -259,10 +251,24 @@ def render_quiz() -> str:
     concepts = "".join(f'<li class="chip" data-concept="{html.escape(c)}">{html.escape(c)}'
                        f' <span class="concept-score" data-concept-score="{html.escape(c)}"></span></li>'
                        for c in quiz.CONCEPTS)
-    return (f'<p>{len(quiz.QUESTIONS)} questions over the seven concepts. Answers are checked '
-            f'in your browser and kept only there (localStorage).</p>'
+    rows = []
+    for c in quiz.CONCEPTS:
+        sections = dict.fromkeys(q["section"] for q in quiz.QUESTIONS if q["concept"] == c)
+        links = "".join(f'<a href="#{s}" data-reread="{s}" hidden>{html.escape(titles[s])}</a>'
+                        for s in sections)
+        rows.append(f'<li data-summary-concept="{html.escape(c)}"><b>{html.escape(c)}</b>'
+                    f'<span class="summary-score"></span>'
+                    f'<span class="summary-reread">{links}</span></li>')
+    summary = ('<section class="quiz-summary" id="quiz-summary" aria-labelledby="h-quiz-summary" '
+               'hidden><h3 id="h-quiz-summary">Your results by concept</h3>'
+               '<p class="small">For each concept with a wrong answer, the section to reread.</p>'
+               f'<ul class="summary-list" aria-live="polite">{"".join(rows)}</ul></section>')
+    n_sim = sum(1 for q in quiz.QUESTIONS if q.get("sim"))
+    return (f'<p>{len(quiz.QUESTIONS)} questions over the seven concepts, {n_sim} of them '
+            f'answered by running a simulation. Answers are checked in your browser and kept '
+            f'only there (localStorage); the options are shuffled for you.</p>'
             f'<ul class="concepts quiz-concepts" aria-label="Score by concept">{concepts}</ul>'
-            f'<ol class="quiz">{"".join(items)}</ol>')
+            f'<ol class="quiz">{"".join(items)}</ol>{summary}')
 
 
 # ---------------------------------------------------------------- page
@@ -307,6 +313,7 @@ def build_page() -> str:
 <noscript><p class="noscript">The text, figures and formulas work without JavaScript; the live
 simulations, architecture diagrams and quiz feedback need it.</p></noscript>
 {figures.ARROW_DEFS}
+{render_settings()}
 <header class="hero">
   <p class="kicker">genlab lesson</p>
   <h1>{TITLE}</h1>

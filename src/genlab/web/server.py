@@ -21,7 +21,8 @@ LIMIT_FLAGS: dict[str, tuple] = {
                        "live simulations running at once, all learners together"),
     "--idle-seconds": ("idle_seconds", float, 5.0, 86400.0, 120.0,
                        "stop a simulation (and free its memory) after this long without a "
-                       "message from its page"),
+                       "message from its page (a watched page pings every 15 s, or every "
+                       "third of this when it is shorter)"),
     "--max-steps-per-second": ("max_steps_per_second", int, 1, 100_000, 1500,
                                "training steps one simulation may take per second"),
     "--threads-per-session": ("threads_per_session", int, 1, os.cpu_count() or 1, 1,
@@ -72,6 +73,18 @@ def ws_impl() -> str:
     return "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
 
 
+def uvicorn_config(app, **options):
+    """The uvicorn configuration of the hub (`serve` and the tests' servers alike): quiet
+    logs, and WebSocket messages bounded by the protocol's MAX_MESSAGE_BYTES, refused by
+    the websockets layer (close 1009) before they are buffered."""
+    import uvicorn
+
+    from genlab.web.simulations.protocol import MAX_MESSAGE_BYTES
+
+    return uvicorn.Config(app, log_level="warning", access_log=False, ws=ws_impl(),
+                          ws_max_size=MAX_MESSAGE_BYTES, **options)
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind (host, port) ourselves, so that a busy port is one clear line, and port 0 works."""
     if not 0 <= port <= 65535:
@@ -117,8 +130,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     url = address(sock)
     # on a loopback address, answer only to loopback names (a DNS-rebinding page cannot)
     app = create_app(allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None, **limits)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, ws=ws_impl())
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app))
     print(f"genlab hub: {url}  (Ctrl-C to stop)", flush=True)
     if limits:
         print("live simulation limits: " + ", ".join(f"{k} {v:g}" for k, v in limits.items()),
@@ -129,5 +141,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
         webbrowser.open(url)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn has shut down; it raises the Ctrl-C it caught again
+        pass
     finally:
         sock.close()
+    print("genlab hub: stopped", flush=True)

@@ -29,7 +29,7 @@ from genlab.errors import GenlabError
 from genlab.metrics.anomaly import anomaly_auc
 from genlab.metrics.likelihood import elbo_terms
 from genlab.training.steps import vae_step
-from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8, train_config
+from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.data import normalizer_for
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
@@ -57,9 +57,7 @@ class BeyondLab:
             train = train.without_class(cfg.holdout)  # the model never sees this digit
         self.train = train
         self.x_train = self.norm.encode(train.x)
-        tc = train_config("vae", "mnist5k", latent_dim=cfg.latent, architecture="mlp",
-                          hidden_dim=256, depth=2, conditional=conditional, lr=2e-3,
-                          batch_size=128, seed=cfg.seed, beta=cfg.beta)
+        tc = cfg.train_config()  # schemas.py: what these settings train
         self.live = LiveTraining(tc, train, self.x_train, train.y if conditional else None,
                                  num_classes=10 if conditional else 0)
         g = torch.Generator().manual_seed(cfg.seed + 13)

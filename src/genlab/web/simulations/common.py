@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from genlab.data import Dataset, EpochSampler, load_dataset
-from genlab.config import DataConfig, ModelConfig, TrainConfig, resolve
+from genlab.config import TrainConfig, resolve
 from genlab.errors import GenlabError
 
 
@@ -136,8 +136,3 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return (images.detach().clamp(0, 1) * 255).round().to(torch.uint8).reshape(
         images.shape[0], images.shape[-2], images.shape[-1]).numpy()
 
-
-def train_config(kind: str, data: str, **fields) -> TrainConfig:
-    model_fields = {k: fields.pop(k) for k in list(fields) if k in ModelConfig.__dataclass_fields__}
-    return TrainConfig(model=ModelConfig(kind=kind, **model_fields), data=DataConfig(name=data),
-                       steps=10**9, **fields)

@@ -5,7 +5,7 @@ non-saturating loss or the WGAN-GP variant (critic with layer norm, gradient pen
 State frame (frames.py):
     grid  uint8 (16, 28, 28)   G(z) for 16 fixed noise vectors (the same z all along, so the
                                grid shows one set of samples learning to be digits)
-    meta: step, run, loss, loss_d, loss_g, gp, d_real, d_fake, and
+    meta: step, run, loss, critic (true for WGAN-GP), loss_d, loss_g, gp, d_real, d_fake, and
           p_real / p_fake: mean σ(D(x)) on a fixed real batch and mean σ(D(G(z))) on the
           fixed noise (the discriminator's probabilities; for WGAN-GP the critic's raw
           values are in d_real / d_fake and p_* are omitted — a critic is not a classifier).
@@ -17,7 +17,7 @@ import torch
 
 from genlab.data import normalizer_for
 from genlab.training.steps import gan_step
-from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8, train_config
+from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
 
 GRID = 16
@@ -36,10 +36,7 @@ class DcganLab:
 
     def build(self, cfg) -> None:
         self.cfg = cfg
-        tc = train_config("dcgan", "mnist5k", latent_dim=cfg.latent, filters=cfg.filters,
-                          preset="classic", loss=cfg.loss, lr=cfg.lr, lr_d=cfg.lr,
-                          n_critic=cfg.n_critic, batch_size=cfg.batch,
-                          seed=cfg.seed)  # Adam betas and λ: the library's defaults
+        tc = cfg.train_config()  # schemas.py: what these settings train
         self.live = LiveTraining(tc, self.train, self.x_train)
         g = torch.Generator().manual_seed(cfg.seed + 11)
         self.z_fixed = torch.randn(GRID, cfg.latent, generator=g)  # fixed noise for the grid
@@ -74,9 +71,11 @@ class DcganLab:
             model.generator.train()
         images = self.norm.decode(fake)  # [0, 1]
         last = self.live.last
+        critic = self.cfg.loss == "wgan-gp"
         meta = {"step": self.live.step, "run": self.live.run, "loss": self.cfg.loss,
+                "critic": critic,
                 **{k: last.get(k) for k in ("loss_d", "loss_g", "gp", "d_real", "d_fake")}}
-        if self.cfg.loss != "wgan-gp":
+        if not critic:
             meta["p_real"], meta["p_fake"] = self._probabilities(fake)
         return encode_frame(KIND_STATE, self.live.step, meta, {"grid": to_uint8(images)})
 

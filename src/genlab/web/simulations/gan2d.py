@@ -9,7 +9,8 @@ Each state frame (frames.py) carries, in data coordinates:
     arrow float32 (64, 4)      x, y, −∂loss_g/∂x, −∂loss_g/∂y for 64 generated points: where
                                the generator loss pushes each sample (autograd through D)
 and in meta: step, loss_d, loss_g, d_real, d_fake, gp, view [x0, x1, y0, y1], run (changes on
-every restart) and, for ring8/grid25, the PacGAN protocol on 2,500 samples
+every restart), centered (D's values have no fixed zero: the page colours the heat map around
+its mean) and, for ring8/grid25, the PacGAN protocol on 2,500 samples
 (genlab.metrics.toy2d.mode_coverage): modes, num_modes, hq (high-quality %), kl, and
 metrics_step, the step they were measured at. While playing, the metrics are measured at most
 5 times a second and the heat map as often as its cost allows (class Every); the points and
@@ -35,7 +36,7 @@ from genlab.data import load_dataset, normalizer_for, points_dataset
 from genlab.errors import GenlabError
 from genlab.metrics.toy2d import mode_coverage, mode_protocol
 from genlab.training.steps import gan_step
-from genlab.web.simulations.common import LiveTraining, train_config
+from genlab.web.simulations.common import LiveTraining
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
 
 GRID = 40
@@ -44,6 +45,8 @@ ARROWS = 64
 EVAL_SAMPLES = 2500  # PacGAN protocol
 DRAWN_VIEW = (-1.0, 1.0, -1.0, 1.0)  # the drawing canvas, in data coordinates
 MIN_DRAWN = 10
+# losses whose D is a critic (an unbounded score), not a logit of P(real): no fixed zero
+CRITIC_LOSSES = ("wgan-gp", "hinge")
 HEAT_BUDGET_S = 0.004  # while playing: a heat map costing more is recomputed less often
 METRICS_BUDGET_S = 0.004
 METRICS_EVERY_S = 0.2  # while playing, the PacGAN metrics are recomputed ≤ 5 times a second
@@ -80,12 +83,7 @@ class GanPlayground:
         else:
             ds = load_dataset(cfg.data, "train", seed=cfg.seed, n_train=20_000, n_test=10)
         self.norm = normalizer_for(ds, "standard")
-        tc = train_config("gan", cfg.data if cfg.data != "drawn" else "ring8",
-                          latent_dim=cfg.latent, hidden_dim=cfg.width, depth=cfg.depth,
-                          spectral_norm=cfg.spectral_norm, minibatch_disc=cfg.minibatch_disc,
-                          pack=cfg.pack, discriminator_norm="none", loss=cfg.loss,
-                          lr=cfg.lr_g, lr_d=cfg.lr_d, n_critic=cfg.n_critic,
-                          batch_size=cfg.batch, seed=cfg.seed)  # betas, λ: the library's
+        tc = cfg.train_config()  # schemas.py: what these settings train
         self.live = LiveTraining(tc, ds, self.norm.encode(ds.x), multiple=cfg.pack)
         g = torch.Generator().manual_seed(cfg.seed + 7)
         self.z_eval = torch.randn(EVAL_SAMPLES, cfg.latent, generator=g)  # fixed noise
@@ -172,7 +170,7 @@ class GanPlayground:
         arrows = torch.cat([fake[:len(push)], push], 1)[:ARROWS]  # (64, 4)
         last = self.live.last
         meta = {"step": self.live.step, "run": self.live.run, "view": list(self.view),
-                "loss": cfg.loss, **report,
+                "loss": cfg.loss, "centered": cfg.loss in CRITIC_LOSSES, **report,
                 **{k: last.get(k) for k in ("loss_d", "loss_g", "d_real", "d_fake", "gp")}}
         heat_np = heat.numpy().astype(np.float32)
         if not np.isfinite(heat_np).all():

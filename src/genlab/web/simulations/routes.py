@@ -3,15 +3,20 @@
     WS  /ws/sim/{kind}       kind: gan2d | vae | dcgan | beyond. The page sends JSON text
                              messages (schemas.py); the server answers with binary frames
                              (frames.py) and small JSON text messages:
+                             {"type": "hello", "heartbeat_seconds", "max_message_bytes"} first;
                              {"type": "error", "message"} — shown on the page;
-                             {"type": "status", "playing"} ; {"type": "closed", "reason"}.
+                             {"type": "status", "playing"} ; {"type": "closed", "reason"};
+                             {"type": "full", "running", "max_sessions", "message"} when every
+                             slot is taken, then a close with CLOSE_FULL: the page retries.
+                             Close codes and the message bound: protocol.py.
     GET /api/sim/limits      the server's limits and every setting's default and bounds
     GET /api/sim/presets     named GAN playground configurations (mode collapse and remedies)
     GET /api/sim/status      {"running": n, "max_sessions": m}
 
 A worker process starts at the first message that needs one (play, step, config...), so an
 open page costs nothing until the learner presses Play. The socket (and its worker) is closed
-after `idle_seconds` without a message: the page sends {"type": "ping"} while it is visible.
+after `idle_seconds` without a message: the page sends {"type": "ping"} while it is visible,
+every `heartbeat_seconds` (from "hello": at most a third of idle_seconds).
 No message names a file; nothing here reads or writes one.
 """
 
@@ -26,9 +31,13 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from genlab.web.origin import same_origin
+from genlab.web.simulations import protocol
+from genlab.web.simulations.protocol import (CLOSE_FULL, CLOSE_IDLE, CLOSE_POLICY,
+                                             CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, MAX_MESSAGE_BYTES)
 from genlab.web.simulations.schemas import (CONFIGS, GAN_PRESETS, MessageError, SimLimits,
-                                            parse_config, parse_message)
-from genlab.web.simulations.sessions import SessionManager, warm_up
+                                            field_list, parse_config, parse_message)
+from genlab.web.simulations.sessions import ServerFull, SessionManager, warm_up
 
 PRESETS = GAN_PRESETS  # schemas.py
 PING = "ping"
@@ -43,9 +52,8 @@ def _warm_up_once() -> None:
         threading.Thread(target=warm_up, name="genlab-sim-warmup", daemon=True).start()
 
 
-def _bounds(kind: str) -> dict[str, Any]:
-    schema = CONFIGS[kind].model_json_schema()
-    return schema["properties"]
+def _bounds(kind: str) -> list[dict[str, Any]]:
+    return field_list(kind)  # the controls the page shows (schemas.py), as it embeds them
 
 
 def create_router(**limits: Any) -> APIRouter:
@@ -77,27 +85,21 @@ def create_router(**limits: Any) -> APIRouter:
 
     @router.websocket("/ws/sim/{kind}")
     async def simulation(websocket: WebSocket, kind: str) -> None:
-        if not _same_origin(websocket):  # another site's page may not drive our CPUs
-            await websocket.close(code=1008)
+        if not same_origin(websocket.scope):  # another site's page may not drive our CPUs
+            await websocket.close(code=CLOSE_POLICY)
             return
         await websocket.accept()
         if kind not in CONFIGS:
             await _error(websocket, f"unknown simulation {kind!r}: choose one of "
                                     f"{', '.join(CONFIGS)}")
-            await websocket.close(code=1008)
+            await websocket.close(code=CLOSE_POLICY, reason=f"unknown simulation {kind!r:.60}")
             return
+        await websocket.send_text(json.dumps({
+            "type": "hello", "heartbeat_seconds": protocol.heartbeat_seconds(lim.idle_seconds),
+            "max_message_bytes": MAX_MESSAGE_BYTES}))
         await _serve(websocket, kind, manager)
 
     return router
-
-
-def _same_origin(websocket: WebSocket) -> bool:
-    """Browsers send Origin with every WebSocket; it must name this server (tools send none)."""
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True
-    host = websocket.headers.get("host", "")
-    return origin.split("://", 1)[-1].rstrip("/") == host
 
 
 async def _error(websocket: WebSocket, message: str) -> None:
@@ -127,15 +129,30 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
     try:
         while True:
             try:
-                raw = await asyncio.wait_for(websocket.receive_text(), timeout=lim.idle_seconds)
+                message = await asyncio.wait_for(websocket.receive(), timeout=lim.idle_seconds)
             except asyncio.TimeoutError:
                 await websocket.send_text(json.dumps(
                     {"type": "closed", "reason": f"stopped after {lim.idle_seconds:g} s without "
                                                  "a message; press Play to start again"}))
-                await websocket.close(code=4000)
+                await websocket.close(code=CLOSE_IDLE, reason="idle")
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:  # a binary frame
+                await websocket.close(code=CLOSE_UNSUPPORTED,
+                                      reason="the hub accepts JSON text messages only")
+                return
+            if len(raw) * 4 > MAX_MESSAGE_BYTES and len(raw.encode()) > MAX_MESSAGE_BYTES:
+                await websocket.close(code=CLOSE_TOO_BIG, reason=(
+                    f"a message may have at most {MAX_MESSAGE_BYTES} bytes"))
                 return
             try:
                 data = json.loads(raw)
+            except RecursionError:
+                await websocket.close(code=CLOSE_POLICY, reason=(
+                    "a message nested too deeply (the hub's nest at most 3 levels)"))
+                return
             except ValueError:
                 await _error(websocket, "a message must be JSON")
                 continue
@@ -159,7 +176,15 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
                 if session is None or session.closed:
                     if session is not None:
                         manager.release(session)
-                    session = await asyncio.to_thread(manager.open, kind, config)
+                        session = None
+                    try:
+                        session = await asyncio.to_thread(manager.open, kind, config)
+                    except ServerFull as full:  # not the learner's fault: say so, page retries
+                        await websocket.send_text(json.dumps({
+                            "type": "full", "running": full.running,
+                            "max_sessions": full.max_sessions, "message": str(full)}))
+                        await websocket.close(code=CLOSE_FULL, reason="the hub is full")
+                        return
                     session.attach(asyncio.get_running_loop())
                     pump = asyncio.create_task(forward())
                     if msg.type == "config":

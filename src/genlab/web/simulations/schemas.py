@@ -1,7 +1,14 @@
-"""Every message the page sends, validated with pydantic before it reaches a simulation.
+"""Every message the page sends, validated with pydantic before it reaches a simulation, and
+the one definition of every simulation setting.
 
-Bounds live here (and in `SimLimits`), so a value out of range becomes one readable line on
-the page — `width must be ≤ 512 (got 4096)` — never an exception in the server.
+A setting's name, label, help text, default, bounds, step and choices live only here (each a
+`setting(...)` field of GanConfig, VaeConfig, DcganConfig or BeyondConfig). From these models:
+- the page's controls: `field_list(kind)`, embedded in the lesson page (genlab.web.lesson) and
+  served by GET /api/sim/limits; the scripts in static/sims/ only lay them out;
+- the server's validation: `parse_config`, so a value out of range becomes one readable line
+  on the page — `width must be ≤ 512 (got 4096)` — never an exception in the server;
+- what a simulation trains and its diagram draws: `train_config()` of each model
+  (genlab.web.diagrams accepts exactly these settings and builds the simulation's model).
 
 Messages are JSON text frames `{"type": ..., ...}`:
     {"type": "config", "config": {...}}   replace the settings (restarts training when a
@@ -16,13 +23,20 @@ Messages are JSON text frames `{"type": ..., ...}`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
-from typing import Annotated, Any, Literal, Union
+from dataclasses import dataclass, asdict
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, TypeAdapter, model_validator
 
-GAN_LOSS_NAMES = ("minimax", "non-saturating", "hinge", "least-squares", "wgan-gp")
-GAN_DATA_NAMES = ("ring8", "grid25", "spiral", "moons", "drawn")
+from genlab.config import GAN_LOSSES, LOSS_DEFAULTS, DataConfig, ModelConfig, TrainConfig
+
+# The playground's target data (names of genlab.data, plus the learner's drawing) and labels.
+GAN_DATA = {"ring8": "ring of 8", "grid25": "grid of 25", "spiral": "spiral", "moons": "two moons",
+            "drawn": "points I draw"}
+LOSS_LABELS = {"wgan-gp": "WGAN-GP"}  # the others show their genlab.losses name
+# The DCGAN lab offers every loss but the original minimax one (its D saturates on images).
+DCGAN_LOSSES = tuple(name for name in GAN_LOSSES if name != "minimax")
+SEED_MAX = 2**31 - 1
 
 
 @dataclass
@@ -43,27 +57,89 @@ class SimLimits:
         return asdict(self)
 
 
+def setting(default: Any, label: str, help: str | None = None, *, step: float | None = None,
+            widget: str | None = None, choices: list | None = None,
+            recipes: dict | None = None, shapes_model: bool = False, **bounds: Any) -> Any:
+    """A pydantic Field carrying what the page shows: `label` (title), `help` (description),
+    `step`, `widget` ("range": a slider), `choices` ([[value, label], ...] for a number picked
+    from a list), `recipes` ({choice: {setting: value}} applied when that choice is picked while
+    those settings are at their defaults), `shapes_model` (the diagram depends on it).
+    `bounds`: ge / gt / le / lt, as pydantic takes them."""
+    extra = {k: v for k, v in dict(step=step, widget=widget, choices=choices, recipes=recipes,
+                                   shapes_model=shapes_model or None).items() if v is not None}
+    return Field(default, title=label, description=help, json_schema_extra=extra or None,
+                 **bounds)
+
+
+def _labelled(names, labels: dict[str, str] | None = None) -> list[list]:
+    return [[n, (labels or {}).get(n, LOSS_LABELS.get(n, n))] for n in names]
+
+
+def _seed() -> Any:
+    return setting(0, "Seed", "initial weights, noise and batches are a pure function of it",
+                   ge=0, le=SEED_MAX)
+
+
+def _speed(default: int, high: int) -> Any:
+    return setting(default, "Steps per frame", "training steps between two pictures (at most "
+                   "≈30 pictures a second)", widget="range", ge=1, le=high)
+
+
+def _beta() -> Any:
+    return setting(1.0, "β (KL weight)", "β = 0: only reconstruction (an autoencoder with "
+                   "noise); large β: a smooth latent space, blurrier digits", step=0.1,
+                   widget="range", ge=0.0, le=10.0)
+
+
+def _recipes(data_kind: str) -> dict[str, dict[str, Any]]:
+    """A loss's own n_critic where it has one (genlab.config.LOSS_DEFAULTS: WGAN-GP's 5)."""
+    return {loss: {"n_critic": d["n_critic"]} for (loss, kind), d in LOSS_DEFAULTS.items()
+            if kind == data_kind and d.get("n_critic", 1) != 1}
+
+
+def _train_config(kind: str, data: str, **fields: Any) -> TrainConfig:
+    model = {k: fields.pop(k) for k in list(fields) if k in ModelConfig.__dataclass_fields__}
+    return TrainConfig(model=ModelConfig(kind=kind, **model), data=DataConfig(name=data),
+                       steps=10**9, **fields)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # (data kind, example shape) the simulation trains on: what its diagram is resolved against
+    DATA: ClassVar[tuple[str, tuple[int, ...]]] = ("image", (1, 28, 28))  # mnist5k
+
+    def train_config(self) -> TrainConfig:
+        """The (unresolved) TrainConfig the simulation trains with these settings."""
+        raise NotImplementedError
 
 
 class GanConfig(_Strict):
-    data: Literal["ring8", "grid25", "spiral", "moons", "drawn"] = "grid25"
-    loss: Literal["minimax", "non-saturating", "hinge", "least-squares", "wgan-gp"] = \
-        "non-saturating"
-    spectral_norm: bool = False
-    minibatch_disc: bool = False
-    pack: int = Field(1, ge=1, le=8)
-    # 64 × 3 and batch 128: ~300 steps/s on one thread, and still enough to learn grid25
-    width: int = Field(64, ge=8, le=512)
-    depth: int = Field(3, ge=1, le=6)
-    latent: int = Field(2, ge=1, le=16)
-    lr_g: float = Field(1e-3, gt=0, le=1e-2)
-    lr_d: float = Field(1e-3, gt=0, le=1e-2)
-    n_critic: int = Field(1, ge=1, le=10)
-    batch: int = Field(128, ge=8, le=1024)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    speed: int = Field(20, ge=1, le=100)  # generator steps per frame at most (≈30 frames/s)
+    DATA: ClassVar = ("points", (2,))
+    data: Literal[tuple(GAN_DATA)] = setting("grid25", "Target data",
+                                             choices=_labelled(GAN_DATA, GAN_DATA))
+    loss: Literal[GAN_LOSSES] = setting("non-saturating", "Loss", "the game D and G play "
+                                        "(genlab.losses)", recipes=_recipes("points"),
+                                        shapes_model=True)
+    spectral_norm: bool = setting(False, "Spectral norm (D)", "every layer of D divided by its "
+                                  "largest singular value (Miyato et al. 2018)", shapes_model=True)
+    minibatch_disc: bool = setting(False, "Minibatch discrimination", "D also sees how close "
+                                   "each sample is to the others of its batch (Salimans et "
+                                   "al. 2016)", shapes_model=True)
+    pack: int = setting(1, "Packing", "D judges groups of samples at once (PacGAN)",
+                        choices=[[1, "off"], [2, "2 samples"], [4, "4 samples"],
+                                 [8, "8 samples"]], ge=1, le=8, shapes_model=True)
+    # 64 × 3 and batch 128: fast enough on one thread, and still enough to learn grid25
+    width: int = setting(64, "Width", "hidden units per layer, G and D", step=8, ge=8, le=512,
+                         shapes_model=True)
+    depth: int = setting(3, "Depth", "hidden layers, G and D", ge=1, le=6, shapes_model=True)
+    latent: int = setting(2, "Latent dim", "size of the noise z", ge=1, le=16,
+                          shapes_model=True)
+    lr_g: float = setting(1e-3, "LR generator", step=0.0001, gt=0, le=1e-2)
+    lr_d: float = setting(1e-3, "LR discriminator", step=0.0001, gt=0, le=1e-2)
+    n_critic: int = setting(1, "n-critic", "D steps per G step", ge=1, le=10)
+    batch: int = setting(128, "Batch size", step=8, ge=8, le=1024)
+    seed: int = _seed()
+    speed: int = _speed(20, 100)
 
     @model_validator(mode="after")
     def _batch_packs(self):
@@ -74,52 +150,79 @@ class GanConfig(_Strict):
                              f"batch ≤ 128 with it (got {self.batch})")
         return self
 
+    def train_config(self) -> TrainConfig:
+        return _train_config("gan", self.data if self.data != "drawn" else "ring8",
+                             latent_dim=self.latent, hidden_dim=self.width, depth=self.depth,
+                             spectral_norm=self.spectral_norm,
+                             minibatch_disc=self.minibatch_disc, pack=self.pack,
+                             discriminator_norm="none", loss=self.loss, lr=self.lr_g,
+                             lr_d=self.lr_d, n_critic=self.n_critic, batch_size=self.batch,
+                             seed=self.seed)  # betas, λ: the library's
+
 
 class VaeConfig(_Strict):
-    model: Literal["vae", "ae"] = "vae"
-    beta: float = Field(1.0, ge=0.0, le=20.0)
-    width: int = Field(256, ge=16, le=512)
-    lr: float = Field(2e-3, gt=0, le=1e-2)
-    batch: int = Field(128, ge=16, le=512)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    speed: int = Field(4, ge=1, le=50)
+    model: Literal["vae", "ae"] = setting("vae", "Model", choices=[["vae", "VAE (μ, σ)"],
+                                          ["ae", "Autoencoder (z)"]], shapes_model=True)
+    beta: float = _beta()
+    width: int = setting(256, "Width", "hidden units of the encoder's and decoder's two layers",
+                         step=16, ge=16, le=512, shapes_model=True)
+    lr: float = setting(2e-3, "Learning rate", step=0.0005, gt=0, le=1e-2)
+    batch: int = setting(128, "Batch size", step=16, ge=16, le=512)
+    seed: int = _seed()
+    speed: int = _speed(4, 50)
+
+    def train_config(self) -> TrainConfig:
+        # two latent dimensions: the map the lab draws is the latent space itself
+        return _train_config(self.model, "mnist5k", latent_dim=2, architecture="mlp",
+                             hidden_dim=self.width, depth=2, lr=self.lr, batch_size=self.batch,
+                             seed=self.seed, beta=self.beta)
 
 
 class DcganConfig(_Strict):
-    loss: Literal["non-saturating", "wgan-gp", "hinge", "least-squares"] = "non-saturating"
-    filters: int = Field(16, ge=4, le=64)
-    latent: int = Field(32, ge=2, le=128)
-    lr: float = Field(5e-4, gt=0, le=1e-2)
-    batch: int = Field(64, ge=8, le=256)
-    n_critic: int = Field(1, ge=1, le=5)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    speed: int = Field(1, ge=1, le=10)
+    loss: Literal[DCGAN_LOSSES] = setting("non-saturating", "Loss",
+                                          choices=_labelled(DCGAN_LOSSES,
+                                                            {"non-saturating": "DCGAN"}),
+                                          shapes_model=True)
+    filters: int = setting(16, "Filters (f)", "channels of the first layer; each layer doubles "
+                           "or halves them", step=4, ge=4, le=64, shapes_model=True)
+    latent: int = setting(32, "Latent dim", "size of the noise z", ge=2, le=128,
+                          shapes_model=True)
+    lr: float = setting(5e-4, "Learning rate", step=0.0001, gt=0, le=1e-2)
+    batch: int = setting(64, "Batch size", step=8, ge=8, le=256)
+    n_critic: int = setting(1, "n-critic", "D steps per G step", ge=1, le=5)
+    seed: int = _seed()
+    speed: int = _speed(1, 10)
+
+    def train_config(self) -> TrainConfig:
+        return _train_config("dcgan", "mnist5k", latent_dim=self.latent, filters=self.filters,
+                             preset="classic", loss=self.loss, lr=self.lr, lr_d=self.lr,
+                             n_critic=self.n_critic, batch_size=self.batch,
+                             seed=self.seed)  # Adam betas and λ: the library's defaults
 
 
 class BeyondConfig(_Strict):
-    task: Literal["anomaly", "conditional"] = "anomaly"
-    holdout: int = Field(-1, ge=-1, le=9)  # anomaly: digit left out of training (-1: none)
-    beta: float = Field(1.0, ge=0.0, le=20.0)
-    latent: int = Field(8, ge=2, le=32)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    speed: int = Field(4, ge=1, le=50)
+    task: Literal["anomaly", "conditional"] = setting(
+        "anomaly", "Task", choices=[["anomaly", "Anomaly detection"],
+                                    ["conditional", "Conditional generation"]])
+    holdout: int = setting(-1, "Digit left out of training", "anomaly detection: the VAE never "
+                           "sees this digit", choices=[[-1, "none"]] + [[d, str(d)]
+                                                                         for d in range(10)],
+                           ge=-1, le=9)
+    beta: float = _beta()
+    latent: int = setting(8, "Latent dim", ge=2, le=32)
+    seed: int = _seed()
+    speed: int = _speed(4, 50)
+
+    def train_config(self) -> TrainConfig:
+        return _train_config("vae", "mnist5k", latent_dim=self.latent, architecture="mlp",
+                             hidden_dim=256, depth=2, conditional=self.task == "conditional",
+                             lr=2e-3, batch_size=128, seed=self.seed, beta=self.beta)
 
 
 # The GAN playground's presets: the one copy (GET /api/sim/presets; the page reads them from
 # its sim element's data-presets). "mode-collapse" is Goodfellow et al.'s minimax game with
-# k = 5 D steps per G step; each remedy switches one fix on over it. Measured on grid25 after
-# 4,000 generator steps, 64 × 3 MLPs, batch 128, PacGAN protocol on 2,500 samples
-# (modes of 25 / high-quality % / reverse KL; seed 0 | seed 1):
-#   mode-collapse   18 / 53 % / 0.89 | 17 / 39 % / 1.17
-#   wgan-gp         25 / 34 % / 0.23 | 23 / 23 % / 0.50
-#   spectral-norm   21 / 12 % / 0.43 | 25 /  9 % / 0.41
-#   packing (2)     21 / 10 % / 0.63 | 24 / 26 % / 0.56   (pack 4: 15 and 14 modes, worse)
-#   minibatch disc. 10 /  2 % / 1.39 | not run (batch 64; ~10 steps/s, 7 min a run); with
-#                   k = 1 instead: 17 / 14 % / 0.79 (non-saturating), 12 / 2 % / 1.27 (minimax)
-# WGAN-GP, spectral normalization and PacGAN2 cover more modes with a lower reverse KL; at
-# 4,000 steps their samples are less sharp (high-quality %) than the collapsed generator's
-# few modes. Minibatch discrimination (our 50 × 5 kernels) does not cure it on this grid: the
-# preset's label says so, the learner can see it.
+# k = 5 D steps per G step; each remedy switches one fix on over it. What each does on grid25
+# (measured, seeds 0 and 1): docs/results/notes.md, "GAN playground presets".
 GAN_PRESET_BASE = dict(data="grid25", width=64, depth=3, latent=2, loss="minimax",
                        spectral_norm=False, minibatch_disc=False, pack=1, lr_g=1e-3, lr_d=1e-3,
                        n_critic=5, batch=128)
@@ -136,6 +239,44 @@ GAN_PRESETS: dict[str, dict[str, Any]] = {
 
 CONFIGS: dict[str, type[_Strict]] = {"gan2d": GanConfig, "vae": VaeConfig, "dcgan": DcganConfig,
                                      "beyond": BeyondConfig}
+
+
+_KINDS = {"integer": "int", "number": "float", "boolean": "bool", "string": "str"}
+
+
+def field_list(kind: str) -> list[dict[str, Any]]:
+    """The page's controls of simulation `kind`, in order, read from its pydantic model:
+    {name, label, type (the control: "choice" | "bool" | "int" | "float" | "range"), kind (the
+    value: "int" | "float" | "bool" | "str"), value (the default), min, max (bounds; exclusive ones flagged), step, choices [[value, label]], help, recipes,
+    shapes_model}."""
+    out = []
+    for name, p in CONFIGS[kind].model_json_schema()["properties"].items():
+        f: dict[str, Any] = {"name": name, "label": p["title"], "value": p["default"],
+                             "kind": _KINDS[p.get("type", "string")]}
+        if p.get("type") == "boolean":
+            f["type"] = "bool"
+        elif "enum" in p or "choices" in p:
+            f["type"] = "choice"
+            f["choices"] = p.get("choices") or _labelled(p["enum"])
+        else:
+            f["type"] = p.get("widget") or ("int" if p.get("type") == "integer" else "float")
+        for key, exclusive in (("min", "exclusiveMinimum"), ("max", "exclusiveMaximum")):
+            plain = "minimum" if key == "min" else "maximum"
+            if plain in p:
+                f[key] = p[plain]
+            elif exclusive in p:
+                f[key], f[f"{key}_exclusive"] = p[exclusive], True
+        for key, shown in (("step", "step"), ("description", "help"), ("recipes", "recipes"),
+                           ("shapes_model", "shapes_model")):
+            if key in p:
+                f[shown] = p[key]
+        out.append(f)
+    return out
+
+
+def field_lists() -> dict[str, list[dict[str, Any]]]:
+    """Every simulation's field list: what the page embeds and /api/sim/limits serves."""
+    return {kind: field_list(kind) for kind in CONFIGS}
 
 
 class ConfigMsg(_Strict):
@@ -208,6 +349,12 @@ def explain(error: ValidationError, skip: int = 0) -> str:
             msg = f"must be {'≤' if kind.endswith('equal') else '<'} {ctx.get('le', ctx.get('lt'))}"
         elif kind in ("greater_than_equal", "greater_than"):
             msg = f"must be {'≥' if kind.endswith('equal') else '>'} {ctx.get('ge', ctx.get('gt'))}"
+        elif kind in ("int_parsing", "int_type", "int_from_float"):
+            msg = "must be an integer"
+        elif kind in ("float_parsing", "float_type", "finite_number"):
+            msg = "must be a number"
+        elif kind in ("bool_parsing", "bool_type"):
+            msg = "must be true or false"
         elif kind == "literal_error":
             msg = f"must be one of {ctx.get('expected')}"
         elif kind == "extra_forbidden":
@@ -218,6 +365,8 @@ def explain(error: ValidationError, skip: int = 0) -> str:
             msg = f"has too few items (at least {ctx.get('min_length')})"
         elif kind == "union_tag_invalid":
             where, msg = "type", f"must be one of {', '.join(MESSAGE_TYPES)}"
+        elif kind == "union_tag_not_found":
+            where, msg = "", f"a message needs a 'type', one of {', '.join(MESSAGE_TYPES)}"
         else:
             msg = e["msg"][0].lower() + e["msg"][1:]
             msg = msg.removeprefix("value error, ")

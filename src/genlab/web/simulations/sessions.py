@@ -3,6 +3,8 @@
 A `Session` is one worker process (worker.py) and the pipe to it. The `SessionManager`
 enforces `SimLimits.max_sessions` (all learners together) and stops sessions that are closed
 or idle; stopping terminates the process, so all of its memory goes back to the system.
+Workers are counted and stopped by their own process state (lifeline.WorkerHandle), never
+through the forkserver, and each exits by itself when the server side goes away.
 Reading the pipe never blocks the event loop: `Session.attach` starts a reader thread that
 hands each message to the loop (call_soon_threadsafe; add_reader is not used because uvloop
 makes the pipe non-blocking under multiprocessing's blocking reads); at most a few state frames wait in the queue (a
@@ -15,10 +17,12 @@ import asyncio
 import collections
 import itertools
 import multiprocessing
+import signal
 import threading
 import time
 from typing import Any
 
+from genlab.web.simulations.lifeline import WorkerHandle, exit_with_parent
 from genlab.web.simulations.schemas import MessageError, SimLimits
 
 _CONTEXT = None
@@ -49,7 +53,17 @@ def warm_up() -> None:
         forkserver.ensure_running()
 
 
-def _worker_main(conn, kind, config, limits):  # module-level: picklable for forkserver/spawn
+class ServerFull(MessageError):
+    """Every simulation slot is taken: not the learner's fault; the page waits and retries."""
+
+    def __init__(self, running: int, max_sessions: int):
+        self.running, self.max_sessions = running, max_sessions
+        super().__init__(f"the hub is full: {running} of {max_sessions} live simulations are "
+                         f"running (one per learner)")
+
+
+def _worker_main(conn, lifeline, kind, config, limits):  # module-level: picklable
+    exit_with_parent(lifeline)  # first: before the imports, which take the longest
     from genlab.web.simulations.worker import preload, run_worker
 
     preload()
@@ -67,11 +81,16 @@ class Session:
         self.started = self.last_seen = time.monotonic()
         ctx = _context()
         self.conn, child = ctx.Pipe(duplex=True)
+        # nothing is ever written: closing our end (or our death) tells the worker to exit
+        lifeline_r, self.lifeline = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_worker_main, name=f"genlab-sim-{kind}-{self.id}",
-                                   args=(child, kind, dict(config), limits.to_dict()),
+                                   args=(child, lifeline_r, kind, dict(config),
+                                         limits.to_dict()),
                                    daemon=True)
         self.process.start()
         child.close()
+        lifeline_r.close()
+        self.worker = WorkerHandle(self.process.pid)
         self.outbox: collections.deque[bytes] = collections.deque()
         self.ready = asyncio.Event()
         self.closed = False
@@ -130,63 +149,89 @@ class Session:
             await self.ready.wait()
         return self.outbox.popleft()
 
+    def alive(self) -> bool:
+        """Whether the worker process itself still runs (not what the forkserver says)."""
+        return self.worker.alive()
+
     def stop(self) -> None:
-        """Stop the worker (politely, then firmly) and release the pipe."""
-        if self.process.is_alive():
+        """Stop the worker (politely, then firmly, by its own pid) and release the pipes."""
+        self.closed = True
+        if self.worker.alive():
             try:
                 self.conn.send(("stop",))
             except (BrokenPipeError, OSError):
                 pass
-        self.closed = True
-        self.process.join(timeout=0.5)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout=2)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=2)
+        self.lifeline.close()  # the worker's watchdog exits it now, even mid-step
+        for sig, wait in ((None, 0.5), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
+            if sig is not None:
+                self.worker.signal(sig)
+            if self.worker.wait(wait):
+                break
+        self.process.join(timeout=0.1)  # collect the exit status (forkserver or child)
         if self._reader is not None:  # it sees the end of the pipe once the worker is gone
             self._reader.join(timeout=2)
         self.conn.close()
+        self.worker.close()
 
 
 class SessionManager:
-    """Counts and bounds the running sessions; `reap()` stops the idle ones."""
+    """Counts and bounds the running sessions; `reap()` stops the idle ones.
+
+    A session counts while its worker process runs, also while it is being stopped: what the
+    count bounds is the memory and the cores the workers hold."""
 
     def __init__(self, limits: SimLimits):
         self.limits = limits
         self.sessions: dict[int, Session] = {}
+        self.stopping: set[Session] = set()
         self._lock = threading.Lock()
+
+    def _running(self) -> int:
+        return sum(s.alive() for s in [*self.sessions.values(), *self.stopping])
 
     def open(self, kind: str, config: dict[str, Any]) -> Session:
         with self._lock:
-            if len(self.sessions) >= self.limits.max_sessions:
-                raise MessageError(
-                    f"{self.limits.max_sessions} simulations are already running on this server "
-                    f"(the limit); stop one, or try again in a minute")
+            running = self._running()
+            if running >= self.limits.max_sessions:
+                raise ServerFull(running, self.limits.max_sessions)
             session = Session(kind, config, self.limits)
             self.sessions[session.id] = session
             return session
 
     def close(self, session: Session) -> None:
-        with self._lock:
-            self.sessions.pop(session.id, None)
-        session.stop()
+        """Stop `session` now (blocking until its worker has exited)."""
+        if self._detach(session):
+            self._stop(session)
 
     def release(self, session: Session) -> None:
         """Forget `session` now and stop its worker in a background thread: safe in a
         `finally` of a task that is being cancelled (nothing to await)."""
-        with self._lock:
-            self.sessions.pop(session.id, None)
+        if self._detach(session):
+            threading.Thread(target=self._stop, args=(session,), daemon=True,
+                             name=f"genlab-sim-stop-{session.id}").start()
+
+    def _detach(self, session: Session) -> bool:
+        """Move `session` from the running to the stopping ones; False if it was not running."""
         session.closed = True
-        threading.Thread(target=session.stop, name=f"genlab-sim-stop-{session.id}",
-                         daemon=True).start()
+        with self._lock:
+            if self.sessions.pop(session.id, None) is None:
+                return False
+            self.stopping.add(session)
+            return True
+
+    def _stop(self, session: Session) -> None:
+        try:
+            session.stop()
+        finally:
+            with self._lock:
+                self.stopping.discard(session)
 
     def reap(self, now: float | None = None) -> list[Session]:
-        """Stop every session with no message from its page for `idle_seconds`."""
+        """Stop every session with no message from its page for `idle_seconds`, and forget
+        those whose worker has exited."""
         now = time.monotonic() if now is None else now
         idle = [s for s in list(self.sessions.values())
-                if now - s.last_seen > self.limits.idle_seconds or not s.process.is_alive()]
+                if now - s.last_seen > self.limits.idle_seconds or not s.alive()]
         for s in idle:
             self.close(s)
         return idle
@@ -194,6 +239,11 @@ class SessionManager:
     def close_all(self) -> None:
         for s in list(self.sessions.values()):
             self.close(s)
+        deadline = time.monotonic() + 5.0
+        while len(self) and time.monotonic() < deadline:  # the ones released just before
+            time.sleep(0.05)
 
     def __len__(self) -> int:
-        return len(self.sessions)
+        """The worker processes running now (stopping ones included)."""
+        with self._lock:
+            return self._running()

@@ -22,7 +22,7 @@ import torch
 from genlab.data import normalizer_for
 from genlab.errors import GenlabError
 from genlab.training.steps import autoencoder_step, vae_step
-from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8, train_config
+from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
 SHOWN_RECON = 8
@@ -46,9 +46,7 @@ class VaeLab:
     def build(self, cfg) -> None:
         self.cfg = cfg
         self.frames = 0
-        tc = train_config(cfg.model, "mnist5k", latent_dim=2, architecture="mlp",
-                          hidden_dim=cfg.width, depth=2, lr=cfg.lr, batch_size=cfg.batch,
-                          seed=cfg.seed, beta=cfg.beta)
+        tc = cfg.train_config()  # schemas.py: what these settings train
         self.live = LiveTraining(tc, self.train, self.x_train)
         self.step_fn = vae_step if cfg.model == "vae" else autoencoder_step
 

@@ -86,29 +86,51 @@ function status(figure, text, isError) {
   p.classList.toggle("error", Boolean(isError));
 }
 
-let schema = null; // sim -> setting -> {kind, default, min, max, choices}
+let schema = null; // sim -> the server's field list (genlab/web/simulations/schemas.py)
 
-// The same check and the same words as the server (genlab/web/diagrams.py: parse), so that a
-// value out of range is explained here, without a refused request in the console.
+const quoted = (values) => values.map((v) => `'${v}'`);
+const oneOf = (values) => (values.length > 1
+  ? `${quoted(values.slice(0, -1)).join(", ")} or ${quoted(values.slice(-1))}` : quoted(values)[0]);
+
+// The server's check (schemas.parse_config, which /api/architecture also runs) in its words, so
+// that a value out of range is explained here, without a refused request in the console.
 function problem(sim, config) {
-  const spec = (schema && schema[sim]) || {};
-  for (const [name, s] of Object.entries(spec)) {
-    const raw = config[name];
+  for (const f of (schema && schema[sim]) || []) {
+    const raw = config[f.name];
     if (raw === undefined || raw === null || raw === "") continue;
     const text = String(raw).trim();
-    if (s.kind === "int") {
-      if (!/^[+-]?\d+$/.test(text)) return `${name} must be an integer, got '${text.slice(0, 40)}'`;
-      const v = Number(text);
-      if (v < s.min || v > s.max) return `${name} must be in [${s.min}, ${s.max}], got ${v}`;
-    } else if (s.kind === "bool") {
+    const got = `(got '${text.slice(0, 40)}')`;
+    if (f.type === "bool") {
       if (!["true", "false", "1", "0", "on", "off"].includes(text.toLowerCase())) {
-        return `${name} must be true or false, got '${text.slice(0, 40)}'`;
+        return `${f.name} must be true or false ${got}`;
       }
-    } else if (s.kind === "choice" && !s.choices.includes(text)) {
-      return `unknown ${name} '${text.slice(0, 40)}': choose one of ${[...s.choices].sort().join(", ")}`;
+      continue;
+    }
+    if (f.kind === "str") {
+      const values = f.choices.map(([v]) => v);
+      if (!values.includes(text)) return `${f.name} must be one of ${oneOf(values)} ${got}`;
+      continue;
+    }
+    const integer = f.kind === "int";
+    if (integer && !/^[+-]?\d+$/.test(text)) return `${f.name} must be an integer ${got}`;
+    const v = Number(text);
+    if (!integer && (text === "" || !Number.isFinite(v))) return `${f.name} must be a number ${got}`;
+    if (f.min !== undefined && (f.min_exclusive ? v <= f.min : v < f.min)) {
+      return `${f.name} must be ${f.min_exclusive ? ">" : "≥"} ${f.min} (got ${v})`;
+    }
+    if (f.max !== undefined && (f.max_exclusive ? v >= f.max : v > f.max)) {
+      return `${f.name} must be ${f.max_exclusive ? "<" : "≤"} ${f.max} (got ${v})`;
     }
   }
   return null;
+}
+
+// The field lists: embedded in the page (static/sims/index.js reads the same block), else asked.
+async function loadSchema() {
+  const node = document.getElementById("sim-settings");
+  if (node) return JSON.parse(node.textContent);
+  const response = await fetch("/api/architecture/settings");
+  return response.ok ? response.json() : null;
 }
 
 async function load(sim, config) {
@@ -155,8 +177,7 @@ export async function initDiagrams() {
     pending.set(sim, setTimeout(() => load(sim, config), DEBOUNCE_MS));
   });
   try {
-    const response = await fetch("/api/architecture/settings");
-    if (response.ok) schema = await response.json();
+    schema = await loadSchema();
   } catch (_) {
     /* without the bounds, the server still checks every request */
   }

@@ -3,19 +3,45 @@
 import { initDiagrams } from "./diagrams.js";
 
 const KEY = "genlab.progress.v1";
-const empty = () => ({ answers: {}, read: {}, sims: {} });
+const empty = () => ({ answers: {}, read: {}, sims: {}, learner: newLearner() });
 
+// A random id for this browser: the seed of its option order (GET /api/quiz?learner=ID).
+function newLearner() {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+// Stored progress, whatever shape it is in. Answers are kept as option ids (strings); an
+// older page stored the position of the chosen option (a number), which means nothing once
+// the options are shuffled or rewritten, so those answers are dropped.
 function loadProgress() {
+  const fresh = empty();
   try {
     const saved = JSON.parse(localStorage.getItem(KEY) || "null");
-    if (saved && typeof saved === "object") return { ...empty(), ...saved };
+    if (!isObject(saved)) return fresh;
+    const answers = {};
+    if (isObject(saved.answers)) {
+      for (const [qid, oid] of Object.entries(saved.answers)) {
+        if (typeof oid === "string") answers[qid] = oid;
+      }
+    }
+    return {
+      answers,
+      read: isObject(saved.read) ? saved.read : {},
+      sims: isObject(saved.sims) ? saved.sims : {},
+      learner:
+        typeof saved.learner === "string" && /^[0-9a-f]{16}$/.test(saved.learner)
+          ? saved.learner
+          : fresh.learner,
+    };
   } catch (_) {
     /* unreadable or blocked storage: start fresh */
   }
-  return empty();
+  return fresh;
 }
-
-let progress = loadProgress();
 
 function save() {
   try {
@@ -25,21 +51,25 @@ function save() {
   }
 }
 
+let progress = loadProgress();
+save(); // keeps the learner's id (their option order) and drops what could not be read
+
 // ------------------------------------------------------------------ knowledge check
+const optionOf = (form, oid) =>
+  [...form.querySelectorAll("label.opt")].find((label) => label.dataset.option === oid);
+
 function showAnswer(form, chosen) {
-  const correct = Number(form.dataset.answer);
-  const inputs = form.querySelectorAll('input[type="radio"]');
-  inputs.forEach((input) => {
+  const correct = form.dataset.answer;
+  form.querySelectorAll('input[type="radio"]').forEach((input) => {
     const label = input.closest(".opt");
-    const value = Number(input.value);
-    input.checked = value === chosen;
-    label.classList.toggle("correct", value === correct);
-    label.classList.toggle("wrong", value === chosen && chosen !== correct);
+    input.checked = input.value === chosen;
+    label.classList.toggle("correct", input.value === correct);
+    label.classList.toggle("wrong", input.value === chosen && chosen !== correct);
   });
   const feedback = form.querySelector(".feedback");
   const explanation = form.querySelector(".explain").textContent;
   const right = chosen === correct;
-  const answerText = inputs[correct].closest(".opt").textContent.trim();
+  const answerText = optionOf(form, correct).textContent.trim();
   feedback.className = `feedback ${right ? "correct" : "wrong"}`;
   const verdict = document.createElement("p");
   const strong = document.createElement("strong");
@@ -60,21 +90,83 @@ function clearAnswer(form) {
   feedback.replaceChildren();
 }
 
+// The stored answer of a question, if it names one of its options (ids can disappear when a
+// question is rewritten: such an answer is ignored).
+function storedAnswer(form) {
+  const oid = progress.answers[form.dataset.qid];
+  return typeof oid === "string" && optionOf(form, oid) ? oid : null;
+}
+
+// Put each question's options in this learner's order (computed by the server, the one
+// place the shuffle lives). Answers are ids, so nothing else changes.
+async function shuffleForLearner() {
+  const forms = new Map([...document.querySelectorAll("form.q")].map((f) => [f.dataset.qid, f]));
+  if (!forms.size) return;
+  try {
+    const reply = await fetch(`/api/quiz?learner=${encodeURIComponent(progress.learner)}`);
+    if (!reply.ok) return;
+    const data = await reply.json();
+    for (const q of data.questions) {
+      const form = forms.get(q.id);
+      const box = form && form.querySelector(".opts");
+      if (!box) continue;
+      const labels = q.options.map((o) => optionOf(form, o.id));
+      if (labels.every(Boolean)) box.append(...labels);
+    }
+    document.body.dataset.quizOrder = progress.learner;
+  } catch (_) {
+    /* offline or blocked: the served order stays */
+  }
+}
+
 function initQuiz() {
   for (const form of document.querySelectorAll("form.q")) {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const checked = form.querySelector('input[type="radio"]:checked');
       if (!checked) return;
-      const chosen = Number(checked.value);
-      progress.answers[form.dataset.qid] = chosen;
+      progress.answers[form.dataset.qid] = checked.value;
       save();
-      showAnswer(form, chosen);
+      showAnswer(form, checked.value);
       updateSummary();
     });
-    const saved = progress.answers[form.dataset.qid];
-    if (Number.isInteger(saved)) showAnswer(form, saved);
+    const saved = storedAnswer(form);
+    if (saved) showAnswer(form, saved);
   }
+  shuffleForLearner();
+}
+
+// Per concept: right / answered / total, and for each concept with a wrong answer the
+// sections those questions come from.
+function updateQuizSummary(forms) {
+  const box = document.getElementById("quiz-summary");
+  if (!box) return;
+  const stats = {};
+  for (const form of forms) {
+    const c = form.dataset.concept;
+    const s = (stats[c] = stats[c] || { right: 0, answered: 0, total: 0, weak: new Set() });
+    s.total += 1;
+    const a = storedAnswer(form);
+    if (!a) continue;
+    s.answered += 1;
+    if (a === form.dataset.answer) s.right += 1;
+    else s.weak.add(form.dataset.section);
+  }
+  let answered = 0;
+  for (const row of box.querySelectorAll("[data-summary-concept]")) {
+    const s = stats[row.dataset.summaryConcept] || { right: 0, answered: 0, total: 0, weak: new Set() };
+    answered += s.answered;
+    row.querySelector(".summary-score").textContent = s.answered
+      ? `${s.right} of ${s.answered} right (${s.total} questions)`
+      : `not answered yet (${s.total} questions)`;
+    row.classList.toggle("weak", s.weak.size > 0);
+    row.classList.toggle("done", s.total > 0 && s.right === s.total);
+    row.classList.toggle("untried", s.answered === 0);
+    for (const link of row.querySelectorAll("a[data-reread]")) {
+      link.hidden = !s.weak.has(link.dataset.reread);
+    }
+  }
+  box.hidden = answered === 0;
 }
 
 // ------------------------------------------------------------------ sections read, sims tried
@@ -146,10 +238,10 @@ function updateSummary() {
     const c = form.dataset.concept;
     byConcept[c] = byConcept[c] || { right: 0, total: 0 };
     byConcept[c].total += 1;
-    const a = progress.answers[form.dataset.qid];
-    if (!Number.isInteger(a)) continue;
+    const a = storedAnswer(form);
+    if (!a) continue;
     answered += 1;
-    if (a === Number(form.dataset.answer)) {
+    if (a === form.dataset.answer) {
       correct += 1;
       byConcept[c].right += 1;
     }
@@ -167,6 +259,7 @@ function updateSummary() {
     span.textContent = `${s.right}/${s.total}`;
     span.closest(".chip").classList.toggle("done", s.total > 0 && s.right === s.total);
   }
+  updateQuizSummary(forms);
 }
 
 function initReset() {
@@ -180,6 +273,8 @@ function initReset() {
       /* nothing stored */
     }
     document.querySelectorAll("form.q").forEach(clearAnswer);
+    save(); // the new learner id: a fresh start gets a fresh order
+    shuffleForLearner();
     document.querySelectorAll(".toc a.read").forEach((a) => a.classList.remove("read"));
     updateSummary();
     initReading();

@@ -1,22 +1,12 @@
 // Beyond the playground: anomaly detection with a VAE's likelihood, and conditional generation
-// with a conditional VAE — both training live in the server (genlab/web/simulations/beyond.py).
+// with a conditional VAE — both training live in the server (genlab/web/simulations/beyond.py;
+// settings: schemas.py).
 import { SimShell, el, drawImages, fitCanvas, fmt } from "./core.js";
 
-const FIELDS = [
-  { name: "task", label: "Task", type: "choice", value: "anomaly",
-    choices: [["anomaly", "Anomaly detection"], ["conditional", "Conditional generation"]] },
-  { name: "holdout", label: "Digit left out of training", type: "choice", value: -1,
-    choices: [[-1, "none"], ...Array.from({ length: 10 }, (_, d) => [d, String(d)])] },
-  { name: "beta", label: "β (KL weight)", type: "range", value: 1, min: 0, max: 10, step: 0.1 },
-  { name: "latent", label: "Latent dim", type: "int", value: 8, min: 2, max: 32 },
-  { name: "seed", label: "Seed", type: "int", value: 0, min: 0, max: 2147483647 },
-  { name: "speed", label: "Steps per frame", type: "range", value: 4, min: 1, max: 50 },
-];
 
-export function mount(root) {
-  const shell = new SimShell(root, { kind: "beyond", prefix: "b_", fields: FIELDS,
+export function mount(root, fields) {
+  const shell = new SimShell(root, { kind: "beyond", prefix: "b_", fields,
                                      title: "Beyond the playground — anomalies and chosen digits" });
-  shell.values.holdout = Number(shell.values.holdout);
   // --- anomaly detection
   const worst = el("canvas", { class: "sim-images sim-worst", role: "img", "aria-label": "the least likely test digits" });
   const worstCaption = el("p", { class: "sim-caption", text: "Press Play: the VAE learns the digits, then ranks the test digits by −ELBO." });
@@ -56,7 +46,7 @@ export function mount(root) {
     anomaly.hidden = shell.values.task !== "anomaly";
     conditional.hidden = shell.values.task !== "conditional";
   };
-  shell.onChange = (name, value) => { if (name === "holdout") shell.values.holdout = Number(value); showTask(); };
+  shell.onChange = () => showTask();
   showTask();
 
   shell.on("frame", (f) => {

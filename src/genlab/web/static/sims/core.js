@@ -1,8 +1,6 @@
 // Shared page side of the live simulations: the socket, settings <-> URL, controls, events.
 import { decodeFrame } from "./frames.js";
 
-const HEARTBEAT_MS = 15000;
-
 // ---------------------------------------------------------------- small DOM helpers
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -36,9 +34,13 @@ export function readSettings(prefix, fields) {
   return out;
 }
 
+// a choice among numbers (packing, the left-out digit) holds numbers, not their text
+const numeric = (field) => ["int", "float", "range"].includes(field.type)
+  || (field.type === "choice" && typeof field.value === "number");
+
 function parseValue(field, raw) {
   if (field.type === "bool") return raw === "1" || raw === "true";
-  if (field.type === "int" || field.type === "float" || field.type === "range") {
+  if (numeric(field)) {
     const n = Number(raw);
     return Number.isFinite(n) ? n : raw; // kept as typed: the server explains what is wrong
   }
@@ -56,7 +58,9 @@ export function writeSettings(prefix, fields, values) {
 }
 
 // ---------------------------------------------------------------- controls
-// fields: {name, label, type: "choice"|"bool"|"int"|"float"|"range", value, choices, min, max, step}
+// fields: {name, label, type: "choice"|"bool"|"int"|"float"|"range", value, choices, min, max,
+// step, help}: the server's field list (genlab/web/simulations/schemas.py field_list, embedded
+// in the page), plus a simulation's own page-only controls (clientOnly).
 export function buildControls(id, fields, values, onChange) {
   const inputs = {};
   const form = el("form", { class: "sim-controls", onsubmit: (e) => e.preventDefault() });
@@ -109,6 +113,7 @@ export function buildControls(id, fields, values, onChange) {
 
 function getValue(field, input) {
   if (field.type === "bool") return input.checked;
+  if (field.type === "choice" && numeric(field)) return Number(input.value);
   if (field.type === "range") return Number(input.value);
   if (field.type === "int") {
     const n = Number(input.value);
@@ -120,10 +125,12 @@ function getValue(field, input) {
 
 // ---------------------------------------------------------------- the socket
 // Opened at the first action that needs the server (play, step...). Messages wait for it.
+// The server's first message ("hello") gives the ping interval; "full" says every slot is
+// taken (the server then closes); a close without a message first carries its reason.
 export class SimSocket {
-  constructor(kind, { onFrame, onError, onStatus, onClosed }) {
+  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull }) {
     this.kind = kind;
-    this.handlers = { onFrame, onError, onStatus, onClosed };
+    this.handlers = { onFrame, onError, onStatus, onClosed, onFull };
     this.ws = null;
     this.queue = [];
     this.heartbeat = null;
@@ -145,23 +152,38 @@ export class SimSocket {
     ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") {
         const msg = JSON.parse(event.data);
-        if (msg.type === "error") this.handlers.onError(msg.message);
+        if (msg.type === "hello") this.startHeartbeat(msg.heartbeat_seconds);
+        else if (msg.type === "error") this.handlers.onError(msg.message);
         else if (msg.type === "status") this.handlers.onStatus(msg);
         else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
+        else if (msg.type === "full") { this.drop(); this.handlers.onFull(msg); }
         return;
       }
       this.handlers.onFrame(decodeFrame(event.data));
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
-      this.ws = null;
-      clearInterval(this.heartbeat);
-      this.handlers.onClosed(event.code === 1000 || event.code === 1005 ? null
-        : event.reason || "the connection to the server closed");
+      this.drop();
+      const normal = event.code === 1000 || event.code === 1005;
+      this.handlers.onClosed(normal ? null : event.reason ||
+        `the connection to the server closed (code ${event.code})`, normal ? null : event.code);
     });
+  }
+
+  // a ping while the page is visible, at the interval the server asked for
+  startHeartbeat(seconds) {
+    clearInterval(this.heartbeat);
+    if (!(seconds > 0)) return;
     this.heartbeat = setInterval(() => {
       if (document.visibilityState === "visible") this.send({ type: "ping" });
-    }, HEARTBEAT_MS);
+    }, seconds * 1000);
+  }
+
+  // forget the socket (the server closes it, or has closed it)
+  drop() {
+    this.ws = null;
+    this.queue = [];
+    clearInterval(this.heartbeat);
   }
 
   send(msg) {
@@ -174,10 +196,14 @@ export class SimSocket {
   close() {
     if (!this.ws) return;
     const ws = this.ws;
-    this.ws = null;
-    clearInterval(this.heartbeat);
+    this.drop();
     ws.close(1000);
   }
+}
+
+// waits before the n-th retry when the server is full: 2, 4, 8, 16, then 30 s, ±20 %
+export function retryDelay(n) {
+  return Math.min(30, 2 ** (n + 1)) * (0.8 + 0.4 * Math.random());
 }
 
 // ---------------------------------------------------------------- a simulation's frame
@@ -196,8 +222,10 @@ export class SimShell {
       onFrame: (f) => this.handleFrame(f),
       onError: (m) => this.showError(m),
       onStatus: (s) => this.setPlaying(s.playing),
-      onClosed: (reason) => this.handleClosed(reason),
+      onClosed: (reason, code) => this.handleClosed(reason, code),
+      onFull: (msg) => this.handleFull(msg),
     });
+    this.retry = { timer: null, tries: 0, command: null };
     root.classList.add("sim-mounted");
     root.replaceChildren();
     const id = root.id || `sim-${kind}`;
@@ -264,6 +292,8 @@ export class SimShell {
 
   command(msg) {
     this.clearError();
+    this.cancelRetry();
+    if (!this.socket.open) this.retry.command = msg; // what to ask again if the hub is full
     this.ensureStarted();
     this.socket.send(msg);
     if (msg.type === "step") this.setPlaying(false);
@@ -272,6 +302,29 @@ export class SimShell {
   togglePlay() {
     if (this.playing) { this.command({ type: "pause" }); this.setPlaying(false); }
     else { this.command({ type: "play" }); this.setPlaying(true); }
+  }
+
+  // every simulation slot is taken: nothing is wrong here; say so and try again by itself
+  handleFull(msg) {
+    this.setPlaying(false);
+    const seconds = retryDelay(this.retry.tries++);
+    const again = this.retry.command || { type: "config", config: this.config() };
+    this.root.dataset.full = String(msg.running);
+    this.status.textContent = `The hub is busy: ${msg.running} of ${msg.max_sessions} live ` +
+      `simulations are running (one per learner). Trying again in ${Math.round(seconds)} s…`;
+    clearTimeout(this.retry.timer);
+    this.retry.timer = setTimeout(() => {
+      this.retry.timer = null;
+      this.status.textContent = "Starting the simulation in the server…";
+      if (again.type === "play") this.setPlaying(true);
+      this.command(again);
+    }, seconds * 1000);
+  }
+
+  cancelRetry() {
+    clearTimeout(this.retry.timer);
+    this.retry.timer = null;
+    delete this.root.dataset.full;
   }
 
   setPlaying(playing) {
@@ -309,13 +362,18 @@ export class SimShell {
     delete this.root.dataset.error;
   }
 
-  handleClosed(reason) {
+  handleClosed(reason, code = null) {
     this.setPlaying(false);
     this.socket.close();
     this.status.textContent = reason ? `Stopped: ${reason}` : "Stopped.";
+    if (code !== null) { // closed by the server without a word first: show why
+      this.showError(`The server closed the connection: ${reason}`);
+      this.root.dataset.closeCode = String(code);
+    }
   }
 
   handleFrame(frame) {
+    this.retry.tries = 0; // started: the next full hub waits from the shortest delay again
     if (frame.kind === 2) { for (const fn of this.listeners.reply) fn(frame); return; }
     this.root.dataset.step = String(frame.step);
     this.status.textContent = `step ${frame.step}${this.playing ? ` — training${this.rate(frame.step)}` : ""}`;

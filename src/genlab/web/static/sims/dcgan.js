@@ -1,23 +1,12 @@
-// DCGAN lab: a small DCGAN (or its WGAN-GP variant) training on MNIST digits in the server
-// (genlab/web/simulations/dcgan.py). The 4×4 grid always shows G(z) for the same 16 z.
+// DCGAN lab: a small DCGAN (or a variant with another loss) training on MNIST digits in the
+// server (genlab/web/simulations/dcgan.py; settings: schemas.py). The 4×4 grid always shows
+// G(z) for the same 16 z.
 import { SimShell, el, drawChart, drawImages, fmt } from "./core.js";
 
 const HISTORY = 400;
-const FIELDS = [
-  { name: "loss", label: "Loss", type: "choice", value: "non-saturating",
-    choices: [["non-saturating", "DCGAN"], ["wgan-gp", "WGAN-GP"],
-              ["hinge", "hinge"], ["least-squares", "least-squares"]] },
-  { name: "filters", label: "Filters (f)", type: "int", value: 16, min: 4, max: 64, step: 4 },
-  { name: "latent", label: "Latent dim", type: "int", value: 32, min: 2, max: 128 },
-  { name: "lr", label: "Learning rate", type: "float", value: 0.0005, min: 0.00001, max: 0.01, step: 0.0001 },
-  { name: "batch", label: "Batch size", type: "int", value: 64, min: 8, max: 256, step: 8 },
-  { name: "n_critic", label: "n-critic", type: "int", value: 1, min: 1, max: 5 },
-  { name: "seed", label: "Seed", type: "int", value: 0, min: 0, max: 2147483647 },
-  { name: "speed", label: "Steps per frame", type: "range", value: 1, min: 1, max: 10 },
-];
 
-export function mount(root) {
-  const shell = new SimShell(root, { kind: "dcgan", prefix: "d_", fields: FIELDS,
+export function mount(root, fields) {
+  const shell = new SimShell(root, { kind: "dcgan", prefix: "d_", fields,
                                      title: "DCGAN lab — generating digits" });
   const grid = el("canvas", { class: "sim-images sim-dcgan-grid", width: 118, height: 118, role: "img",
                               "aria-label": "16 generated digits from fixed noise" });
@@ -38,7 +27,7 @@ export function mount(root) {
     const m = f.meta;
     if (history.run !== m.run) { history.d = []; history.g = []; history.pr = []; history.pf = []; history.run = m.run; }
     const push = (a, v) => { a.push(v ?? NaN); if (a.length > HISTORY) a.shift(); };
-    const critic = m.loss === "wgan-gp";
+    const critic = Boolean(m.critic); // the server says whether D is a critic, not a classifier
     push(history.d, m.loss_d); push(history.g, m.loss_g);
     push(history.pr, critic ? m.d_real : m.p_real); push(history.pf, critic ? m.d_fake : m.p_fake);
     set("p_real", fmt(critic ? m.d_real : m.p_real));

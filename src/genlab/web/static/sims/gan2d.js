@@ -1,10 +1,6 @@
 // GAN playground: a real 2D GAN training in the server (genlab/web/simulations/gan2d.py).
 import { SimShell, el, drawChart, fitCanvas, fmt } from "./core.js";
 
-const LOSSES = [["minimax", "minimax"], ["non-saturating", "non-saturating"],
-  ["hinge", "hinge"], ["least-squares", "least-squares"], ["wgan-gp", "WGAN-GP"]];
-const DATA = [["ring8", "ring of 8"], ["grid25", "grid of 25"], ["spiral", "spiral"],
-  ["moons", "two moons"], ["drawn", "points I draw"]];
 const DRAWN_VIEW = [-1, 1, -1, 1];
 const MAX_POINTS = 2000;
 const HISTORY = 600;
@@ -40,35 +36,21 @@ function savePoints(points) {
   window.history.replaceState(window.history.state, "", url);
 }
 
+// The page-only controls around the server's settings (`serverFields`: schemas.py GanConfig).
 // presets: {name: {label, values}}, from the server (genlab/web/simulations/schemas.py)
-const fields = (presets) => [
+const fields = (serverFields, presets) => [
   { name: "preset", label: "Preset", type: "choice", value: "custom", clientOnly: true,
     choices: [["custom", "Custom settings"], ...Object.entries(presets).map(([k, p]) => [k, p.label])] },
-  { name: "data", label: "Target data", type: "choice", value: "grid25", choices: DATA },
-  { name: "loss", label: "Loss", type: "choice", value: "non-saturating", choices: LOSSES },
-  { name: "spectral_norm", label: "Spectral norm (D)", type: "bool", value: false },
-  { name: "minibatch_disc", label: "Minibatch discrimination", type: "bool", value: false },
-  { name: "pack", label: "Packing", type: "choice", value: 1,
-    choices: [[1, "off"], [2, "2 samples"], [4, "4 samples"], [8, "8 samples"]] },
-  { name: "width", label: "Width", type: "int", value: 64, min: 8, max: 512, step: 8 },
-  { name: "depth", label: "Depth", type: "int", value: 3, min: 1, max: 6 },
-  { name: "latent", label: "Latent dim", type: "int", value: 2, min: 1, max: 16 },
-  { name: "lr_g", label: "LR generator", type: "float", value: 0.001, min: 0.00001, max: 0.01, step: 0.0001 },
-  { name: "lr_d", label: "LR discriminator", type: "float", value: 0.001, min: 0.00001, max: 0.01, step: 0.0001 },
-  { name: "n_critic", label: "n-critic", type: "int", value: 1, min: 1, max: 10 },
-  { name: "batch", label: "Batch size", type: "int", value: 128, min: 8, max: 1024, step: 8 },
-  { name: "seed", label: "Seed", type: "int", value: 0, min: 0, max: 2147483647 },
-  { name: "speed", label: "Steps per frame", type: "range", value: 20, min: 1, max: 100 },
+  ...serverFields,
   { name: "show_heat", label: "Show D heat map", type: "bool", value: true, clientOnly: true },
   { name: "show_arrows", label: "Show G's gradient", type: "bool", value: true, clientOnly: true },
 ];
 
-export function mount(root) {
+export function mount(root, serverFields) {
   let PRESETS = {};
   try { PRESETS = JSON.parse(root.dataset.presets || "{}"); } catch (e) { PRESETS = {}; }
-  const shell = new SimShell(root, { kind: "gan2d", prefix: "g_", fields: fields(PRESETS),
+  const shell = new SimShell(root, { kind: "gan2d", prefix: "g_", fields: fields(serverFields, PRESETS),
                                      title: "GAN playground — 2D data" });
-  shell.values.pack = Number(shell.values.pack);
   const linked = PRESETS[shell.values.preset];
   if (linked) { // a link naming only a preset opens that preset (explicit settings still win)
     const params = new URLSearchParams(window.location.search);
@@ -116,16 +98,27 @@ export function mount(root) {
              && shell.values.preset !== "custom") {
       shell.values.preset = "custom"; preset.value = "custom"; shell.announce();
     }
-    if (name === "pack") shell.values.pack = Number(value);
-    // WGAN-GP's own recipe trains the critic 5 times per generator step (Gulrajani et al.,
-    // Algorithm 1); switching to it from the default k = 1 takes that too (still editable)
-    if (name === "loss" && value === "wgan-gp" && shell.values.n_critic === 1) {
-      shell.setValues({ n_critic: 5 });
-      shell.status.textContent = "n-critic set to 5, WGAN-GP's recipe.";
-    }
+    applyRecipe(name, value);
     drawHint.hidden = shell.values.data !== "drawn";
     redraw();
   };
+  // A choice with its own recipe (the server's `recipes`: a loss's paper trains D several times
+  // per G step) brings it along, for the settings still at their defaults (still editable).
+  function applyRecipe(name, value) {
+    const field = shell.fields.find((f) => f.name === name);
+    const recipe = field && field.recipes && field.recipes[value];
+    if (!recipe) return;
+    const fresh = Object.fromEntries(Object.entries(recipe).filter(([k]) => {
+      const f = shell.fields.find((x) => x.name === k);
+      return f && shell.values[k] === f.value;
+    }));
+    if (!Object.keys(fresh).length) return;
+    shell.setValues(fresh);
+    const label = (k) => shell.fields.find((f) => f.name === k).label;
+    const choice = field.choices.find(([v]) => v === value);
+    shell.status.textContent = Object.entries(fresh).map(([k, v]) => `${label(k)} set to ${v}`)
+      .join(", ") + `, ${choice ? choice[1] : value}'s recipe.`;
+  }
   drawHint.hidden = shell.values.data !== "drawn";
   shell.beforeStart = () => { if (points.length) shell.socket.send({ type: "points", points }); };
 
@@ -199,8 +192,8 @@ export function mount(root) {
     heatCanvas.width = w; heatCanvas.height = h;
     const hctx = heatCanvas.getContext("2d");
     const img = hctx.createImageData(w, h);
-    // a critic's values have no fixed zero (WGAN-GP, hinge): colour them around their mean
-    const center = frame.meta.loss === "wgan-gp" || frame.meta.loss === "hinge"
+    // a critic's values have no fixed zero (the server says so): colour them around their mean
+    const center = frame.meta.centered
       ? heat.data.reduce((a, b) => a + b, 0) / heat.data.length : 0;
     const sorted = Array.from(heat.data, (v) => Math.abs(v - center)).sort((a, b) => a - b);
     const scale = sorted[Math.floor(sorted.length * 0.95)] || 1;

@@ -1,5 +1,5 @@
 // Entry point of the live simulations: mountAll() mounts every <div class="sim" data-sim="...">.
-// Each simulation is a plain ES module exporting mount(root); they load on demand.
+// Each simulation is a plain ES module exporting mount(root, fields); they load on demand.
 const MODULES = {
   gan2d: "./gan2d.js",
   vae: "./vae.js",
@@ -16,21 +16,40 @@ function ensureStyles() {
   document.head.append(link);
 }
 
+// Every simulation's settings (name, label, bounds, choices, default, help), from their one
+// definition in the server (genlab/web/simulations/schemas.py): embedded in the lesson page as
+// a JSON data block, else (a page the server did not build) asked of GET /api/sim/limits.
+async function loadSettings() {
+  const node = document.getElementById("sim-settings");
+  if (node) return JSON.parse(node.textContent);
+  const response = await fetch("/api/sim/limits", { cache: "no-store" });
+  if (!response.ok) throw new Error(`the server's settings are unavailable (${response.status})`);
+  return (await response.json()).settings;
+}
+
 export async function mountAll(root = document) {
   ensureStyles();
   // Lets the server start its simulation workers' forkserver while the learner reads.
   fetch("/api/sim/status", { cache: "no-store" }).catch(() => {});
+  const nodes = [...root.querySelectorAll("div.sim[data-sim]")].filter((n) => !n.classList.contains("sim-mounted"));
+  if (!nodes.length) return [];
+  let settings;
+  try {
+    settings = await loadSettings();
+  } catch (error) {
+    for (const node of nodes) node.textContent = `This simulation could not start: ${error.message}`;
+    return [];
+  }
   const mounted = [];
-  for (const node of root.querySelectorAll("div.sim[data-sim]")) {
-    if (node.classList.contains("sim-mounted")) continue;
+  for (const node of nodes) {
     const kind = node.dataset.sim;
-    if (!MODULES[kind]) {
+    if (!MODULES[kind] || !settings[kind]) {
       node.textContent = `Unknown simulation "${kind}".`;
       continue;
     }
     try {
       const module = await import(MODULES[kind]);
-      mounted.push(module.mount(node));
+      mounted.push(module.mount(node, settings[kind]));
     } catch (error) {
       node.textContent = `This simulation could not start: ${error.message}`;
       console.warn(`genlab: simulation ${kind} failed to mount`, error);

@@ -1,24 +1,14 @@
 // VAE lab: a 2-latent VAE (or autoencoder) on MNIST digits, training in the server
-// (genlab/web/simulations/vae.py). Click the latent map to decode; pick two digits to interpolate.
+// (genlab/web/simulations/vae.py; settings: schemas.py). Click the latent map to decode; pick
+// two digits to interpolate.
 import { SimShell, el, drawChart, drawImages, fitCanvas, fmt } from "./core.js";
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
   "#7f7f7f", "#bcbd22", "#17becf"];
 const HISTORY = 600;
-const FIELDS = [
-  { name: "model", label: "Model", type: "choice", value: "vae",
-    choices: [["vae", "VAE (μ, σ)"], ["ae", "Autoencoder (z)"]] },
-  { name: "beta", label: "β (KL weight)", type: "range", value: 1, min: 0, max: 10, step: 0.1,
-    help: "β = 0: only reconstruction (an autoencoder with noise); large β: a smooth latent space, blurrier digits" },
-  { name: "width", label: "Width", type: "int", value: 256, min: 16, max: 512, step: 16 },
-  { name: "lr", label: "Learning rate", type: "float", value: 0.002, min: 0.00001, max: 0.01, step: 0.0005 },
-  { name: "batch", label: "Batch size", type: "int", value: 128, min: 16, max: 512, step: 16 },
-  { name: "seed", label: "Seed", type: "int", value: 0, min: 0, max: 2147483647 },
-  { name: "speed", label: "Steps per frame", type: "range", value: 4, min: 1, max: 50 },
-];
 
-export function mount(root) {
-  const shell = new SimShell(root, { kind: "vae", prefix: "v_", fields: FIELDS,
+export function mount(root, fields) {
+  const shell = new SimShell(root, { kind: "vae", prefix: "v_", fields,
                                      title: "VAE lab — the latent space of MNIST digits" });
   const map = el("canvas", { class: "sim-canvas sim-square sim-latent", tabindex: "0", role: "img",
     "aria-label": "latent space: each test digit at its code, coloured by digit. Click, or use the arrow keys and Enter, to decode a point" });
