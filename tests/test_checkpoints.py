@@ -81,7 +81,7 @@ def test_a_kill_between_tensor_file_and_json_keeps_the_previous_latest(tmp_path,
     monkeypatch.setattr(checkpoints, "atomic_write_json", real)
     meta, tensors = checkpoints.load(tmp_path)
     assert meta["step"] == 10 and torch.equal(tensors["w"], torch.zeros(2))
-    assert not list(folder.glob(".*.tmp"))  # temp files cleaned
+    assert not list(folder.glob(".*.part"))  # temp files cleaned
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
@@ -107,6 +107,11 @@ def test_user_errors_are_one_line(tmp_path):
     folder = tmp_path / "run" / "checkpoints"
     checkpoints.save(folder, 5, {"w": torch.zeros(2)}, {})
     (folder / "step_0000005.safetensors").write_bytes(b"garbage")
+    with pytest.raises(GenlabError, match=r"they are corrupt \(their SHA-256 differs"):
+        checkpoints.load(tmp_path / "run")
+    meta = json.loads((folder / "latest.json").read_text())
+    del meta["sha256"]  # a checkpoint from before digests: the reader itself must refuse it
+    (folder / "latest.json").write_text(json.dumps(meta))
     with pytest.raises(GenlabError, match="cannot read checkpoint tensors"):
         checkpoints.load(tmp_path / "run")
     (folder / "latest.json").write_text("{not json")
@@ -143,3 +148,97 @@ def test_atomic_path_replaces_only_on_success_and_gives_a_normal_file_mode(tmp_p
     umask = os.umask(0)
     os.umask(umask)
     assert (target.stat().st_mode & 0o777) == (0o666 & ~umask)  # not mkstemp's 0600
+
+
+# ------------------------------------------------------------------ checkpoints that cannot lie
+
+def _pair(folder, step, value=0.0):
+    return checkpoints.save(folder, step, {"model/w": torch.full((64,), value)}, {"kind": "vae"},
+                            keep=10)
+
+
+def test_flipped_bytes_in_the_tensor_data_are_refused(tmp_path):
+    tensor_file = _pair(tmp_path, 7, 1.5)
+    meta = json.loads((tmp_path / "latest.json").read_text())
+    import hashlib
+    assert meta["sha256"] == hashlib.sha256(tensor_file.read_bytes()).hexdigest()
+    data = bytearray(tensor_file.read_bytes())
+    data[-3] ^= 0x10  # inside the float data: safetensors itself still reads it
+    tensor_file.write_bytes(bytes(data))
+    from safetensors.torch import load_file
+    assert not torch.equal(load_file(str(tensor_file))["model/w"], torch.full((64,), 1.5))
+    with pytest.raises(GenlabError, match=r"they are corrupt \(their SHA-256 differs") as e:
+        checkpoints.load(tmp_path)
+    assert "\n" not in str(e.value) and "step_0000007.safetensors" in str(e.value)
+
+
+def test_a_checkpoint_without_a_digest_still_loads(tmp_path):
+    _pair(tmp_path, 3, 2.0)
+    for name in ("latest.json", "step_0000003.json"):
+        meta = json.loads((tmp_path / name).read_text())
+        del meta["sha256"]
+        (tmp_path / name).write_text(json.dumps(meta))
+    meta, tensors = checkpoints.load(tmp_path)
+    assert meta["step"] == 3 and torch.equal(tensors["model/w"], torch.full((64,), 2.0))
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    checkpoints.save(tmp_path, 4, {"model/w": torch.tensor([1.0, float("nan")]),
+                                   "rng/torch_cpu": torch.zeros(3, dtype=torch.uint8)}, {})
+    with pytest.raises(GenlabError, match=r"non-finite weights \(nan/inf in model/w\)"):
+        checkpoints.load(tmp_path)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("step", "abc", "'step' must be a whole number"),
+    ("step", -1, "'step' must be a whole number"),
+    ("tensors", "../../etc/passwd", "'tensors' must be the name of a file beside it"),
+    ("config", [1], "'config' must be an object"),
+    ("sha256", "xyz", "'sha256' must be 64 hexadecimal digits"),
+])
+def test_hand_edited_json_is_one_line(tmp_path, field, value, message):
+    _pair(tmp_path, 5)
+    meta = json.loads((tmp_path / "latest.json").read_text())
+    meta[field] = value
+    (tmp_path / "latest.json").write_text(json.dumps(meta))
+    with pytest.raises(GenlabError, match=message) as e:
+        checkpoints.load(tmp_path)
+    assert "latest.json" in str(e.value)
+
+
+def test_load_newest_intact_passes_over_corrupt_checkpoints(tmp_path):
+    folder = tmp_path / "checkpoints"
+    assert checkpoints.load_newest_intact(tmp_path) is None  # no checkpoint at all
+    for step in (10, 20, 30):
+        _pair(folder, step, float(step))
+    (folder / "step_0000030.safetensors").write_bytes(b"\0" * 100)  # latest.json names it
+    meta, tensors, passed = checkpoints.load_newest_intact(tmp_path)
+    assert meta["step"] == 20 and torch.equal(tensors["model/w"], torch.full((64,), 20.0))
+    assert [name for name, _ in passed] == ["step_0000030"]  # latest.json and step_30.json
+    data = bytearray((folder / "step_0000020.safetensors").read_bytes())
+    data[-1] ^= 1
+    (folder / "step_0000020.safetensors").write_bytes(bytes(data))
+    meta, _, passed = checkpoints.load_newest_intact(tmp_path)
+    assert meta["step"] == 10 and [n for n, _ in passed] == ["step_0000030", "step_0000020"]
+    (folder / "latest.json").write_text('{"format": "genlab-checkpoint-1", "step": "abc"}')
+    meta, _, passed = checkpoints.load_newest_intact(tmp_path)  # latest.json itself edited
+    assert meta["step"] == 10
+    assert [n for n, _ in passed] == ["latest.json", "step_0000030", "step_0000020"]
+    (folder / "step_0000010.safetensors").unlink()
+    with pytest.raises(GenlabError, match="no intact checkpoint in"):
+        checkpoints.load_newest_intact(tmp_path)
+
+
+def test_one_name_for_temp_files_and_the_pruner_removes_them(tmp_path):
+    from genlab.training import atomic
+
+    stale = tmp_path / ".step_0000008.safetensors.hqhcpat7.part"  # what a kill leaves
+    stale.write_bytes(b"x" * 100)
+    other = tmp_path / "notes.tmp"  # not ours
+    other.write_text("keep")
+    with atomic.atomic_path(tmp_path / "a.bin") as tmp:
+        assert atomic.is_temp_file(tmp)
+        assert tmp.name.startswith(".a.bin.") and tmp.name.endswith(atomic.TEMP_SUFFIX)
+        tmp.write_bytes(b"a")
+    _pair(tmp_path, 1)
+    assert not stale.exists() and other.exists()

@@ -8,6 +8,7 @@ training run: exit status 3); never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
 TRAIN_FIELDS = {
     "data": "data.name", "data_dir": "data.data_dir", "download": "data.download",
     "image_size": "data.image_size", "holdout_class": "data.holdout_class",
-    "binarize": "data.binarize",
+    "binarize": "data.binarize", "strict": "data.strict",
     "steps": "steps", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "lr_d": "lr_d",
     "lr_decay_start": "lr_decay_start", "seed": "seed", "beta": "beta",
     "kl_warmup": "kl_warmup_steps", "loss": "loss", "n_critic": "n_critic",
@@ -69,6 +70,8 @@ def _add_train(sub) -> None:
     d.add_argument("--binarize", choices=("none", "fixed", "dynamic"),
                    help="images: pixels ~ Bernoulli(intensity), drawn once (fixed) or afresh "
                         "for every training batch (dynamic; the test split once)")
+    d.add_argument("--strict", action="store_true",
+                   help="image folders: refuse unreadable files instead of skipping them")
     m = p.add_argument_group("model")
     m.add_argument("--latent-dim", type=_positive_int)
     m.add_argument("--arch", help="ae/vae: mlp or conv")
@@ -185,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from genlab.errors import GenlabError
 
+    _show_library_messages()
     try:
+        _check_output(args)
         return COMMANDS[args.command](args) or 0
     except GenlabError as e:
         sys.stderr.write(f"genlab: error: {_one_line(e)}\n")
@@ -193,12 +198,54 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("genlab: interrupted (resume with --resume)\n")
         return 130
-    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
-        sys.stderr.write(f"genlab: error: {e.strerror or e}: {e.filename}\n")
+    except OSError as e:  # the last net: a write or read that no genlab writer wrapped
+        from genlab.training.atomic import os_reason
+        where = f"{str(e.filename)!r}: " if e.filename else ""
+        sys.stderr.write(f"genlab: error: {where}{_one_line(os_reason(e))}\n")
         return 2
 
 
-def _one_line(e: Exception) -> str:
+# The files each command writes (flag dest -> what it must be): checked before any work, so a
+# path that cannot be written fails at once, not after the metrics or the samples.
+OUTPUT_FILES = {"sample": ("out", (".png", ".npy", ".csv")),
+                "interpolate": ("out", (".png", ".npy", ".csv")),
+                "reconstruct": ("out", (".png", ".npy", ".csv")),
+                "anomaly": ("out", None), "evaluate": ("out", None), "bench": ("json", None)}
+
+
+def _check_output(args) -> None:
+    """`--out` of a command that writes one file: a known type, and a place that takes files
+    (genlab.training.atomic.check_writable). `train --out` is checked by the trainer (a folder)."""
+    from genlab.training.atomic import check_writable
+
+    dest, suffixes = OUTPUT_FILES.get(args.command, (None, None))
+    path = getattr(args, dest, None) if dest else None
+    if not path:
+        return
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise _error(f"--{dest} {str(path)!r}: unknown output type "
+                     f"{path.suffix or '(none)'}; use {', '.join(suffixes)}")
+    check_writable(path)
+
+
+class _OneLineHandler(logging.Handler):
+    def emit(self, record):
+        prefix = "genlab: warning: " if record.levelno >= logging.WARNING else "genlab: "
+        sys.stderr.write(prefix + _one_line(record.getMessage()) + "\n")
+
+
+def _show_library_messages() -> None:
+    """The library's warnings and notes (logger "genlab": skipped images, a corrupt
+    checkpoint passed over) as one `genlab: ...` line each on stderr."""
+    logger = logging.getLogger("genlab")
+    if not any(isinstance(h, _OneLineHandler) for h in logger.handlers):
+        logger.addHandler(_OneLineHandler())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _one_line(e) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 

@@ -30,6 +30,7 @@ class DataConfig:
     image_size: int | None = None  # resize/crop images to this size (None: native)
     holdout_class: int | None = None  # leave this class out of training (anomaly detection)
     binarize: str = "none"  # none, fixed or dynamic: pixels ~ Bernoulli (genlab.data.binarize)
+    strict: bool = False  # image folders: refuse unreadable files instead of skipping them
 
 
 @dataclass

@@ -64,11 +64,15 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", use_ema: bool
     try:
         cfg = TrainConfig.from_dict(meta["config"])
         norm = Normalizer.from_dict(meta["normalizer"])
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         raise GenlabError(f"{str(path)!r}: checkpoint record is incomplete ({e})") from None
     if kind is not None and cfg.model.kind != kind:
         raise GenlabError(f"{str(path)!r} holds a {cfg.model.kind} run, not a {kind}")
-    model = build_model(cfg.model)
+    try:
+        model = build_model(cfg.model)
+    except (TypeError, ValueError, RuntimeError, KeyError) as e:  # a hand-edited config
+        raise GenlabError(f"{str(path)!r}: the checkpoint's model config does not build a "
+                          f"model ({checkpoints.first_line(e)})") from None
     try:
         model.load_state_dict(checkpoints.module_state("model", tensors))
         used_ema = False
@@ -79,7 +83,8 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", use_ema: bool
             getattr(model, part).load_state_dict(weights)
             used_ema = True
     except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
-        raise GenlabError(f"{str(path)!r}: weights do not fit the model ({first})") from None
+        raise GenlabError(f"{str(path)!r}: weights do not fit the model "
+                          f"({checkpoints.first_line(e)})") from None
     model.to(device).eval()
     return Run(Path(path), cfg, model, norm, device, int(meta["step"]), used_ema)
+

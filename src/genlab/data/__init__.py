@@ -60,10 +60,10 @@ def _cifar10(split: str, data_dir: str | None = None, download: bool = False) ->
 
 
 def _folder(split: str, path: str, image_size: int | None = 64, channels: int | None = None,
-            test_fraction: float = 0.1) -> Dataset:
+            test_fraction: float = 0.1, strict: bool = False) -> Dataset:
     from genlab.data.folder import load_folder
     return load_folder(path, split, image_size=image_size or 64, channels=channels,
-                       test_fraction=test_fraction)
+                       test_fraction=test_fraction, strict=strict)
 
 
 def _shapes(split: str, seed: int = 0, n_train: int = 20_000, n_test: int = 2_000) -> Dataset:

@@ -202,9 +202,9 @@ class FeatureExtractor:
                 "test_accuracy": acc, "num_train": len(train_x), "num_test": len(test_x),
                 **recipe}
         state = {k: v.contiguous() for k, v in net.state_dict().items()}
-        with atomic_path(weights, suffix=".tmp") as tmp:
+        with atomic_path(weights) as tmp:
             save_file(state, str(tmp))
-        with atomic_path(meta_path, suffix=".tmp") as tmp:
+        with atomic_path(meta_path) as tmp:
             tmp.write_text(json.dumps(meta, indent=2))
         return cls(net, dataset, acc, shape, True, weights)
 

@@ -7,14 +7,20 @@ and `latest.json`, a copy of the newest JSON. The tensor file is written first a
 last, each atomically (temp file in the same folder, fsync, os.replace), so a kill at any
 moment leaves `latest.json` naming a complete tensor file. The last `keep` pairs are kept.
 
+The JSON records the SHA-256 of its tensor file (`sha256`); `load` verifies it, so flipped
+bytes are refused instead of resumed from, and refuses weights that are not finite (training
+never saves them). Checkpoints written before the digest existed load unverified.
+`load_newest_intact` is what `--resume` reads: the newest checkpoint that loads, and the
+ones it had to pass over.
+
 Tensor keys are paths: `model/generator.net.0.weight`, `ema/module.net.0.weight`,
 `optim/g/state/3/exp_avg`, `rng/torch_cpu`, `rng/gen/noise`, ...
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import random
 import re
 from pathlib import Path
@@ -23,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.training.atomic import atomic_write_bytes, atomic_write_json
+from genlab.training.atomic import atomic_write_bytes, atomic_write_json, remove_temp_files
 from genlab.errors import GenlabError
 
 FORMAT = "genlab-checkpoint-1"
@@ -130,8 +136,10 @@ def save(folder: str | Path, step: int, tensors: dict[str, torch.Tensor], meta: 
     folder.mkdir(parents=True, exist_ok=True)
     name = step_name(step)
     tensor_file = name + ".safetensors"
-    atomic_write_bytes(folder / tensor_file, st_save(tensors, metadata={"format": FORMAT}))
-    meta = dict(meta, format=FORMAT, step=step, tensors=tensor_file)
+    data = st_save(tensors, metadata={"format": FORMAT})
+    atomic_write_bytes(folder / tensor_file, data)
+    meta = dict(meta, format=FORMAT, step=step, tensors=tensor_file,
+                sha256=hashlib.sha256(data).hexdigest())
     atomic_write_json(folder / (name + ".json"), meta)
     atomic_write_json(folder / LATEST, meta)  # written last: names a complete tensor file
     prune(folder, keep)
@@ -156,11 +164,7 @@ def prune(folder: Path, keep: int) -> None:
                 (folder / (name + suffix)).unlink()
             except FileNotFoundError:
                 pass
-    for p in folder.glob(".*.tmp"):  # temp files of a write that a kill interrupted
-        try:
-            p.unlink()
-        except FileNotFoundError:
-            pass
+    remove_temp_files(folder)  # temp files of a write that a kill interrupted
 
 
 def read_meta(path: str | Path) -> tuple[dict[str, Any], Path]:
@@ -185,18 +189,108 @@ def read_meta(path: str | Path) -> tuple[dict[str, Any], Path]:
         raise GenlabError(f"cannot read checkpoint {str(json_path)!r}: {e}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise GenlabError(f"{str(json_path)!r} is not a genlab checkpoint")
+    check_meta(meta, json_path)
     return meta, json_path.parent / meta["tensors"]
+
+
+def check_meta(meta: dict[str, Any], json_path: Path) -> None:
+    """The fields every reader relies on, with the types it relies on (a hand-edited JSON
+    fails here, in one line, instead of deep inside a loader)."""
+    def bad(field: str, wanted: str):
+        return GenlabError(f"checkpoint {str(json_path)!r}: {field!r} must be {wanted}, "
+                           f"got {meta.get(field)!r}")
+
+    step = meta.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise bad("step", "a whole number >= 0")
+    tensors = meta.get("tensors")
+    if not isinstance(tensors, str) or not tensors or Path(tensors).name != tensors:
+        raise bad("tensors", "the name of a file beside it")
+    for field in ("config", "normalizer"):
+        if field in meta and not isinstance(meta[field], dict):
+            raise bad(field, "an object")
+    digest = meta.get("sha256")
+    if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}",
+                                                                            digest)):
+        raise bad("sha256", "64 hexadecimal digits")
 
 
 def load(path: str | Path, device: str | torch.device = "cpu"
          ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read a checkpoint: (meta, tensors). Errors a user can cause become GenlabError."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load as st_load
 
     meta, tensor_path = read_meta(path)
     try:
-        tensors = load_file(str(tensor_path), device=str(device))
-    except (OSError, SafetensorError) as e:
-        raise GenlabError(f"cannot read checkpoint tensors {str(tensor_path)!r}: {e}") from None
+        data = tensor_path.read_bytes()
+    except OSError as e:
+        raise GenlabError(f"cannot read checkpoint tensors {str(tensor_path)!r}: "
+                          f"{e.strerror or e}") from None
+    if meta.get("sha256") is not None and hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        raise GenlabError(f"cannot read checkpoint tensors {str(tensor_path)!r}: they are "
+                          "corrupt (their SHA-256 differs from the one recorded with them)")
+    try:
+        tensors = st_load(data)
+    except (SafetensorError, ValueError, RuntimeError) as e:
+        raise GenlabError(f"cannot read checkpoint tensors {str(tensor_path)!r}: "
+                          f"{' '.join(str(e).split())}") from None
+    del data
+    for key, value in tensors.items():  # training never saves these: the file was altered
+        if key.startswith(("model/", "ema/")) and value.is_floating_point() \
+                and not bool(torch.isfinite(value).all()):
+            raise GenlabError(f"checkpoint tensors {str(tensor_path)!r} hold non-finite "
+                              f"weights (nan/inf in {key})")
+    if str(device) != "cpu":
+        tensors = {k: v.to(device) for k, v in tensors.items()}
     return meta, tensors
+
+
+def first_line(e: Exception) -> str:
+    """The informative line of a torch loading error (load_state_dict lists every mismatch
+    under a header line), for a one-line message."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Error(s) in loading state_dict"):
+        return lines[1]
+    return lines[0] if lines else type(e).__name__
+
+
+def step_files(folder: Path) -> list[Path]:
+    """The numbered checkpoint JSONs in `folder`, newest first."""
+    try:
+        found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _STEP_FILE.match(p.name))]
+    except OSError:
+        return []
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def load_newest_intact(run: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor],
+                                                 list[tuple[str, str]]] | None:
+    """The newest checkpoint of run folder `run` that loads and verifies: (meta, tensors,
+    passed_over), `passed_over` naming each newer one that did not, with its reason. None
+    when the run has no checkpoint at all; a GenlabError when none of them loads."""
+    folder = Path(run) / "checkpoints"
+    candidates = step_files(folder)
+    if (folder / LATEST).exists():
+        candidates.insert(0, folder / LATEST)
+    passed_over: list[tuple[str, str]] = []
+    failed_tensors = set()
+    for json_path in candidates:
+        name = LATEST if json_path.name == LATEST else json_path.stem
+        try:
+            _, tensor_path = read_meta(json_path)
+        except GenlabError as e:
+            passed_over.append((name, str(e)))
+            continue
+        if tensor_path.name in failed_tensors:
+            continue  # the pair a latest.json named, already found unusable
+        try:
+            meta, tensors = load(json_path)
+        except GenlabError as e:
+            passed_over.append((tensor_path.stem, str(e)))  # the pair, whoever named it
+            failed_tensors.add(tensor_path.name)
+            continue
+        return meta, tensors, passed_over
+    if not candidates:
+        return None
+    raise GenlabError(f"no intact checkpoint in {str(run)!r}: {passed_over[0][1]}")

@@ -25,6 +25,7 @@ test_distributed.py). Resuming works the same way: every rank loads the latest c
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from pathlib import Path
@@ -36,8 +37,9 @@ from genlab.config import TrainConfig, resolve
 from genlab.devices import choose_device, make_deterministic, seed_everything
 from genlab.errors import GenlabError
 from genlab.training import checkpoints, distributed
-from genlab.training.atomic import atomic_write_json
-from genlab.training.run_folder import prepare_folder, resume_config, truncate_metrics
+from genlab.training.atomic import WriteError, atomic_write_json, write_error
+from genlab.training.run_folder import (prepare_folder, resume_config, stored_config,
+                                        truncate_metrics)
 from genlab.training.state import (TrainState, build_state, compile_model, finite_weights,
                                    load_checkpoint_into, state_to_checkpoint)
 from genlab.training.steps import NextBatch, family, normalization_target
@@ -46,6 +48,8 @@ KEEP_CHECKPOINTS = 3
 SAMPLE_COUNT = 64  # images in a sample grid
 SCATTER_COUNT = 2500  # generated points in a scatter (the PacGAN protocol's count)
 PRE_ENCODE_BYTES = 1 << 30  # normalize the training set once when its float32 copy fits
+
+log = logging.getLogger("genlab.train")  # the CLI prints its records as `genlab: ...` lines
 
 
 class TrainingDiverged(GenlabError):
@@ -88,9 +92,11 @@ def load_training_data(cfg: TrainConfig):
     module itself, so a folder of images is resized once from its originals."""
     from genlab.data import load_dataset
 
+    strict = {"strict": True} if cfg.data.strict else {}  # an option of image folders only
     return load_dataset(cfg.data.name, split="train", data_dir=cfg.data.data_dir,
                         download=cfg.data.download, image_size=cfg.data.image_size,
-                        holdout_class=cfg.data.holdout_class, binarize=cfg.data.binarize)
+                        holdout_class=cfg.data.holdout_class, binarize=cfg.data.binarize,
+                        **strict)
 
 
 def learning_rate(cfg: TrainConfig, base: float, step: int) -> float:
@@ -164,11 +170,25 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     if failed is not None:  # rank 0 refused the folder: every rank stops with its reason
         raise GenlabError(failed)
     if resume:
-        if out.is_dir() and not (out / "checkpoints" / checkpoints.LATEST).exists():
-            raise GenlabError(f"{str(out)!r} has no checkpoint to resume from yet; "
-                              "start it over with --force")
-        meta, tensors = checkpoints.load(out)
-        cfg = resume_config(TrainConfig.from_dict(meta["config"]), cfg, overrides or {})
+        found = checkpoints.load_newest_intact(out)
+        if found is None:  # killed before its first checkpoint: nothing to lose, start over
+            if writer:
+                log.warning(f"{str(out)!r} has no checkpoint yet (the run stopped before its "
+                            "first one): starting it at step 0")
+            cfg = resume_config(stored_config(out, cfg, overrides or {}), cfg,
+                                overrides or {})
+        else:
+            meta, tensors, passed_over = found
+            if passed_over and writer:
+                names = ", ".join(name for name, _ in passed_over)
+                log.warning(f"passed over {names}: {passed_over[0][1]}; resuming from "
+                            f"{checkpoints.step_name(meta['step'])} instead")
+            try:
+                stored = TrainConfig.from_dict(meta["config"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise GenlabError(f"cannot resume from {_checkpoint_text(out, meta)}: its "
+                                  f"config is incomplete ({e})") from None
+            cfg = resume_config(stored, cfg, overrides or {})
     elif cfg is None:
         raise GenlabError("train() needs a config for a new run")
     elif overrides:
@@ -185,10 +205,18 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     norm = normalizer_for(ds, normalization_target(cfg, ds.kind))
     if meta is not None:
         norm = Normalizer.from_dict(meta["normalizer"])
-    state = build_state(cfg, ds, device, rank, world_size)
     resumed_from = None
-    if meta is not None:
-        load_checkpoint_into(state, meta, tensors)
+    if meta is None:
+        state = build_state(cfg, ds, device, rank, world_size)
+    else:
+        try:
+            state = build_state(cfg, ds, device, rank, world_size)
+            load_checkpoint_into(state, meta, tensors)
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
+            # a hand-edited checkpoint JSON: its config no longer describes its tensors
+            raise GenlabError(f"cannot resume from {_checkpoint_text(out, meta)}: its tensors "
+                              f"do not fit the model its config describes "
+                              f"({checkpoints.first_line(e)})") from None
         resumed_from = state.step
         del tensors
     distributed.attach(state, ctx)  # DDP wrappers (after resume: all ranks hold its weights)
@@ -211,7 +239,10 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     last_good = (meta or {}).get("tensors")
     window: list[dict[str, torch.Tensor]] = []
     started = time.perf_counter()
-    metrics_file = open(metrics_path, "a") if writer else None
+    try:
+        metrics_file = open(metrics_path, "a") if writer else None
+    except OSError as e:
+        raise write_error(metrics_path, e) from None
     try:
         while state.step < cfg.steps:
             window.append(advance(state, next_batch))
@@ -224,8 +255,11 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
                               lr=state.optimizers[lr_shown].param_groups[0]["lr"],
                               seconds=round(time.perf_counter() - started, 3))
                 if writer:
-                    metrics_file.write(json.dumps(record) + "\n")
-                    metrics_file.flush()
+                    try:
+                        metrics_file.write(json.dumps(record) + "\n")
+                        metrics_file.flush()
+                    except OSError as e:
+                        raise write_error(metrics_path, e) from None
                     if tb is not None:
                         for k, v in record.items():
                             if isinstance(v, float) and k not in ("seconds",):
@@ -244,9 +278,14 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
                                         keep=KEEP_CHECKPOINTS)
                 last_good = path.name
                 yield {"event": "checkpoint", "step": step, "steps": cfg.steps, "path": str(path)}
+    except WriteError as e:  # a full disk, say: what the user can resume from
+        raise WriteError(f"{e}; {_last_good_text(last_good)}") from None
     finally:
         if metrics_file is not None:
-            metrics_file.close()
+            try:
+                metrics_file.close()
+            except OSError:  # the write that failed already said why
+                pass
         if tb is not None:
             tb.close()
     if writer:
@@ -255,6 +294,10 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     distributed.barrier(ctx)  # no rank leaves before the last checkpoint is written
     yield {"event": "done", "step": state.step, "steps": cfg.steps, "path": str(out),
            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _checkpoint_text(out: Path, meta: dict) -> str:
+    return repr(str(out / "checkpoints" / checkpoints.step_name(meta["step"])) + ".json")
 
 
 def _last_good_text(last_good: str | None) -> str:

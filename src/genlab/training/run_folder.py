@@ -4,17 +4,21 @@ config, and trimming metrics a killed run wrote after its last checkpoint."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
 
 from genlab.config import TrainConfig
 from genlab.errors import GenlabError
-from genlab.training.atomic import atomic_write_bytes
+from genlab.training.atomic import (atomic_write_bytes, check_writable, remove_temp_files,
+                                    write_error)
 
 # Fields a resumed run may change: they do not change what is computed, only how long or where.
 RESUMABLE_FIELDS = {"steps", "epochs", "device", "checkpoint_every", "sample_every", "log_every",
-                    "compile", "data.data_dir", "data.download"}
+                    "compile", "data.data_dir", "data.download", "data.strict"}
+
+log = logging.getLogger("genlab.train")
 
 
 def resume_config(stored: TrainConfig, given: TrainConfig | None,
@@ -66,19 +70,50 @@ def _norm(v):
 
 
 def prepare_folder(out: Path, resume: bool, force: bool) -> None:
+    """Check that `out` can hold the run before any work; create it (a new run), empty it
+    (--force) or clean it (--resume: temp files that a killed write left)."""
     if resume:
         if not out.is_dir():
             raise GenlabError(f"cannot resume: no run folder {str(out)!r}")
+        check_writable(out, folder=True)
+        removed = [p for sub in (out, out / "checkpoints", out / "samples")
+                   for p in remove_temp_files(sub)]
+        if removed:
+            log.info(f"removed {len(removed)} temporary file(s) an interrupted write left "
+                     f"({', '.join(str(p.relative_to(out)) for p in removed[:3])})")
         return
-    if out.exists() and not out.is_dir():
-        raise GenlabError(f"{str(out)!r} exists and is not a folder")
+    check_writable(out, folder=True)
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise GenlabError(f"run folder {str(out)!r} is not empty: use --resume to continue "
                               "it, --force to start over in it, or another --out")
         for child in out.iterdir():  # --force: start over (the user asked for it)
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+            except OSError as e:
+                raise write_error(child, e) from None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise write_error(out, e) from None
+
+
+def stored_config(out: Path, given: TrainConfig | None,
+                  overrides: dict[str, Any]) -> TrainConfig:
+    """The config of a run killed before its first checkpoint: its config.json when it got
+    that far, else the one given, else the one the flags describe (`overrides`: flat field ->
+    value)."""
+    try:
+        return TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
+    except (OSError, ValueError, TypeError, AttributeError, GenlabError):
+        pass
+    if given is not None:
+        return TrainConfig.from_dict(given.to_dict())
+    cfg = TrainConfig.from_dict({"model": {"kind": overrides.get("model.kind", "vae")}})
+    for key, value in overrides.items():
+        section, _, name = key.rpartition(".")
+        setattr(getattr(cfg, section) if section else cfg, name, value)
+    return cfg
 
 
 def truncate_metrics(path: Path, step: int) -> None:
