@@ -98,7 +98,7 @@ def test_user_errors_are_one_line_exit_2(tmp_path, vae_run, gan_run):
     _one_error_line(run_cli("train", "gan", "--data", "ring8", "--loss", "wgan",
                             "--out", tmp_path / "a"), "unknown loss 'wgan'")
     _one_error_line(run_cli("train", "gan", "--data", "ring8", "--lr", "-1", "--out",
-                            tmp_path / "a"), "lr must be")
+                            tmp_path / "a"), "argument --lr: must be a number in (0, 1]")
     _one_error_line(run_cli("train", "gan", "--data", "ring8", "--steps", "0", "--out",
                             tmp_path / "a"), "--steps")
     _one_error_line(run_cli("train", "gan", "--data", "ring8", "--batch-size", "abc", "--out",

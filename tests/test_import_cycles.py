@@ -71,8 +71,18 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# Known, not yet removed: config.resolve() imports, inside the function, the binarization check
+# (genlab.data.binarize) and the memory check (genlab.limits, which builds the model), and both
+# build on config. Every other edge counts; an excused edge that disappears must leave this set.
+EXCUSED = {("genlab.config", "genlab.limits"), ("genlab.config", "genlab.data.binarize")}
+
+
 def test_genlab_has_no_import_cycle():
-    cycle = find_cycle(import_graph())
+    graph = import_graph()
+    for a, b in EXCUSED:
+        assert b in graph[a], f"{a} no longer imports {b}: drop it from EXCUSED"
+        graph[a] = graph[a] - {b}
+    cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 

@@ -11,6 +11,7 @@
     scores = genlab.anomaly_scores(run, dataset, method="iwae", k=100)
 
 Names are imported on first use, so `import genlab` (and `genlab --help`) does not load torch.
+`genlab.train` is the function (genlab.training.loop.train); no submodule shares its name.
 """
 
 from __future__ import annotations
@@ -45,3 +46,4 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+

@@ -34,17 +34,19 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from genlab.config import option_type
+
     p.add_argument("--models", default="dcgan,vae,mlp-vae",
                    help="comma list of dcgan, vae (conv, genlab defaults), mlp-vae (784-400-20)")
     p.add_argument("--sizes", default="28,32,64", help="image sizes for dcgan and vae")
     p.add_argument("--precisions", default="fp32,bf16", help="comma list of fp32, bf16, fp16")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=option_type("batch_size"), default=None,
                    help="default: the reference's (DCGAN 64, VAE 128)")
-    p.add_argument("--steps", type=int, default=5, help="training steps per timed run")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs (the median is shown)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument("--steps", type=option_type("count"), default=5, help="training steps per timed run")
+    p.add_argument("--repeats", type=option_type("count"), default=3, help="timed runs (the median is shown)")
+    p.add_argument("--warmup", type=option_type("warmup"), default=2, help="untimed steps first")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N")
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    p.add_argument("--threads", type=option_type("threads"), default=None, help="torch intra-op threads")
     p.add_argument("--no-reference", action="store_true", help="skip the reference loops")
     p.add_argument("--reference-dir", default=None,
                    help="folder holding reference_dcgan.py and reference_vae.py")

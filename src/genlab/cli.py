@@ -12,6 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from genlab.config import number_type, option_type  # argparse types from the bounds
+
 MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
 
 # flag dest -> config field ("model.latent_dim"): the one table between argparse and TrainConfig
@@ -41,11 +43,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _field_type(dest: str):
+    """The type of a `train` flag: its config field's Bounds (genlab.config.FIELD_BOUNDS)."""
+    from genlab.config import FIELD_BOUNDS
+    return number_type(FIELD_BOUNDS[TRAIN_FIELDS[dest]])
 
 
 def _add_train(sub) -> None:
@@ -65,61 +66,68 @@ def _add_train(sub) -> None:
                                   "shapes, csv:PATH, folder:PATH (default mnist5k)")
     d.add_argument("--data-dir", help="where image datasets live ($GENLAB_DATA)")
     d.add_argument("--download", action="store_true", help="download a missing dataset")
-    d.add_argument("--image-size", type=_positive_int, help="resize images to this size")
-    d.add_argument("--holdout-class", type=int, help="leave this class out (anomaly detection)")
+    d.add_argument("--image-size", type=_field_type("image_size"),
+                   help="resize images to this size")
+    d.add_argument("--holdout-class", type=_field_type("holdout_class"),
+                   help="leave this class out (anomaly detection)")
     d.add_argument("--binarize", choices=("none", "fixed", "dynamic"),
                    help="images: pixels ~ Bernoulli(intensity), drawn once (fixed) or afresh "
                         "for every training batch (dynamic; the test split once)")
     d.add_argument("--strict", action="store_true",
                    help="image folders: refuse unreadable files instead of skipping them")
     m = p.add_argument_group("model")
-    m.add_argument("--latent-dim", type=_positive_int)
+    m.add_argument("--latent-dim", type=_field_type("latent_dim"))
     m.add_argument("--arch", help="ae/vae: mlp or conv")
-    m.add_argument("--hidden-dim", type=_positive_int, help="MLP width")
-    m.add_argument("--depth", type=_positive_int, help="MLP hidden layers")
-    m.add_argument("--filters", type=_positive_int, help="conv base width")
+    m.add_argument("--hidden-dim", type=_field_type("hidden_dim"), help="MLP width")
+    m.add_argument("--depth", type=_field_type("depth"), help="MLP hidden layers")
+    m.add_argument("--filters", type=_field_type("filters"), help="conv base width")
     m.add_argument("--likelihood", help="ae/vae decoder: bernoulli or gaussian")
     m.add_argument("--conditional", action="store_true", help="condition on the class labels")
     m.add_argument("--spectral-norm", action="store_true", help="spectral norm in D")
     m.add_argument("--minibatch-disc", action="store_true", help="minibatch discrimination in D")
     m.add_argument("--minibatch-std", action="store_true", help="minibatch stddev feature in D")
-    m.add_argument("--pack", type=_positive_int, help="PacGAN: samples per D input")
+    m.add_argument("--pack", type=_field_type("pack"), help="PacGAN: samples per D input")
     m.add_argument("--preset", help="dcgan: classic or lesson")
     m.add_argument("--discriminator-norm", help="batch, layer or none")
     t = p.add_argument_group("optimization")
-    t.add_argument("--steps", type=_positive_int, help="optimizer steps (GAN: generator steps)")
-    t.add_argument("--epochs", type=float, help="passes over the data (instead of --steps)")
-    t.add_argument("--batch-size", type=_positive_int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")
-    t.add_argument("--lr-decay-start", type=float,
+    t.add_argument("--steps", type=_field_type("steps"),
+                   help="optimizer steps (GAN: generator steps)")
+    t.add_argument("--epochs", type=_field_type("epochs"),
+                   help="passes over the data (instead of --steps)")
+    t.add_argument("--batch-size", type=_field_type("batch_size"))
+    t.add_argument("--lr", type=_field_type("lr"))
+    t.add_argument("--lr-d", type=_field_type("lr_d"),
+                   help="discriminator learning rate (default: --lr)")
+    t.add_argument("--lr-decay-start", type=_field_type("lr_decay_start"),
                    help="fraction of training after which the lr decays linearly to 0 (1: never)")
-    t.add_argument("--seed", type=int)
-    t.add_argument("--beta", type=float, help="VAE KL weight (beta-VAE)")
-    t.add_argument("--kl-warmup", type=int, help="steps of linear KL warm-up from 0 to beta")
+    t.add_argument("--seed", type=_field_type("seed"))
+    t.add_argument("--beta", type=_field_type("beta"), help="VAE KL weight (beta-VAE)")
+    t.add_argument("--kl-warmup", type=_field_type("kl_warmup"),
+                   help="steps of linear KL warm-up from 0 to beta")
     t.add_argument("--loss", help="GAN loss: minimax, non-saturating, hinge, least-squares, wgan-gp")
-    t.add_argument("--n-critic", type=_positive_int, help="D steps per G step")
-    t.add_argument("--gp-weight", type=float, help="WGAN-GP lambda")
-    t.add_argument("--ema", type=float, help="generator EMA decay (0: off)")
+    t.add_argument("--n-critic", type=_field_type("n_critic"), help="D steps per G step")
+    t.add_argument("--gp-weight", type=_field_type("gp_weight"), help="WGAN-GP lambda")
+    t.add_argument("--ema", type=_field_type("ema"), help="generator EMA decay (0: off)")
     r = p.add_argument_group("running")
     r.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     r.add_argument("--precision", help="auto, fp32, bf16 or fp16")
     r.add_argument("--compile", action="store_true", help="torch.compile the model")
     r.add_argument("--deterministic", action="store_true",
                    help="bit-exact kernels: a resumed run equals an uninterrupted one")
-    r.add_argument("--checkpoint-every", type=_positive_int)
-    r.add_argument("--sample-every", type=_positive_int)
-    r.add_argument("--log-every", type=_positive_int)
+    r.add_argument("--checkpoint-every", type=_field_type("checkpoint_every"))
+    r.add_argument("--sample-every", type=_field_type("sample_every"))
+    r.add_argument("--log-every", type=_field_type("log_every"))
     r.add_argument("--quiet", action="store_true", default=False, help="no progress bar")
 
 
 def _add_operations(sub) -> None:
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run", help="run folder (or checkpoint file)")
-    p.add_argument("--n", type=_positive_int, default=64)
+    p.add_argument("--n", type=option_type("n"), default=64)
     p.add_argument("--out", required=True, help=".png grid (images), .npy or .csv (any model)")
-    p.add_argument("--class", dest="label", type=int, help="class for a conditional model")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--class", dest="label", type=option_type("class"),
+                   help="class for a conditional model")
+    p.add_argument("--seed", type=option_type("seed"), default=0)
     p.add_argument("--raw", action="store_true", help="GAN: the raw generator, not its EMA")
     p.add_argument("--device", default="cpu")
 
@@ -127,11 +135,14 @@ def _add_operations(sub) -> None:
     p.add_argument("run")
     p.add_argument("--out", required=True, help=".png strip (images), .npy or .csv")
     p.add_argument("--method", default="linear", help="linear or slerp")
-    p.add_argument("--steps", type=_positive_int, default=10)
-    p.add_argument("--from", dest="start", type=int, help="test example index (AE/VAE)")
-    p.add_argument("--to", dest="end", type=int, help="test example index (AE/VAE)")
-    p.add_argument("--rows", type=_positive_int, default=1, help="random paths (without --from)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=option_type("steps"), default=10)
+    p.add_argument("--from", dest="start", type=option_type("index"),
+                   help="test example index (AE/VAE)")
+    p.add_argument("--to", dest="end", type=option_type("index"),
+                   help="test example index (AE/VAE)")
+    p.add_argument("--rows", type=option_type("rows"), default=1,
+                   help="random paths (without --from)")
+    p.add_argument("--seed", type=option_type("seed"), default=0)
     p.add_argument("--device", default="cpu")
 
     p = sub.add_parser("reconstruct", help="encode and decode test examples (AE/VAE)")
@@ -139,7 +150,7 @@ def _add_operations(sub) -> None:
     p.add_argument("--data", help="dataset (default: the run's)")
     p.add_argument("--split", default="test")
     p.add_argument("--data-dir")
-    p.add_argument("--n", type=_positive_int, default=32)
+    p.add_argument("--n", type=option_type("n"), default=32)
     p.add_argument("--out", required=True, help=".png (originals above reconstructions), .npy")
     p.add_argument("--device", default="cpu")
 
@@ -150,8 +161,8 @@ def _add_operations(sub) -> None:
     p.add_argument("--data-dir")
     p.add_argument("--out", required=True, help="CSV: index,label,score; most anomalous first")
     p.add_argument("--method", default="elbo", help="elbo or iwae (VAE)")
-    p.add_argument("--k", type=_positive_int, default=None, help="samples per example")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--k", type=option_type("k"), default=None, help="samples per example")
+    p.add_argument("--seed", type=option_type("seed"), default=0)
     p.add_argument("--device", default="cpu")
 
 
@@ -271,6 +282,7 @@ def cmd_train(args) -> int:
         for key, value in overrides.items():
             section, _, name = key.rpartition(".")
             setattr(getattr(cfg, section) if section else cfg, name, value)
+        cfg.validate()  # before --force touches the folder
         events = train(cfg, args.out, force=args.force)
     import os
 
@@ -414,6 +426,9 @@ def cmd_interpolate(args) -> int:
         x = interpolate(run, args.steps, args.method, ds.x[args.start], ds.x[args.end],
                         y=y, space="data")[None]
     else:
+        from genlab.limits import check_fits, tensor_bytes
+        check_fits(f"--rows {args.rows} of --steps {args.steps}",
+                   2 * tensor_bytes(args.rows, args.steps, *run.config.model.data_shape), run.device)
         x = torch.stack([interpolate(run, args.steps, args.method, seed=args.seed + r)
                          for r in range(args.rows)])  # (rows, steps, ...)
     _write_tensor(Path(args.out), x.reshape(-1, *x.shape[2:]), _image_or_scatter(run, x, strip=True))

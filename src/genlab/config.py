@@ -8,10 +8,11 @@ every such field, once, so the rest of the code never guesses.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from genlab.errors import GenlabError, check_range, unknown_name
+from genlab.errors import GenlabError, unknown_name
 
 MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
 GAN_LOSSES = ("minimax", "non-saturating", "hinge", "least-squares", "wgan-gp")
@@ -20,6 +21,144 @@ ARCHITECTURES = ("mlp", "conv")
 DCGAN_PRESETS = ("classic", "lesson")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 NORMS = ("batch", "layer", "none")
+
+SEED_MAX = 2**32 - 1  # numpy's legacy seed width; the derived torch seeds (seed * 1000 + i,
+#                       seed + 12345) stay far inside torch.manual_seed's 64 bits
+COUNT_MAX = 2**53  # steps and intervals: JSON readers and the hub's JavaScript hold them exactly
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A numeric setting: int or float (finite), in [low, high]; `low_open` / `high_open`
+    exclude that end. The one statement of a field's range: `validate()` checks configs with
+    it and the command line's argument types (genlab.cli) parse with it."""
+    kind: type
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def describe(self) -> str:
+        noun = "an integer" if self.kind is int else "a number"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"{noun} in {left}{_shown(self.low)}, {_shown(self.high)}{right}"
+
+    def problem(self, value: Any) -> str | None:
+        """None when `value` is allowed, else the reason: "must be an integer in [1, 64]"."""
+        if isinstance(value, bool) or not isinstance(value, int if self.kind is int else (int, float)):
+            return f"must be {self.describe()}"
+        if self.kind is float and not math.isfinite(value):
+            return f"must be {self.describe()} (not {value})"
+        below = value <= self.low if self.low_open else value < self.low
+        above = value >= self.high if self.high_open else value > self.high
+        return f"must be {self.describe()}" if below or above else None
+
+    def parse(self, text: str):
+        """Text (a flag's value) -> the number, or GenlabError. Integers may be written as
+        1e5; nan, inf and text are refused."""
+        value: Any = text
+        try:
+            value = int(text) if self.kind is int else float(text)
+        except ValueError:
+            try:
+                number = float(text)
+                if self.kind is int and number.is_integer():
+                    value = int(number)
+            except (ValueError, OverflowError):
+                pass
+        reason = self.problem(value)
+        if reason is not None:
+            raise GenlabError(f"{reason}, got {text!r}")
+        return value
+
+    def check(self, name: str, value: Any):
+        reason = self.problem(value)
+        if reason is not None:
+            raise GenlabError(f"{name} {reason}, got {value!r}")
+        return value
+
+
+def _shown(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e16 else f"{v:g}"
+
+
+# Every numeric field of the configs, by its dotted name (the names genlab.cli's TRAIN_FIELDS
+# map flags to). Sizes are bounded here; what a size costs in memory is checked in resolve().
+FIELD_BOUNDS: dict[str, Bounds] = {
+    "data.image_size": Bounds(int, 1, 1024),  # the image-folder loader's own limit
+    "data.holdout_class": Bounds(int, 0, 65535),
+    "model.latent_dim": Bounds(int, 1, 4096),
+    "model.hidden_dim": Bounds(int, 1, 65536),
+    "model.depth": Bounds(int, 1, 64),
+    "model.filters": Bounds(int, 1, 4096),
+    "model.num_classes": Bounds(int, 0, 65536),
+    "model.pack": Bounds(int, 1, 16),
+    "steps": Bounds(int, 1, COUNT_MAX),
+    "epochs": Bounds(float, 0.0, 1e9, low_open=True),
+    "batch_size": Bounds(int, 1, 65536),
+    "lr": Bounds(float, 0.0, 1.0, low_open=True),
+    "lr_d": Bounds(float, 0.0, 1.0, low_open=True),
+    "lr_decay_start": Bounds(float, 0.0, 1.0),
+    "seed": Bounds(int, 0, SEED_MAX),
+    "beta": Bounds(float, 0.0, 1e4),
+    "kl_warmup_steps": Bounds(int, 0, COUNT_MAX),
+    "n_critic": Bounds(int, 1, 100),
+    "gp_weight": Bounds(float, 0.0, 1e4),
+    "ema_decay": Bounds(float, 0.0, 1.0, high_open=True),  # 0: off; 1 would never move
+    "checkpoint_every": Bounds(int, 1, COUNT_MAX),
+    "sample_every": Bounds(int, 1, COUNT_MAX),
+    "log_every": Bounds(int, 1, COUNT_MAX),
+}
+BETA_BOUNDS = Bounds(float, 0.0, 1.0, high_open=True)  # each of Adam's (beta1, beta2)
+IWAE_K_MAX = 100_000  # 20x the k = 5,000 of Burda et al.: the (k, batch) log-weights stay small
+
+# The numeric options of what is done with a trained run (genlab.operations, genlab.evaluate,
+# genlab bench): the same Bounds for the Python functions and the command-line flags.
+OPTION_BOUNDS: dict[str, Bounds] = {
+    "n": Bounds(int, 1, COUNT_MAX),  # samples / examples; memory is checked where they are made
+    "steps": Bounds(int, 2, COUNT_MAX),  # points on an interpolation path
+    "rows": Bounds(int, 1, COUNT_MAX),
+    "index": Bounds(int, 0, COUNT_MAX),  # a test example (--from, --to)
+    "class": Bounds(int, 0, 65535),
+    "seed": FIELD_BOUNDS["seed"],
+    "k": Bounds(int, 1, IWAE_K_MAX),
+    "eval_n": Bounds(int, 2, COUNT_MAX),  # evaluate --n: a covariance needs two samples
+    "factor_votes": Bounds(int, 2, 10_000_000),  # FactorVAE: half train, half evaluate
+    "count": Bounds(int, 1, COUNT_MAX),  # --iwae-examples, --n-test, bench --steps/--repeats
+    "warmup": Bounds(int, 0, COUNT_MAX),
+    "batch_size": FIELD_BOUNDS["batch_size"],
+    "threads": Bounds(int, 1, 1024),
+}
+_TYPES = {"str": str, "bool": bool}
+
+
+def validate_fields(obj, prefix: str = "") -> None:
+    """Check every field of config dataclass `obj` against its type and FIELD_BOUNDS; a
+    GenlabError names the field and the value (`model.depth must be an integer in [1, 64],
+    got 0`). `None` is allowed where it is the field's default ("resolve it")."""
+    for f in fields(obj):
+        name, value = prefix + f.name, getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            validate_fields(value, name + ".")
+            continue
+        if value is None and f.default is None:
+            continue
+        if name in FIELD_BOUNDS:
+            FIELD_BOUNDS[name].check(name, value)
+        elif f.name == "betas":
+            if not isinstance(value, (tuple, list)) or len(value) != 2:
+                raise GenlabError(f"betas must be two numbers in [0, 1), got {value!r}")
+            for i, b in enumerate(value):
+                BETA_BOUNDS.check(f"betas[{i}]", b)
+        elif f.name == "data_shape":
+            if not isinstance(value, (tuple, list)) or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+                raise GenlabError(f"{name} must be a tuple of positive integers, got {value!r}")
+        else:
+            kind = _TYPES.get(str(f.type).split("|")[0].strip())
+            if kind is not None and not isinstance(value, kind):
+                raise GenlabError(f"{name} must be a {'boolean' if kind is bool else 'string'}"
+                                  f", got {value!r}")
 
 
 @dataclass
@@ -31,6 +170,10 @@ class DataConfig:
     holdout_class: int | None = None  # leave this class out of training (anomaly detection)
     binarize: str = "none"  # none, fixed or dynamic: pixels ~ Bernoulli (genlab.data.binarize)
     strict: bool = False  # image folders: refuse unreadable files instead of skipping them
+
+    def validate(self) -> "DataConfig":
+        validate_fields(self, "data.")
+        return self
 
 
 @dataclass
@@ -51,6 +194,10 @@ class ModelConfig:
     pack: int = 1
     preset: str = "classic"  # dcgan: "classic" (Radford et al.) or "lesson"
     discriminator_norm: str | None = None  # "batch" | "layer" | "none"; None: by loss
+
+    def validate(self) -> "ModelConfig":
+        validate_fields(self, "model.")
+        return self
 
 
 @dataclass
@@ -79,17 +226,30 @@ class TrainConfig:
     sample_every: int | None = None
     log_every: int = 10
 
+    def validate(self) -> "TrainConfig":
+        """Check every field (types, finite numbers, FIELD_BOUNDS), this config's sections
+        included; a GenlabError names the first bad field and its value."""
+        validate_fields(self)
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        d = dict(d)
-        model = _from_dict(ModelConfig, d.pop("model", {}))
-        data = _from_dict(DataConfig, d.pop("data", {}))
+        """The config of a dict (a run's config.json), checked by validate()."""
+        d = dict(_mapping(d, "config"))
+        model = _from_dict(ModelConfig, _mapping(d.pop("model", {}), "model"))
+        data = _from_dict(DataConfig, _mapping(d.pop("data", {}), "data"))
         cfg = _from_dict(cls, d)
         cfg.model, cfg.data = model, data
-        return cfg
+        return cfg.validate()
+
+
+def _mapping(d: Any, name: str) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise GenlabError(f"config section {name!r} must be a mapping, got {d!r}")
+    return d
 
 
 def _from_dict(cls, d: dict[str, Any]):
@@ -140,7 +300,9 @@ LOSS_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
 
 def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
             num_classes: int = 0, dataset_size: int | None = None) -> TrainConfig:
-    """Return a copy of `cfg` with every `None` filled and every value checked."""
+    """Return a copy of `cfg` with every `None` filled and every value checked, including
+    that the model fits in the memory of its device (genlab.limits)."""
+    cfg.validate()
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model),
                               data=dataclasses.replace(cfg.data))
     m = cfg.model
@@ -205,8 +367,6 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
             m.discriminator_norm = "none"
     if m.discriminator_norm not in NORMS:
         raise unknown_name("discriminator norm", m.discriminator_norm, NORMS)
-    check_range("pack", m.pack, 1, 16)
-    check_range("latent_dim", m.latent_dim, 1, 4096)
 
     for name in ("batch_size", "lr", "betas", "n_critic"):
         if getattr(cfg, name) is None:
@@ -223,8 +383,6 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
         cfg.ema_decay = defaults.get("ema_decay", 0.0)
     if cfg.steps is None and cfg.epochs is None:
         cfg.steps, cfg.epochs = defaults.get("steps"), defaults.get("epochs")
-    if cfg.epochs is not None:
-        check_range("epochs", cfg.epochs, 1e-6, None)
     if cfg.steps is None:
         if dataset_size is None:
             raise GenlabError("give --steps, or a dataset size to turn --epochs into steps")
@@ -238,17 +396,30 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
         raise GenlabError(f"batch size {cfg.batch_size} must be a multiple of --pack {m.pack}")
     if cfg.precision not in PRECISIONS:
         raise unknown_name("precision", cfg.precision, PRECISIONS)
-    check_range("steps", cfg.steps, 1, None)
-    check_range("batch_size", cfg.batch_size, 1, 65536)
-    check_range("lr", cfg.lr, 0.0, 1.0)
-    check_range("lr_d", cfg.lr_d, 0.0, 1.0)
-    check_range("lr_decay_start", cfg.lr_decay_start, 0.0, 1.0)
-    check_range("kl_warmup_steps", cfg.kl_warmup_steps, 0, None)
-    check_range("log_every", cfg.log_every, 1, None)
-    check_range("checkpoint_every", cfg.checkpoint_every, 1, None)
-    check_range("sample_every", cfg.sample_every, 1, None)
-    check_range("beta", cfg.beta, 0.0, 1e4)
-    check_range("n_critic", cfg.n_critic, 1, 100)
-    check_range("gp_weight", cfg.gp_weight, 0.0, 1e4)
-    check_range("ema_decay", cfg.ema_decay, 0.0, 1.0 - 1e-9)
+    cfg.validate()  # the filled-in values too (e.g. --epochs 1e9 of a large data set -> steps)
+    from genlab.limits import check_training_memory
+
+    check_training_memory(cfg)
     return cfg
+
+
+# ------------------------------------------------------------------ argparse types
+
+def number_type(bounds):
+    """An argparse `type` that parses with genlab.config.Bounds: `argument --depth: must be an
+    integer in [1, 64], got 'nan'` (argparse names the flag; the text names the range)."""
+    import argparse
+
+    def parse(text: str):
+        try:
+            return bounds.parse(text)
+        except GenlabError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    parse.__name__ = "integer" if bounds.kind is int else "number"
+    return parse
+
+
+def option_type(name: str):
+    """The argparse type of an operation's option (OPTION_BOUNDS): the CLI's, bench's and
+    evaluate's flags share it."""
+    return number_type(OPTION_BOUNDS[name])

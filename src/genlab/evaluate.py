@@ -57,8 +57,16 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
     from genlab.data import load_dataset
     from genlab.runs import Run, load_run
 
+    from genlab.config import OPTION_BOUNDS
+
     started = time.perf_counter()
     say = log or (lambda message: None)
+    for key, name, value in (("eval_n", "n", n), ("k", "k", k), ("count", "n_test", n_test),
+                             ("count", "iwae_examples", iwae_examples),
+                             ("factor_votes", "factor_votes", factor_votes),
+                             ("seed", "seed", seed)):
+        if value is not None:  # before any work: a bad value is refused at once
+            OPTION_BOUNDS[key].check(name, value)
     wanted = set(SECTIONS if sections is None else sections)
     if wanted - set(SECTIONS):
         from genlab.errors import unknown_name
@@ -75,19 +83,21 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
                           f"models {tuple(run.config.model.data_shape)}")
     if n_test is not None:
         test = test.subset(_first(len(test), n_test, seed))
-    n = n or DEFAULT_SAMPLES[test.kind]
-    if n < 2:
-        raise GenlabError(f"--n must be at least 2, got {n}")
+    n = DEFAULT_SAMPLES[test.kind] if n is None else n
+    from genlab.training.steps import family
+
+    fam = family(run.kind)
+    can_sample = fam.samples
+    if can_sample:  # the samples, their features and the test set's, before any of it is made
+        from genlab.limits import check_fits, tensor_bytes
+        check_fits(f"evaluating n={n} samples", 3 * tensor_bytes(n, *test.example_shape),
+                   run.device)
     result: dict[str, Any] = {"run": str(run.path), "kind": run.kind, "dataset": name,
                               "trained_on": run.dataset, "step": run.step, "ema": run.ema,
                               "seed": seed, "num_test": len(test)}
     holdout = run.config.data.holdout_class
     if holdout is not None:
         result["holdout_class"] = holdout
-    from genlab.training.steps import family
-
-    fam = family(run.kind)
-    can_sample = fam.samples
 
     if test.kind == "points" and can_sample and "toy2d" in wanted:
         say(f"PacGAN protocol on {n} samples")
@@ -308,7 +318,7 @@ def _disentanglement(run, test, mig_samples: int, factor_votes: int, seed: int) 
     rng = np.random.default_rng(seed)
     codes, factors = sample_codes(represent, render, sizes, mig_samples, rng, batch_size=500)
     m = mig(codes, factors)
-    votes = max(2, factor_votes)
+    votes = factor_votes
     fv = factor_vae_score(represent, render, sizes, rng, num_train=votes,
                           num_eval=max(1, votes // 2), num_variance_estimate=mig_samples)
     return {"mig": m["mig"], "mig_per_factor": dict(zip(test.factor_names, m["per_factor"])),

@@ -14,24 +14,25 @@ __all__ = ["add_arguments", "run_command", "to_jsonable", "print_table"]
 
 
 def add_arguments(parser) -> None:
-    """The options of `genlab evaluate`."""
+    """The options of `genlab evaluate` (ranges: genlab.config.OPTION_BOUNDS)."""
+    from genlab.config import option_type
     parser.add_argument("run", help="run folder (or checkpoint file)")
     parser.add_argument("--data", help="evaluation dataset (default: the run's)")
     parser.add_argument("--data-dir")
-    parser.add_argument("--n", type=int, default=None,
+    parser.add_argument("--n", type=option_type("eval_n"), default=None,
                         help="generated samples (default 2500 for 2D points, 5000 for images)")
-    parser.add_argument("--k", type=int, default=IWAE_K, help="IWAE importance samples (VAE)")
-    parser.add_argument("--iwae-examples", type=int, default=IWAE_EXAMPLES,
+    parser.add_argument("--k", type=option_type("k"), default=IWAE_K, help="IWAE importance samples (VAE)")
+    parser.add_argument("--iwae-examples", type=option_type("count"), default=IWAE_EXAMPLES,
                         help="test examples the IWAE bound is averaged over")
-    parser.add_argument("--n-test", type=int, default=None, help="use at most N test examples")
+    parser.add_argument("--n-test", type=option_type("count"), default=None, help="use at most N test examples")
     parser.add_argument("--features", default="classifier",
                         help="evaluation network: classifier (genlab's, per dataset) or "
                              "inception:PATH (TorchScript inception-2015-12-05.pt)")
-    parser.add_argument("--factor-votes", type=int, default=10000,
+    parser.add_argument("--factor-votes", type=option_type("factor_votes"), default=10000,
                         help="FactorVAE training votes (shapes; evaluation uses half)")
     parser.add_argument("--sections", help="comma-separated subset of " + ", ".join(SECTIONS)
                         + " (default: all that apply)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=option_type("seed"), default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", help="write the results as JSON to this file")
 

@@ -1,8 +1,13 @@
 """What a learned distribution gives: sampling, interpolation, reconstruction, anomaly scores.
 
 Every function takes a `Run` (genlab.load_run) and returns tensors in data space: images as
-float in [0, 1] (N, C, H, W), points in data coordinates (N, 2). Inputs `x` are raw data as
-`Dataset.x` holds it (uint8 images, float points).
+float in [0, 1] (N, C, H, W), points in data coordinates (N, 2).
+
+Inputs `x` (encode, reconstruct, anomaly_scores, data endpoints of interpolate) are read by
+their dtype (genlab.data.Normalizer.encode_examples): images as uint8 (any integer dtype) are
+raw pixels 0..255, as `Dataset.x` holds them; images as float are image space [0, 1], as
+`sample` and `reconstruct` return them, so `reconstruct(run, sample(run, 8))` works; points
+are data coordinates. Float images outside [0, 1] and nan/inf are refused (GenlabError).
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from contextlib import contextmanager
 
 import torch
 
+from genlab.config import OPTION_BOUNDS
 from genlab.errors import GenlabError, unknown_name
+from genlab.limits import check_fits, tensor_bytes
 
 INTERPOLATIONS = ("linear", "slerp")
 ANOMALY_METHODS = ("elbo", "iwae")
@@ -79,8 +86,12 @@ def sample(run, n: int, y=None, seed: int = 0, batch_size: int = 1024) -> torch.
     """`n` samples in data space. `y`: a class (int) or n classes for a conditional model
     (default: the classes in turn). An autoencoder has no prior: its N(0, I) samples show why
     VAEs regularize the latent space."""
-    if n < 1:
-        raise GenlabError(f"--n must be at least 1, got {n}")
+    OPTION_BOUNDS["n"].check("n", n)
+    OPTION_BOUNDS["seed"].check("seed", seed)
+    shape = tuple(run.config.model.data_shape)
+    # the latents, the output and one batch in flight, before any of it is allocated
+    check_fits(f"sampling n={n}", tensor_bytes(n, run.latent_dim) + tensor_bytes(n, *shape)
+               + 2 * tensor_bytes(min(n, batch_size), *shape), run.device)
     z = _latent(run, n, seed)
     labels = _labels(run, n, y, run.device)
     parts = [decode_latent(run.model, None, z[i:i + batch_size],
@@ -91,12 +102,13 @@ def sample(run, n: int, y=None, seed: int = 0, batch_size: int = 1024) -> torch.
 
 @torch.no_grad()
 def encode(run, x: torch.Tensor, y=None) -> torch.Tensor:
-    """Raw data -> latent codes (the posterior mean μ for a VAE)."""
+    """Examples (uint8 raw pixels, float images in [0, 1], or points; see the module
+    docstring) -> latent codes (the posterior mean μ for a VAE)."""
     if not _family(run).encodes:
         raise GenlabError(f"a {run.kind} has no encoder; use an ae or vae run")
-    x = _as_raw(run, x)
+    x = _as_examples(run, x)
     labels = _labels(run, len(x), y, run.device) if run.num_classes else None
-    out = run.model.encode(run.normalizer.encode(x), labels)
+    out = run.model.encode(run.normalizer.encode_examples(x), labels)
     return (out[0] if isinstance(out, tuple) else out).float()
 
 
@@ -121,8 +133,11 @@ def interpolate(run, n_steps: int = 10, method: str = "linear", start=None, end=
     """
     if method not in INTERPOLATIONS:
         raise unknown_name("interpolation", method, INTERPOLATIONS)
-    if n_steps < 2:
-        raise GenlabError(f"--steps must be at least 2, got {n_steps}")
+    OPTION_BOUNDS["steps"].check("steps", n_steps)
+    OPTION_BOUNDS["seed"].check("seed", seed)
+    check_fits(f"an interpolation of steps={n_steps}",
+               tensor_bytes(n_steps, run.latent_dim) + 2 * tensor_bytes(
+                   n_steps, *run.config.model.data_shape), run.device)
     defaults = _latent(run, 2, seed)
     z0 = _endpoint(run, start, defaults[0], space, y)
     z1 = _endpoint(run, end, defaults[1], space, y)
@@ -153,7 +168,9 @@ def _endpoint(run, value, default: torch.Tensor, space: str, y) -> torch.Tensor:
     return encode(run, value[None], label)[0]
 
 
-def _as_raw(run, x) -> torch.Tensor:
+def _as_examples(run, x) -> torch.Tensor:
+    """`x` as a tensor on the run's device, its shape checked (its values are read by
+    Normalizer.encode_examples)."""
     x = torch.as_tensor(x)
     shape = tuple(run.config.model.data_shape)
     if tuple(x.shape[1:]) != shape:
@@ -164,7 +181,8 @@ def _as_raw(run, x) -> torch.Tensor:
 
 @torch.no_grad()
 def reconstruct(run, x, y=None) -> torch.Tensor:
-    """decode(encode(x)) in data space (a VAE decodes its posterior mean μ)."""
+    """decode(encode(x)) in data space (a VAE decodes its posterior mean μ): images as float
+    in [0, 1]. `x`: uint8 raw pixels or float images in [0, 1] (e.g. `sample`'s output)."""
     z = encode(run, x, y)
     labels = _labels(run, len(z), y, run.device) if run.num_classes else None
     return decode_latent(run.model, None, z, labels, run.normalizer).cpu()
@@ -175,11 +193,12 @@ def anomaly_scores(run, dataset, method: str = "elbo", k: int = 1, batch_size: i
                    seed: int = 0) -> torch.Tensor:
     """One score per example of `dataset` (a genlab Dataset or raw tensor): higher = more
     anomalous. VAE: −ELBO (k-sample average) or the negative IWAE bound with k samples
-    (Burda et al. 2016), in nats of model space; AE: −log p(x | x̂) (reconstruction error)."""
+    (Burda et al. 2016), in nats of model space; AE: −log p(x | x̂) (reconstruction error).
+    Raw tensors are read by dtype as `encode` reads them (uint8 0..255, float [0, 1])."""
     if method not in ANOMALY_METHODS:
         raise unknown_name("anomaly method", method, ANOMALY_METHODS)
-    if k < 1:
-        raise GenlabError(f"--k must be at least 1, got {k}")
+    OPTION_BOUNDS["k"].check("k", k)
+    OPTION_BOUNDS["seed"].check("seed", seed)
     if not _family(run).scores:
         raise GenlabError(f"a {run.kind} has no likelihood to score examples with; "
                           "use an ae or vae run")
@@ -188,13 +207,13 @@ def anomaly_scores(run, dataset, method: str = "elbo", k: int = 1, batch_size: i
                           "(its reconstruction error)")
     x_all = dataset.x if hasattr(dataset, "x") else torch.as_tensor(dataset)
     y_all = getattr(dataset, "y", None)
-    x_all = _as_raw(run, x_all)
+    x_all = _as_examples(run, x_all)
     if run.num_classes and y_all is None:
         raise GenlabError("a conditional model needs the examples' classes to score them")
     gen = torch.Generator().manual_seed(seed)
     out = []
     for i in range(0, len(x_all), batch_size):
-        x = run.normalizer.encode(x_all[i:i + batch_size])
+        x = run.normalizer.encode_examples(x_all[i:i + batch_size])
         y = None if not run.num_classes else y_all[i:i + batch_size].to(run.device)
         out.append(_score_batch(run, x, y, method, k, gen))
     return torch.cat(out).cpu()

@@ -109,6 +109,10 @@ def resize_images(x: torch.Tensor, size: int | None) -> torch.Tensor:
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
     x = x[..., top:top + s, left:left + s]
+    from genlab.limits import check_fits, tensor_bytes
+    check_fits(f"--image-size {size} for {len(x)} images",  # the result + one float chunk
+               tensor_bytes(*x.shape[:2], size, size, itemsize=1)
+               + tensor_bytes(min(len(x), 4096), x.shape[1], size, size))
     out = torch.empty((x.shape[0], x.shape[1], size, size), dtype=torch.uint8)
     for i in range(0, len(x), 4096):  # chunks bound the float copy
         chunk = x[i:i + 4096].float()

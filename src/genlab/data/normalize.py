@@ -11,6 +11,11 @@ Targets:
 - "standard":  points: zero mean, unit std per axis; images: per-channel mean/std.
 
 The map is affine, encode(x) = (x - shift) / scale, so `to_dict()` is just the numbers.
+
+encode_examples: what a user hands the library (genlab.operations) -> model space, by dtype:
+images as integers are raw pixels 0..255 (what Dataset.x holds); images as floats are image
+space [0, 1] (what decode and genlab.sample return); points are data coordinates. Values
+outside that range, or nan/inf, are refused.
 """
 
 from __future__ import annotations
@@ -43,6 +48,28 @@ class Normalizer:
         """Raw data (uint8 images or float points, any device) -> float32 model space."""
         shift, scale = self._params(x.device)
         return (x.to(torch.float32) - shift) / scale
+
+    def encode_examples(self, x) -> torch.Tensor:
+        """Examples as a user holds them -> float32 model space. Images: an integer dtype is
+        raw 0..255, a floating dtype is image space [0, 1] (the output of `decode`); points:
+        data coordinates. GenlabError for a bool tensor, values out of range or nan/inf."""
+        x = torch.as_tensor(x)
+        if x.dtype == torch.bool or x.is_complex():
+            raise GenlabError(f"examples must be numbers, got a {x.dtype} tensor")
+        if x.is_floating_point():
+            if x.numel() and not bool(torch.isfinite(x).all()):
+                raise GenlabError("examples contain nan or inf values")
+            if self.kind == "points":
+                return self.encode(x)
+            if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
+                raise GenlabError(f"float images must be in [0, 1] (image space; pass raw "
+                                  f"pixels as uint8), got values in [{float(x.min()):.4g}, "
+                                  f"{float(x.max()):.4g}]")
+            return self.encode(x.to(torch.float32) * 255.0)  # image space -> raw 0..255
+        if self.kind == "image" and x.numel() and (int(x.min()) < 0 or int(x.max()) > 255):
+            raise GenlabError(f"integer images must be raw pixels in [0, 255], got values in "
+                              f"[{int(x.min())}, {int(x.max())}]")
+        return self.encode(x)
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
         """Model space -> points in data coordinates, or images as float32 in [0, 1] (clamped)."""

@@ -157,6 +157,8 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
            device_name: str | None) -> Iterator[dict[str, Any]]:
     rank, world_size = ctx.rank, ctx.world_size
     writer = rank == 0
+    if cfg is not None:
+        cfg.validate()  # a bad value is refused before --force clears the folder
     meta = tensors = None
     failure = None
     if writer:

@@ -17,7 +17,7 @@ from genlab.config import TrainConfig
 from genlab.devices import Precision, choose_precision, make_generator
 from genlab.training import checkpoints
 from genlab.training.distributed import SINGLE, DistContext
-from genlab.training.steps import Units, family, uses_convolutions
+from genlab.training.steps import Units, family
 
 
 @dataclass
@@ -43,7 +43,7 @@ def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
                 world_size: int = 1) -> TrainState:
     """Model, optimizers, EMA, scalers, sampler and random streams of a fresh run."""
     from genlab.data import EpochSampler
-    from genlab.models import build_model
+    from genlab.models import build_model, uses_convolutions
     from genlab.regularizers import make_ema
 
     model = build_model(cfg.model).to(device)

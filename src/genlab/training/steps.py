@@ -229,8 +229,6 @@ class Family:
     compile: Callable[[nn.Module, object], None]  # torch.compile in place (--compile)
     generator: str | None = None  # the submodule that maps z -> x (EMA averages it); None: decode
     adversarial: bool = False  # trained against a discriminator (--loss, --n-critic, --ema)
-    convolutional: bool = False  # always convolutional (else per --arch, where it has one)
-    has_architecture: bool = False  # takes --arch mlp | conv
     samples: bool = False  # has a prior to sample from (sample-quality metrics)
     encodes: bool = False  # x -> z (encode, reconstruct, interpolate between examples)
     scores: bool = False  # a likelihood-based anomaly score per example
@@ -242,13 +240,13 @@ _GAN_OPTIMIZERS = (("d", "discriminator", "lr_d"), ("g", "generator", "lr"))
 
 FAMILIES: dict[str, Family] = {
     "ae": Family(autoencoder_step, _AE_OPTIMIZERS, _autoencoder_units, "unit",
-                 _compile_autoencoder, has_architecture=True, encodes=True, scores=True),
+                 _compile_autoencoder, encodes=True, scores=True),
     "vae": Family(vae_step, _AE_OPTIMIZERS, _vae_units, "unit", _compile_autoencoder,
-                  has_architecture=True, samples=True, encodes=True, scores=True, elbo=True),
+                  samples=True, encodes=True, scores=True, elbo=True),
     "gan": Family(gan_step, _GAN_OPTIMIZERS, _gan_units, "symmetric", _compile_gan,
                   generator="generator", adversarial=True, samples=True),
     "dcgan": Family(gan_step, _GAN_OPTIMIZERS, _gan_units, "symmetric", _compile_gan,
-                    generator="generator", adversarial=True, samples=True, convolutional=True),
+                    generator="generator", adversarial=True, samples=True),
 }
 
 
@@ -264,9 +262,3 @@ def normalization_target(cfg, data_kind: str) -> str:
     """Points: zero mean, unit std. Images: the family's range ([0, 1] for AE/VAE Bernoulli
     decoders, [-1, 1] for GAN tanh outputs)."""
     return "standard" if data_kind == "points" else family(cfg.model.kind).image_range
-
-
-def uses_convolutions(model_cfg) -> bool:
-    """Is the model of this ModelConfig convolutional (dcgan always, ae/vae with --arch conv)?"""
-    f = family(model_cfg.kind)
-    return f.convolutional or (f.has_architecture and model_cfg.architecture == "conv")
