@@ -120,6 +120,28 @@ def test_genlab_train_refuses_a_bad_config_before_touching_the_folder(tmp_path):
     assert (out / "keep.txt").read_text() == "earlier work"
 
 
+@pytest.mark.parametrize("data, settings, message", [
+    ("ring8", {"model.hidden_dim": 60000, "model.depth": 8}, "would need about"),  # memory
+    ("csv:/nonexistent/points.csv", {}, "points.csv"),  # the data cannot be read
+])
+def test_force_loses_nothing_when_the_run_is_refused_during_set_up(tmp_path, data, settings,
+                                                                    message):
+    # --force empties the folder only once the run is set up: a run refused for its data or
+    # its memory leaves the earlier work where it was
+    import genlab
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier work")
+    cfg = genlab.TrainConfig(model=genlab.ModelConfig(kind="gan"), data=genlab.DataConfig(data),
+                             steps=1)
+    for key, value in settings.items():
+        setattr(cfg.model, key.split(".")[1], value)
+    with pytest.raises(GenlabError, match=message):
+        next(genlab.train(cfg, out, force=True))
+    assert (out / "keep.txt").read_text() == "earlier work"
+
+
 @pytest.mark.parametrize("edit, message", [
     ({"lr": float("nan")}, "lr must be"),
     ({"ema_decay": float("inf")}, "ema_decay must be"),

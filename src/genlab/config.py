@@ -403,7 +403,29 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
     return cfg
 
 
-# ------------------------------------------------------------------ argparse types
+# ------------------------------------------------------------------ the command line's side
+
+# flag dest -> config field ("model.latent_dim"): the one table between argparse and TrainConfig
+TRAIN_FIELDS = {
+    "data": "data.name", "data_dir": "data.data_dir", "download": "data.download",
+    "image_size": "data.image_size", "holdout_class": "data.holdout_class",
+    "binarize": "data.binarize", "strict": "data.strict",
+    "steps": "steps", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "lr_d": "lr_d",
+    "lr_decay_start": "lr_decay_start", "seed": "seed", "beta": "beta",
+    "kl_warmup": "kl_warmup_steps", "loss": "loss", "n_critic": "n_critic",
+    "gp_weight": "gp_weight", "ema": "ema_decay", "device": "device", "precision": "precision",
+    "compile": "compile", "deterministic": "deterministic",
+    "checkpoint_every": "checkpoint_every", "sample_every": "sample_every",
+    "log_every": "log_every",
+    "latent_dim": "model.latent_dim", "arch": "model.architecture",
+    "hidden_dim": "model.hidden_dim", "depth": "model.depth", "filters": "model.filters",
+    "likelihood": "model.likelihood", "conditional": "model.conditional",
+    "spectral_norm": "model.spectral_norm", "minibatch_disc": "model.minibatch_disc",
+    "minibatch_std": "model.minibatch_std", "pack": "model.pack", "preset": "model.preset",
+    "discriminator_norm": "model.discriminator_norm",
+}
+
+
 
 def number_type(bounds):
     """An argparse `type` that parses with genlab.config.Bounds: `argument --depth: must be an

@@ -38,8 +38,8 @@ from genlab.devices import choose_device, make_deterministic, seed_everything
 from genlab.errors import GenlabError
 from genlab.training import checkpoints, distributed
 from genlab.training.atomic import WriteError, atomic_write_json, write_error
-from genlab.training.run_folder import (prepare_folder, resume_config, stored_config,
-                                        truncate_metrics)
+from genlab.training.run_folder import (empty_folder, prepare_folder, resume_config,
+                                        stored_config, truncate_metrics)
 from genlab.training.state import (TrainState, build_state, compile_model, finite_weights,
                                    load_checkpoint_into, state_to_checkpoint)
 from genlab.training.steps import NextBatch, family, normalization_target
@@ -158,12 +158,13 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     rank, world_size = ctx.rank, ctx.world_size
     writer = rank == 0
     if cfg is not None:
-        cfg.validate()  # a bad value is refused before --force clears the folder
+        cfg.validate()  # a bad value is refused before anything is written
     meta = tensors = None
     failure = None
+    to_empty = False  # --force empties the folder once the run is set up, not before
     if writer:
         try:
-            prepare_folder(out, resume, force)
+            to_empty = prepare_folder(out, resume, force)
         except GenlabError as e:
             failure = e
     failed = distributed.broadcast_object(ctx, None if failure is None else str(failure))
@@ -227,6 +228,8 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
 
     metrics_path = out / "metrics.jsonl"
     if writer:
+        if to_empty:
+            empty_folder(out)
         atomic_write_json(out / "config.json", cfg.to_dict())
         if resume:
             truncate_metrics(metrics_path, state.step)

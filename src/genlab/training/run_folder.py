@@ -69,9 +69,11 @@ def _norm(v):
     return list(v) if isinstance(v, tuple) else v
 
 
-def prepare_folder(out: Path, resume: bool, force: bool) -> None:
-    """Check that `out` can hold the run before any work; create it (a new run), empty it
-    (--force) or clean it (--resume: temp files that a killed write left)."""
+def prepare_folder(out: Path, resume: bool, force: bool) -> bool:
+    """Check that `out` can hold the run before any work; create it (a new run) or clean it
+    (--resume: temp files that a killed write left). True when --force is to empty it: the
+    caller does that with `empty_folder` once the run is set up, so that a run refused during
+    set-up (bad data, not enough memory) loses nothing."""
     if resume:
         if not out.is_dir():
             raise GenlabError(f"cannot resume: no run folder {str(out)!r}")
@@ -81,21 +83,27 @@ def prepare_folder(out: Path, resume: bool, force: bool) -> None:
         if removed:
             log.info(f"removed {len(removed)} temporary file(s) an interrupted write left "
                      f"({', '.join(str(p.relative_to(out)) for p in removed[:3])})")
-        return
+        return False
     check_writable(out, folder=True)
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise GenlabError(f"run folder {str(out)!r} is not empty: use --resume to continue "
                               "it, --force to start over in it, or another --out")
-        for child in out.iterdir():  # --force: start over (the user asked for it)
-            try:
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-            except OSError as e:
-                raise write_error(child, e) from None
+        return True
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise write_error(out, e) from None
+    return False
+
+
+def empty_folder(out: Path) -> None:
+    """--force: start over in `out` (the user asked for it)."""
+    for child in out.iterdir():
+        try:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        except OSError as e:
+            raise write_error(child, e) from None
 
 
 def stored_config(out: Path, given: TrainConfig | None,
