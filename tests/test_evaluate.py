@@ -14,7 +14,7 @@ from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.errors import GenlabError
 from genlab.evaluate import evaluate_run
 from genlab.evaluate_cli import to_jsonable
-from genlab.train import train
+from genlab import train
 
 
 @pytest.fixture(autouse=True)

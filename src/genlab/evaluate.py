@@ -92,7 +92,10 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
     if n_test is not None:
         test = test.subset(_first(len(test), n_test, seed))
     n = DEFAULT_SAMPLES[test.kind] if n is None else n
-    can_sample = run.kind in ("gan", "dcgan", "vae")
+    from genlab.training.steps import family
+
+    fam = family(run.kind)
+    can_sample = fam.samples
     if can_sample:  # the samples, their features and the test set's, before any of it is made
         from genlab.limits import check_fits, tensor_bytes
         check_fits(f"evaluating n={n} samples", 3 * tensor_bytes(n, *test.example_shape),
@@ -115,15 +118,15 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
             result.update(_sample_quality(run, test, name, n, features, holdout, kid_subsets,
                                           kid_subset_size, classifier_epochs, data_dir, seed,
                                           say, advance))
-    if run.kind == "vae" and "likelihood" in wanted:
+    if fam.elbo and "likelihood" in wanted:
         say(f"test ELBO and the IWAE bound (k={k})")
         with timer("likelihood", len(test) + k * min(iwae_examples, len(test))) as advance:
             result["likelihood"] = _likelihood(run, test, k, iwae_examples, seed, advance)
-    if holdout is not None and run.kind in ("ae", "vae") and "anomaly" in wanted:
+    if holdout is not None and fam.scores and "anomaly" in wanted:
         say(f"anomaly detection of held-out class {holdout}")
         with timer("anomaly", 1):
             result["anomaly"] = _anomaly(run, test, holdout, seed)
-    if test.factors is not None and run.kind in ("ae", "vae") and "disentanglement" in wanted:
+    if test.factors is not None and fam.encodes and "disentanglement" in wanted:
         say("disentanglement (MIG, FactorVAE score)")
         with timer("disentanglement", 2) as advance:
             result["disentanglement"] = _disentanglement(run, test, mig_samples, factor_votes,
@@ -332,6 +335,7 @@ def _se(values) -> float:
 def _anomaly(run, test, holdout: int, seed: int) -> dict:
     from genlab.metrics.anomaly import anomaly_auc
     from genlab.operations import anomaly_scores
+    from genlab.training.steps import family
 
     if test.y is None:
         raise GenlabError(f"{test.name!r} has no labels: the held-out class cannot be found")
@@ -339,7 +343,7 @@ def _anomaly(run, test, holdout: int, seed: int) -> dict:
     labels = (test.y == holdout).long()
     out = anomaly_auc(scores, labels)
     out.update(holdout_class=holdout, num_examples=len(test),
-               score="-ELBO (nats)" if run.kind == "vae" else "reconstruction error (nats)")
+               score="-ELBO (nats)" if family(run.kind).elbo else "reconstruction error (nats)")
     if test.class_names:
         out["holdout_name"] = test.class_names[holdout]
     return out

@@ -15,7 +15,7 @@ __all__ = ["add_arguments", "run_command", "to_jsonable", "print_table"]
 
 def add_arguments(parser) -> None:
     """The options of `genlab evaluate` (ranges: genlab.config.OPTION_BOUNDS)."""
-    from genlab.cli import option_type
+    from genlab.config import option_type
     parser.add_argument("run", help="run folder (or checkpoint file)")
     parser.add_argument("--data", help="evaluation dataset (default: the run's)")
     parser.add_argument("--data-dir")
@@ -75,7 +75,7 @@ def run_command(args) -> int:
             bars.stop()
     print_table(result)
     if args.out:
-        from genlab.checkpoints import atomic_write_bytes
+        from genlab.training.atomic import atomic_write_bytes
         atomic_write_bytes(Path(args.out), (json.dumps(to_jsonable(result), indent=2) + "\n")
                            .encode())
         console.print(f"wrote {args.out}")
