@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from genlab.web.simulations import create_router
-from genlab.web.simulations.challenges import (LINK_PREFIXES, METRICS, READY, Locks,
-                                               LockedSetting, Tracker, challenge_id,
-                                               encode_link, metric_lists, parse_challenge,
-                                               ready_challenges)
+from genlab.web.simulations.challenges import (LINK_PREFIXES, METRICS, Locks, LockedSetting,
+                                               Tracker, challenge_id, encode_link,
+                                               metric_lists, parse_challenge)
+from genlab.web.simulations.lesson_challenges import READY, ready_challenges
 from genlab.web.simulations.frames import KIND_STATE, decode_frame, encode_frame
 from genlab.web.simulations.schemas import CONFIGS, MessageError, parse_config
 
@@ -207,7 +207,7 @@ def test_a_challenge_over_the_websocket_reports_progress_refuses_locked_changes_
         t0, report = time.monotonic(), None
         while time.monotonic() - t0 < 60:
             _, step, meta, _ = next_frame()
-            report = meta.get("challenge") or report
+            report, run = meta.get("challenge") or report, meta["run"]
             if report and report["state"] == "passed":
                 break
         assert report["state"] == "passed" and 10 <= report["passed_at"] <= 2000, report
@@ -221,9 +221,9 @@ def test_a_challenge_over_the_websocket_reports_progress_refuses_locked_changes_
                            "a mode”: it stays 32 (got 64)"}
         ws.send_text(json.dumps({"type": "pause"}))
         ws.send_text(json.dumps({"type": "step", "n": 1}))
-        frames = [next_frame() for _ in range(2)]
-        assert frames[-1][2]["challenge"]["id"] == report["id"]
-        assert frames[-1][2]["challenge"]["state"] == "passed"  # same run: width never changed
+        _, _, after, _ = next_frame()  # the step's frame (or one sent just before the pause)
+        assert after["run"] == run and after["challenge"]["id"] == report["id"]
+        assert after["challenge"]["state"] == "passed"  # same run: width never changed
 
 
 def test_the_lesson_page_embeds_the_metrics_and_links_every_ready_challenge():

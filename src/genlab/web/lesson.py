@@ -174,9 +174,9 @@ def render_sim(sim: str) -> str:
 
 
 def render_challenge_links(sim: str) -> str:
-    """The lesson's ready challenges of `sim` (simulations.challenges.READY) as links; hub.js
+    """The lesson's ready challenges of `sim` (simulations.lesson_challenges.READY) as links; hub.js
     marks the passed ones (kept in localStorage beside the quiz)."""
-    from genlab.web.simulations.challenges import ready_challenges
+    from genlab.web.simulations.lesson_challenges import ready_challenges
 
     items = "".join(
         f'<li data-challenge-id="{c["id"]}"><a href="?{html.escape(c["query"])}#sim-{sim}">'
@@ -205,9 +205,10 @@ def render_challenge_data() -> str:
     """Teacher mode's data block: every simulation's checkable metrics (challenges.METRICS),
     the bounds of a challenge, the link prefixes and the lesson's ready challenges."""
     from genlab.web.simulations import challenges as ch
+    from genlab.web.simulations.lesson_challenges import ready_challenges
 
     data = {"metrics": ch.metric_lists(), "max_steps": ch.MAX_STEPS, "max_goals": ch.MAX_GOALS,
-            "prefixes": ch.LINK_PREFIXES, "ready": ch.ready_challenges()}
+            "prefixes": ch.LINK_PREFIXES, "ready": ready_challenges()}
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script type="application/json" id="sim-challenges">{text}</script>'
