@@ -1,8 +1,9 @@
 """What every simulation shares: the trainer's state, datasets cached per process, helpers.
 
-`genlab.training.steps` (vae_step, autoencoder_step, gan_step) take the trainer's `TrainState`
-(genlab.training.state.build_state); a live simulation builds the same state in memory (CPU, fp32, no
-run folder, no checkpoints) and calls the same steps, one at a time.
+A live simulation builds the trainer's own `TrainState` (genlab.training.state.build_state)
+in memory (CPU, fp32, no run folder, no checkpoints) and trains it with the trainer's loop
+body, `genlab.training.loop.advance`, one step at a time; what it shows of the model comes
+from genlab.operations on `genlab.runs.Run.from_state` (LiveTraining.as_run).
 
 A simulation (gan2d.py, vae.py, dcgan.py, beyond.py) holds a `LiveTraining` (the state, the
 batches, the settings that change without a restart) and offers to the worker:
@@ -10,7 +11,7 @@ batches, the settings that change without a restart) and offers to the worker:
     live                its LiveTraining, or None while it cannot train yet (no drawn points)
     LIVE                {setting: LiveTraining.update keywords}: what applies live
     build(cfg)          (re)start training with `cfg` (also Reset)
-    train_step()        one training step
+    train_step()        one training step (LiveTraining.train_step)
     frame(live=False)   the state frame; live=True while playing (it may reuse costly parts)
     handle(msg)         a simulation's own message, answered by a reply frame or None
 """
@@ -25,6 +26,8 @@ import torch
 from genlab.data import Dataset, EpochSampler, load_dataset
 from genlab.config import TrainConfig, resolve
 from genlab.errors import GenlabError
+from genlab.runs import Run
+from genlab.training import loop
 
 
 _DATASETS: dict[tuple[str, str], Dataset] = {}
@@ -49,11 +52,6 @@ def make_state(cfg: TrainConfig, ds: Dataset, num_classes: int = 0):
     cfg.precision = "fp32"
     torch.manual_seed(cfg.seed)  # initial weights: a pure function of the seed
     return build_state(cfg, ds, torch.device("cpu"))
-
-
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
 
 
 _RUNS = itertools.count(1)
@@ -88,11 +86,16 @@ class LiveTraining:
         idx = self.state.sampler.next_batch()
         return self.x[idx], None if self.y is None else self.y[idx]
 
-    def record(self, out: dict[str, torch.Tensor]) -> None:
-        """After one step of genlab.training.steps: count it, keep its metrics (as tensors: they
-        become numbers only when a frame reads them)."""
-        self.state.step += 1
-        self._out = out
+    def train_step(self) -> None:
+        """One step of the trainer's loop body (it sets the learning rates from the config,
+        steps the model's family, counts the step); its metrics are kept as tensors: they
+        become numbers only when a frame reads them."""
+        self._out = loop.advance(self.state, self.next_batch)
+
+    def as_run(self, normalizer) -> Run:
+        """The model as it is now, for genlab.operations (`normalizer`: the one its batches
+        went through)."""
+        return Run.from_state(self.state, normalizer)
 
     @property
     def last(self) -> dict[str, float]:
@@ -102,14 +105,13 @@ class LiveTraining:
                n_critic: int | None = None, beta: float | None = None,
                batch: int | None = None) -> None:
         """Settings that apply from the next step on, without a restart: `lr` is the model's
-        (AE/VAE) or the generator's learning rate, `lr_d` the discriminator's."""
+        (AE/VAE) or the generator's learning rate, `lr_d` the discriminator's (advance sets
+        the optimizers' rates from these config fields at every step)."""
         st = self.state
-        for value, names, field in ((lr, ("model", "g"), "lr"), (lr_d, ("d",), "lr_d")):
-            if value is not None:
-                setattr(st.cfg, field, value)
-                for name in names:
-                    if name in st.optimizers:
-                        set_lr(st.optimizers[name], value)
+        if lr is not None:
+            st.cfg.lr = lr
+        if lr_d is not None:
+            st.cfg.lr_d = lr_d
         if n_critic is not None:
             st.cfg.n_critic = n_critic
         if beta is not None:

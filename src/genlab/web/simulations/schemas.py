@@ -99,8 +99,9 @@ def _recipes(data_kind: str) -> dict[str, dict[str, Any]]:
 
 def _train_config(kind: str, data: str, **fields: Any) -> TrainConfig:
     model = {k: fields.pop(k) for k in list(fields) if k in ModelConfig.__dataclass_fields__}
+    # open-ended (steps=10**9) at a constant rate: the learner changes it live (lr_decay_start=1)
     return TrainConfig(model=ModelConfig(kind=kind, **model), data=DataConfig(name=data),
-                       steps=10**9, **fields)
+                       steps=10**9, lr_decay_start=1.0, **fields)
 
 
 class _Strict(BaseModel):

@@ -1,5 +1,6 @@
 """VAE lab: a 2-latent VAE (or a plain autoencoder) on mnist5k, trained live by the library's
-steps (genlab.training.steps.vae_step / autoencoder_step) on genlab.models.VAE / Autoencoder.
+loop body (genlab.training.loop.advance: the family's vae_step / autoencoder_step) on
+genlab.models.VAE / Autoencoder; codes and decodings come from genlab.operations.
 
 State frame (frames.py):
     latent   float32 (500, 2)   encoder means μ(x) (AE: codes z) of the 500 test digits
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 import torch
 
+from genlab import operations
 from genlab.data import normalizer_for
 from genlab.errors import GenlabError
-from genlab.training.steps import autoencoder_step, vae_step
+from genlab.models import evaluating
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
@@ -48,24 +50,18 @@ class VaeLab:
         self.frames = 0
         tc = cfg.train_config()  # schemas.py: what these settings train
         self.live = LiveTraining(tc, self.train, self.x_train)
-        self.step_fn = vae_step if cfg.model == "vae" else autoencoder_step
 
     def train_step(self) -> None:
-        self.live.record(self.step_fn(self.live.state, self.live.next_batch))
+        self.live.train_step()
 
     # -- helpers
-    @torch.no_grad()
     def _codes(self, x: torch.Tensor) -> torch.Tensor:
-        model = self.live.state.model
-        if self.cfg.model == "vae":
-            mu, _ = model.encode(x)  # the posterior mean μ(x)
-            return mu
-        return model.encode(x)
+        """The posterior mean μ(x) (AE: the code z) of images `x` in [0, 1]."""
+        return operations.encode(self.live.as_run(self.norm), x)
 
-    @torch.no_grad()
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        model = self.live.state.model
-        return model.mean(model.decode(z))  # expected x, in [0, 1]
+        """The decoder's mean E[x | z], in [0, 1]."""
+        return operations.decode_latent(self.live.state.model, None, z, None, self.norm)
 
     def _view(self, codes: torch.Tensor) -> list[float]:
         lo = torch.quantile(codes, 0.01, dim=0)
@@ -77,9 +73,7 @@ class VaeLab:
                 float(center[1]) - half, float(center[1]) + half]
 
     def frame(self, live: bool = False) -> bytes:
-        model = self.live.state.model
-        model.eval()
-        try:
+        with evaluating(self.live.state.model):  # one switch for the whole frame
             codes = self._codes(self.x_test)  # (500, 2)
             recon = self._decode(codes[:SHOWN_RECON])
             view = self._view(codes)
@@ -93,8 +87,6 @@ class VaeLab:
                 g2, g1 = torch.meshgrid(zs2, zs1, indexing="ij")
                 grid = torch.stack([g1.reshape(-1), g2.reshape(-1)], 1)  # (144, 2)
                 arrays["manifold"] = to_uint8(self._decode(grid))
-        finally:
-            model.train()
         self.frames += 1
         last = self.live.last
         meta = {"step": self.live.step, "run": self.live.run, "model": self.cfg.model,
@@ -104,9 +96,7 @@ class VaeLab:
 
     def handle(self, msg: dict) -> bytes | None:
         kind = msg["type"]
-        model = self.live.state.model
-        model.eval()
-        try:
+        with evaluating(self.live.state.model):
             if kind == "decode":
                 if len(msg["z"]) != 2:
                     raise GenlabError(f"this VAE has 2 latent dimensions, got {len(msg['z'])}")
@@ -119,12 +109,9 @@ class VaeLab:
                 if max(a, b) >= len(self.x_test):
                     raise GenlabError(f"pick test digits 0..{len(self.x_test) - 1}")
                 codes = self._codes(self.x_test[[a, b]])  # (2, 2)
-                t = torch.linspace(0, 1, n).reshape(-1, 1)
-                path = (1 - t) * codes[0] + t * codes[1]  # z_t = (1 − t) z_a + t z_b
+                path = operations.latent_path(codes[0], codes[1], n)  # (1 − t) z_a + t z_b
                 return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "interpolate", "a": a, "b": b,
                                      "path": path.tolist()},
                                     {"images": to_uint8(self._decode(path))})
-        finally:
-            model.train()
         raise GenlabError(f"the VAE lab does not understand {kind!r}")
