@@ -72,7 +72,11 @@ def _add_train(sub) -> None:
                        description="Train an AE, VAE, GAN or DCGAN. Unset options take the "
                                    "defaults of the model kind (genlab.config.KIND_DEFAULTS).",
                        argument_default=argparse.SUPPRESS)
-    p.add_argument("model", choices=MODEL_KINDS, help="model kind")
+    p.add_argument("model", choices=MODEL_KINDS, nargs="?", default=None,
+                   help="model kind (with --config: the file's, unless given)")
+    p.add_argument("--config", metavar="FILE",
+                   help="train from this config JSON (a hub export or a run's config.json); "
+                        "flags given here override its values")
     p.add_argument("--out", required=True, help="run folder to create (or continue with --resume)")
     p.add_argument("--resume", action="store_true", default=False,
                    help="continue the run in --out from its latest checkpoint")
@@ -292,11 +296,27 @@ def cmd_train(args) -> int:
     overrides = _train_overrides(args)
     if "steps" in overrides and "epochs" in overrides:
         raise _error("give --steps or --epochs, not both")
+    model = getattr(args, "model", None)
+    config_file = getattr(args, "config", None)
+    if config_file is None and model is None:
+        raise _error("give a model kind (ae, vae, gan, dcgan) or --config FILE")
+    base = _config_file(config_file) if config_file is not None else None
+    if base is not None and model is not None and model != base.model.kind:
+        raise _error(f"--config {config_file!r} trains a {base.model.kind}, not a {model}; "
+                     f"drop the model kind or give {base.model.kind}")
     if args.resume:
-        overrides["model.kind"] = args.model
+        if model is not None:
+            overrides["model.kind"] = model
+        if base is not None:  # the file's values, then the flags: checked like flags are
+            overrides = {**_flat(base.to_dict()), **overrides}
         events = train(None, args.out, resume=True, overrides=overrides)
     else:
-        cfg = TrainConfig.from_dict({"model": {"kind": args.model}})
+        cfg = base if base is not None else TrainConfig.from_dict({"model": {"kind": model}})
+        if base is not None:  # a file's steps (or epochs) give way to the other flag
+            if "epochs" in overrides:
+                cfg.steps = None
+            elif "steps" in overrides:
+                cfg.epochs = None
         for key, value in overrides.items():
             section, _, name = key.rpartition(".")
             setattr(getattr(cfg, section) if section else cfg, name, value)
@@ -309,6 +329,44 @@ def cmd_train(args) -> int:
             pass
         return 0
     return _show_progress(events, quiet=getattr(args, "quiet", False))
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    """{"model": {"depth": 3}} -> {"model.depth": 3}, leaving out unset (None) values."""
+    out = {}
+    for key, value in d.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        elif value is not None:
+            out[prefix + key] = value
+    return out
+
+
+def _config_file(path: str):
+    """The TrainConfig of `--config FILE`: JSON read here, every field checked by
+    TrainConfig.from_dict (the validation of a run's own config.json)."""
+    import json
+
+    from genlab.config import TrainConfig
+    from genlab.errors import GenlabError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _error(f"--config {path!r}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not UTF-8 text"
+        raise _error(f"--config {path!r}: cannot read it ({reason})") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise _error(f"--config {path!r} is not valid JSON ({_one_line(e)})") from None
+    try:
+        return TrainConfig.from_dict(data)
+    except GenlabError as e:
+        raise _error(f"--config {path!r}: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise _error(f"--config {path!r}: {_one_line(e)}") from None
 
 
 def _error(message: str):
