@@ -19,6 +19,7 @@ Messages are JSON text frames `{"type": ..., ...}`:
     {"type": "interpolate", "a": i, "b": j}          VAE: interpolate two shown digits
     {"type": "score", "image": [784 floats 0..1]}    beyond: anomaly score of a drawn digit
     {"type": "generate", "label": 0..9}              beyond: conditional samples of a class
+    {"type": "export"}                               any: the run folder and the train command
 """
 
 from __future__ import annotations
@@ -214,9 +215,12 @@ class BeyondConfig(_Strict):
     speed: int = _speed(4, 50)
 
     def train_config(self) -> TrainConfig:
-        return _train_config("vae", "mnist5k", latent_dim=self.latent, architecture="mlp",
-                             hidden_dim=256, depth=2, conditional=self.task == "conditional",
-                             lr=2e-3, batch_size=128, seed=self.seed, beta=self.beta)
+        cfg = _train_config("vae", "mnist5k", latent_dim=self.latent, architecture="mlp",
+                            hidden_dim=256, depth=2, conditional=self.task == "conditional",
+                            lr=2e-3, batch_size=128, seed=self.seed, beta=self.beta)
+        if self.task == "anomaly" and self.holdout >= 0:
+            cfg.data.holdout_class = self.holdout  # the lab never shows the VAE this digit
+        return cfg
 
 
 # The GAN playground's presets: the one copy (GET /api/sim/presets; the page reads them from
@@ -325,8 +329,12 @@ class GenerateMsg(_Strict):
     label: int = Field(ge=0, le=9)
 
 
+class ExportMsg(_Strict):
+    type: Literal["export"]  # any simulation: its command, config and run folder (export_run.py)
+
+
 Message = Annotated[Union[ConfigMsg, PlayMsg, StepMsg, PointsMsg, DecodeMsg, InterpolateMsg,
-                          ScoreMsg, GenerateMsg], Field(discriminator="type")]
+                          ScoreMsg, GenerateMsg, ExportMsg], Field(discriminator="type")]
 _MESSAGE = TypeAdapter(Message)
 MESSAGE_TYPES = ("config", "play", "pause", "reset", "step", "points", "decode", "interpolate",
                  "score", "generate")
