@@ -564,8 +564,9 @@ def cmd_serve(args) -> int:
         import fastapi, uvicorn  # noqa: F401,E401 - the hub's own dependencies
     except ImportError as e:
         raise _error(f"the lesson hub is not available ({e})") from None
-    runs = {"run_paths": args.run or [], "runs_dir": args.runs} if args.run or args.runs else None
-    serve(host=args.host, port=args.port, open_browser=args.open, runs=runs,
+    extra = ({"runs": {"run_paths": args.run or [], "runs_dir": args.runs}}
+             if args.run or args.runs else {})  # the runs page (genlab.web.runs_browser)
+    serve(host=args.host, port=args.port, open_browser=args.open, **extra,
           **limits_from_args(args))
     return 0
 
