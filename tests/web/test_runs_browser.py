@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import subprocess
 import sys
 import urllib.request
@@ -33,7 +34,9 @@ def runs(tmp_path_factory):
                               env=cli_env(), stderr=subprocess.PIPE, text=True) for args in (
         ["vae", "--data", "digits", "--latent-dim", "4", "--hidden-dim", "64", "--steps", "300",
          "--out", str(root / "vae_digits")],
-        ["gan", "--data", "ring8", "--steps", "300", "--out", str(root / "gan_ring8")])]
+        ["gan", "--data", "ring8", "--steps", "300", "--out", str(root / "gan_ring8")],
+        ["dcgan", "--data", "mnist5k", "--filters", "8", "--latent-dim", "16", "--steps", "30",
+         "--out", str(root / "zz_dcgan_mnist5k")])]
     for p in procs:
         assert p.wait(timeout=300) == 0, p.stderr.read()
     return root
@@ -46,8 +49,8 @@ def test_serve_run_opens_the_runs_in_their_labs_read_only(runs, new_page, tmp_pa
     try:
         assert f"trained runs: {hub.url}/runs?run=0" in hub.output()
         listing = hub.get("/api/runs")["runs"]
-        assert [(r["name"], r["lab"]) for r in listing] == [("vae_digits", "vae"),
-                                                             ("gan_ring8", "gan2d")]
+        assert [(r["name"], r["lab"]) for r in listing] == [
+            ("vae_digits", "vae"), ("gan_ring8", "gan2d"), ("zz_dcgan_mnist5k", "dcgan")]
         for width in (1280, 375):
             page = new_page(width, 900)
             page.goto(f"{hub.url}/runs?run=0")
@@ -67,6 +70,26 @@ def test_serve_run_opens_the_runs_in_their_labs_read_only(runs, new_page, tmp_pa
             page.wait_for_function("() => document.querySelector('.runs-view').dataset.drawn === '1000'")
             page.screenshot(path=str(SHOTS / f"run_gan2d_{width}.png"), full_page=True)
             assert [e for e in page.console_errors if "pageerror" in e] == []
+        # an image GAN in the DCGAN lab's view
+        page.locator("button[data-run='2']").click()
+        page.locator(".runs-view[data-lab=dcgan]").wait_for(timeout=60_000)
+        page.wait_for_function("() => document.querySelector('.runs-view').dataset.drawn === '16'")
+        page.locator("button[data-action=interpolate]").click()
+        page.wait_for_function("() => document.querySelector('.runs-view').dataset.interpolated === '1'")
+        page.screenshot(path=str(SHOTS / "run_dcgan_375.png"), full_page=True)
+        # "continue training" trains a copy in the hub's temporary folder, never the run
+        page.locator("button[data-run='1']").click()
+        page.locator(".runs-view[data-lab=gan2d]").wait_for(timeout=60_000)
+        page.locator("input[name=steps]").fill("50")
+        page.locator("button[data-action=continue]").click()
+        page.locator(".runs-view[data-run='3']").wait_for(timeout=120_000)
+        assert "step 350" in page.locator(".runs-view").inner_text()
+        copies = hub.get("/api/runs")["runs"]
+        assert copies[3]["name"] == "gan_ring8-continued-3" and copies[3]["step"] == 350
+        page.screenshot(path=str(SHOTS / "run_gan2d_continued_375.png"), full_page=True)
+        scratch = [p for p in Path(tempfile.gettempdir()).glob("genlab-runs-*")
+                   if (p / "gan_ring8-continued-3").is_dir()]
+        assert scratch  # the copy, in the hub's temporary folder
         # a request for a run it does not show: one line, no traceback
         request = urllib.request.Request(f"{hub.url}/api/runs/0/decode", method="POST",
                                          data=json.dumps({"z": [1, 2, 3]}).encode(),
@@ -77,6 +100,7 @@ def test_serve_run_opens_the_runs_in_their_labs_read_only(runs, new_page, tmp_pa
     finally:
         hub.stop()
     assert snapshot(runs) == before  # nothing written, nothing touched
+    assert not any(p.exists() for p in scratch)  # removed when the hub stopped
 
 
 def test_serve_refuses_a_folder_that_is_no_run(tmp_path):

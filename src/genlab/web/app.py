@@ -131,6 +131,8 @@ def create_app(allowed_hosts: list[str] | None = None, runs: dict[str, Any] | No
     async def lifespan(_app):
         threading.Thread(target=page, name="genlab-page-build", daemon=True).start()
         yield
+        if runs_router is not None:  # the copies "continue training" made go with the hub
+            runs_router.views.close()
         manager = getattr(router, "manager", None)
         if manager is not None:  # every simulation's worker ends with the server
             await asyncio.to_thread(manager.close_all)
@@ -170,10 +172,12 @@ def create_app(allowed_hosts: list[str] | None = None, runs: dict[str, Any] | No
     def health() -> dict:
         return {"status": "ok"}
 
+    runs_router = None
     if runs:  # `genlab serve --run/--runs`: trained runs in their labs, read-only
         from genlab.web import runs_browser
 
-        app.include_router(runs_browser.create_router(**runs))
+        runs_router = runs_browser.create_router(**runs)
+        app.include_router(runs_router)
     router = _simulations_router(app.state.limits)
     if router is not None:
         app.include_router(router)

@@ -17,10 +17,17 @@ Routes:
     POST /api/runs/{id}/decode      {"z": [u, v]} -> {"image": {shape, data}}
     POST /api/runs/{id}/interpolate {"a": i, "b": j, "steps": n} (test examples a, b; a GAN's
                                     seeds) -> {"images": {shape, data}}
+    POST /api/runs/{id}/continue    {"steps": n}: "continue training" — on a copy of the run
+                                    in the hub's temporary folder (removed when the hub stops;
+                                    the run itself is never written), resumed by genlab.train
+                                    for n more steps; the copy joins the list -> {"id", "step"}
 """
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -38,6 +45,7 @@ LOADED = 4  # runs kept loaded at once
 SHOWN_CODES = 500
 GRID = 40
 SAMPLES = 16
+MAX_CONTINUE_STEPS = 5000  # steps one "continue training" request may add
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -104,6 +112,37 @@ class RunViews:
         self.paths, self.truncated = paths, truncated
         self._loaded: OrderedDict[int, tuple[Any, dict]] = OrderedDict()
         self._lock = threading.Lock()
+        self._training = threading.Lock()  # one "continue training" at a time
+        self.scratch: Path | None = None  # the copies: made at the first, removed by close()
+
+    def close(self) -> None:
+        """Remove the copies "continue training" made (the hub calls it when it stops)."""
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+    def continue_training(self, run_id: int, steps: int) -> dict[str, Any]:
+        """Copy run `run_id` into the scratch folder and resume the copy for `steps` more."""
+        import genlab
+
+        run, _ = self.load(run_id)
+        if not self._training.acquire(blocking=False):
+            raise GenlabError("a run is already training here; wait for it to finish")
+        try:
+            if self.scratch is None:
+                self.scratch = Path(tempfile.mkdtemp(prefix="genlab-runs-"))
+            source = self.paths[run_id]
+            copy = self.scratch / f"{source.name}-continued-{len(self.paths)}"
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns(".*.part"))
+            target = run.step + steps
+            for _ in genlab.train(None, copy, resume=True, overrides={"steps": target}):
+                pass
+            with self._lock:
+                self.paths.append(copy)
+                new_id = len(self.paths) - 1
+            return {"id": new_id, "step": target, "name": copy.name, "path": str(copy)}
+        finally:
+            self._training.release()
 
     def load(self, run_id: int):
         """(run, cache) of run `run_id`; GenlabError when there is no such run."""
@@ -269,11 +308,17 @@ class InterpolateBody(BaseModel):
     steps: int = Field(10, ge=2, le=16)
 
 
+class ContinueBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steps: int = Field(ge=1, le=MAX_CONTINUE_STEPS)
+
+
 def create_router(run_paths: list[str | Path] = (), runs_dir: str | Path | None = None
                   ) -> APIRouter:
     """The runs' routes; a bad --run / --runs is a GenlabError here, before serving."""
     paths, truncated = find_runs(list(run_paths), runs_dir)
     views = RunViews(paths, truncated)
+    atexit.register(views.close)  # also when the hub ends without its shutdown
     router = APIRouter()
     router.views = views
 
@@ -302,5 +347,9 @@ def create_router(run_paths: list[str | Path] = (), runs_dir: str | Path | None 
     @router.post("/api/runs/{run_id}/interpolate")
     def interpolate(run_id: int, body: InterpolateBody) -> JSONResponse:
         return answer(views.interpolate, run_id, body.a, body.b, body.steps)
+
+    @router.post("/api/runs/{run_id}/continue")
+    def continue_training(run_id: int, body: ContinueBody) -> JSONResponse:
+        return answer(views.continue_training, run_id, body.steps)
 
     return router

@@ -35,6 +35,14 @@ function drawImages(canvas, images, cols) {
   ctx.putImageData(img, 0, 0);
 }
 
+function legend() {
+  return el("p", { class: "sim-legend" }, COLORS.map((color, d) => {
+    const key = el("span", { class: "sim-key" });
+    key.style.background = color; // CSSOM, not an inline style attribute (the CSP)
+    return el("span", { class: "runs-key" }, key, ` ${d} `);
+  }));
+}
+
 function mapCanvas(label) {
   return el("canvas", { class: "sim-canvas sim-square runs-map", role: "img", "aria-label": label });
 }
@@ -54,7 +62,8 @@ function vaeView(root, run, setError) {
     ? `${run.latent_dim} latent dimensions: the map is the PCA plane of the codes (${Math.round(100 * run.projection.explained)} % of their variance); a click decodes the point of that plane.`
     : "The map is the latent space itself: a click decodes that z.";
   root.append(el("div", { class: "sim-body" },
-    el("div", { class: "sim-main" }, map, el("p", { class: "sim-hint", text: proj })),
+    el("div", { class: "sim-main" }, map, run.labels ? legend() : null,
+      el("p", { class: "sim-hint", text: proj })),
     el("div", { class: "sim-side" }, el("p", { class: "sim-note", text: "decoded:" }), decoded,
       el("div", { class: "runs-interp" }, el("label", {}, "from #", from), el("label", {}, "to #", to),
         el("button", { type: "button", "data-action": "interpolate", onclick: async () => {
@@ -119,6 +128,25 @@ function dcganView(root, run, setError) {
   root.dataset.drawn = String(run.samples.shape[0]);
 }
 
+// "continue training": the server resumes a copy of the run (never the run itself)
+function continueControl(box, run, setError) {
+  const steps = el("input", { type: "number", min: 1, max: 5000, value: 200, name: "steps" });
+  const status = el("span", { class: "sim-status", role: "status" });
+  const button = el("button", { type: "button", "data-action": "continue", onclick: async () => {
+    button.disabled = true; status.textContent = "training a copy…";
+    try {
+      const r = await json(`/api/runs/${run.id}/continue`, { steps: Number(steps.value) });
+      await refreshList(box);
+      history.replaceState(null, "", `?run=${r.id}`);
+      open(box, r.id);
+    } catch (e) { setError(e.message); status.textContent = ""; button.disabled = false; }
+  } }, "Continue training");
+  return el("div", { class: "runs-continue" }, el("label", {}, "more steps ", steps), button, status,
+    el("p", { class: "sim-hint", text: "Trains a copy in the hub's temporary folder (removed when the hub stops); this run's folder is never written." }));
+}
+
+let refreshList = async () => {};
+
 const LABS = { vae: ["VAE lab — latent explorer", vaeView], gan2d: ["GAN playground", ganView],
                dcgan: ["DCGAN lab — samples", dcganView] };
 
@@ -134,6 +162,7 @@ async function open(box, id) {
       el("p", { class: "sim-note", text: `${run.kind} on ${run.data}, step ${run.step}, latent dim ${run.latent_dim} (read-only)` }), error);
     box.replaceChildren(root);
     draw(root, run, setError);
+    root.append(continueControl(box, run, setError));
   } catch (e) { box.replaceChildren(el("p", { class: "sim-error", text: `Cannot open run ${id}: ${e.message}` })); }
 }
 
@@ -141,13 +170,17 @@ async function main() {
   const node = document.getElementById("runs");
   const list = el("ul", { class: "runs-list" }), box = el("div", { class: "runs-box" });
   node.append(list, box);
-  const data = await json("/api/runs");
-  for (const r of data.runs) {
-    list.append(el("li", {}, el("button", { type: "button", "data-run": String(r.id), disabled: Boolean(r.error),
-      onclick: () => { history.replaceState(null, "", `?run=${r.id}`); open(box, r.id); } }, r.name),
-      ` ${r.error || `${r.kind} on ${r.data}, step ${r.step} → ${LABS[r.lab][0]}`}`));
-  }
-  if (data.truncated) list.append(el("li", { text: `(the first ${data.max_runs} runs only)` }));
+  refreshList = async () => {
+    const data = await json("/api/runs");
+    list.replaceChildren();
+    for (const r of data.runs) {
+      list.append(el("li", {}, el("button", { type: "button", "data-run": String(r.id), disabled: Boolean(r.error),
+        onclick: () => { history.replaceState(null, "", `?run=${r.id}`); open(box, r.id); } }, r.name),
+        ` ${r.error || `${r.kind} on ${r.data}, step ${r.step} → ${LABS[r.lab][0]}`}`));
+    }
+    if (data.truncated) list.append(el("li", { text: `(the first ${data.max_runs} runs only)` }));
+  };
+  await refreshList();
   const wanted = new URLSearchParams(location.search).get("run");
   if (wanted !== null) open(box, Number(wanted));
 }
