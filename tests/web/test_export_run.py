@@ -63,6 +63,12 @@ def test_exported_config_is_what_the_lab_trains(kind, config):
         assert exported["loss"] == "wgan-gp" and exported["lr_d"] == 5e-4
 
 
+def test_nothing_to_export_is_one_line():
+    sim = build("gan2d", {"data": "drawn"}, SimLimits())  # no points drawn yet: no model
+    with pytest.raises(genlab.errors.GenlabError, match="nothing to export yet"):
+        export_config(sim)
+
+
 def test_a_live_change_is_exported():
     sim = _sim("vae", {})
     reconfigure(sim, parse_config("vae", {"lr": 1e-3, "beta": 2.5}, SimLimits()))

@@ -18,12 +18,19 @@ function kilobytes(n) {
 export function attachExport(shell) {
   ensureStyles();
   const urls = [];
+  let waiting = false;
+  const showError = shell.showError.bind(shell);
+  shell.showError = (message) => { // a refused export (no model yet): no panel left waiting
+    if (waiting) { waiting = false; panel.hidden = true; }
+    showError(message);
+  };
   const panel = el("section", { class: "sim-export", "data-export": "panel", hidden: true,
                                 "aria-label": "Export to the library" });
   const button = el("button", { type: "button", "data-action": "export",
     title: "the genlab train command and config of this simulation, and its model as a run folder",
     onclick: () => {
       panel.hidden = false;
+      waiting = true;
       panel.replaceChildren(el("p", { class: "sim-export-wait", text: "Preparing the export…" }));
       shell.command({ type: "export" });
     } }, "Export");
@@ -32,6 +39,7 @@ export function attachExport(shell) {
   shell.on("reply", (frame) => {
     const m = frame.meta;
     if (m.reply !== "export") return;
+    waiting = false;
     for (const url of urls.splice(0)) URL.revokeObjectURL(url);
     const configText = JSON.stringify(m.config, null, 2) + "\n";
     const configUrl = URL.createObjectURL(new Blob([configText], { type: "application/json" }));
