@@ -107,4 +107,5 @@ def test_serve_refuses_a_folder_that_is_no_run(tmp_path):
     proc = run_cli("serve", "--port", "0", "--run", tmp_path, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"genlab: error: --run {str(tmp_path)!r} is not a run folder (no checkpoints/latest.json)"]
+        f"genlab: error: --run {str(tmp_path)!r} is not a run folder (no checkpoints/latest.json) "
+        "nor a genlab export (no model.safetensors)"]

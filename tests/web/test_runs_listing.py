@@ -49,5 +49,24 @@ def test_bad_folders_are_one_line(tmp_path):
         runs_browser.find_runs([tmp_path / "nope"], None)
     with pytest.raises(GenlabError, match=r"--runs '.*nope': no such folder"):
         runs_browser.find_runs([], tmp_path / "nope")
-    with pytest.raises(GenlabError, match="is not a run folder"):
+    with pytest.raises(GenlabError, match="is not a run folder .* nor a genlab export"):
         runs_browser.find_runs([tmp_path], None)
+
+
+def test_a_genlab_export_opens_but_does_not_continue(tmp_path):
+    import genlab
+    from genlab.config import DataConfig, ModelConfig, TrainConfig
+    from genlab.export import export_run
+
+    cfg = TrainConfig(model=ModelConfig(kind="gan", hidden_dim=8, depth=1),
+                      data=DataConfig(name="ring8"), steps=5, batch_size=16)
+    for _ in genlab.train(cfg, tmp_path / "run"):
+        pass
+    export_run(tmp_path / "run", tmp_path / "hf")
+    client = TestClient(create_app(runs={"run_paths": [tmp_path / "hf"], "runs_dir": None}))
+    (entry,) = client.get("/api/runs").json()["runs"]
+    assert (entry["lab"], entry["step"], entry["export"]) == ("gan2d", 5, True)
+    view = client.get("/api/runs/0/view").json()
+    assert len(view["fake"]) == 1000 and len(view["heat"]) == runs_browser.GRID
+    refused = client.post("/api/runs/0/continue", json={"steps": 3})
+    assert refused.status_code == 422 and "genlab export" in refused.json()["detail"]

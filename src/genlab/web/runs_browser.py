@@ -7,8 +7,9 @@ Each run opens in the view of the lab that fits it, read through `genlab.load_ru
                     [u, v] · components for a click), click to decode, interpolate two codes
     gan on points   the playground: real and generated points, D's logits on a 40×40 grid
     gan / dcgan     the DCGAN lab: 16 samples, an interpolation between two latents
-The run folders are only read (load_run and the data set's loader open files to read); the
-listing is bounded (MAX_RUNS folders, looked for one level under DIR).
+A run is a run folder or a folder `genlab export` wrote (Hugging Face layout). The folders
+are only read (load_run and the data set's loader open files to read); the listing is
+bounded (MAX_RUNS folders, looked for one level under DIR).
 
 Routes:
     GET  /runs                      the page (static/sims/runview.js draws it)
@@ -63,8 +64,15 @@ that fits them. <a href="/">The lesson</a></p>
 """
 
 
-def is_run(folder: Path) -> bool:
+def has_checkpoints(folder: Path) -> bool:
     return (folder / "checkpoints" / "latest.json").is_file()
+
+
+def is_run(folder: Path) -> bool:
+    """A run folder (genlab train --out) or a folder `genlab export` wrote (genlab.export)."""
+    from genlab.export import is_export
+
+    return has_checkpoints(folder) or is_export(folder)
 
 
 def find_runs(run_paths: list[str | Path], runs_dir: str | Path | None) -> tuple[list[Path], bool]:
@@ -76,7 +84,8 @@ def find_runs(run_paths: list[str | Path], runs_dir: str | Path | None) -> tuple
         if not p.is_dir():
             raise GenlabError(f"--run {str(p)!r}: no such folder")
         if not is_run(p):
-            raise GenlabError(f"--run {str(p)!r} is not a run folder (no checkpoints/latest.json)")
+            raise GenlabError(f"--run {str(p)!r} is not a run folder (no checkpoints/latest.json) "
+                              "nor a genlab export (no model.safetensors)")
         found.append(p.resolve())
     truncated = False
     if runs_dir is not None:
@@ -126,6 +135,9 @@ class RunViews:
         import genlab
 
         run, _ = self.load(run_id)
+        if not has_checkpoints(self.paths[run_id]):
+            raise GenlabError(f"{self.paths[run_id].name} is a genlab export (weights only): "
+                              "continue training the run folder it was exported from")
         if not self._training.acquire(blocking=False):
             raise GenlabError("a run is already training here; wait for it to finish")
         try:
@@ -165,8 +177,13 @@ class RunViews:
         for i, path in enumerate(self.paths):
             entry = {"id": i, "name": path.name}
             try:  # the listing reads the small JSON files only
-                meta = json.loads((path / "checkpoints" / "latest.json").read_text())
-                cfg = meta["config"]
+                if has_checkpoints(path):
+                    meta = json.loads((path / "checkpoints" / "latest.json").read_text())
+                    cfg = meta["config"]
+                else:  # genlab export: the config, its "genlab" record holds the step
+                    cfg = json.loads((path / "config.json").read_text())
+                    meta = {"step": cfg["genlab"]["step"]}
+                    entry["export"] = True
                 kind, shape = cfg["model"]["kind"], cfg["model"]["data_shape"]
                 entry.update(kind=kind, data=cfg["data"]["name"], step=meta["step"],
                              lab="vae" if kind in ("ae", "vae") else
@@ -182,7 +199,7 @@ class RunViews:
         run, cache = self.load(run_id)
         out = {"id": run_id, "name": self.paths[run_id].name, "kind": run.kind,
                "data": run.dataset, "step": run.step, "lab": lab_of(run),
-               "latent_dim": run.latent_dim}
+               "latent_dim": run.latent_dim, "export": not has_checkpoints(self.paths[run_id])}
         if out["lab"] == "vae":
             out.update(self._latent_view(run, cache))
         elif out["lab"] == "gan2d":

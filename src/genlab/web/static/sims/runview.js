@@ -162,7 +162,7 @@ async function open(box, id) {
       el("p", { class: "sim-note", text: `${run.kind} on ${run.data}, step ${run.step}, latent dim ${run.latent_dim} (read-only)` }), error);
     box.replaceChildren(root);
     draw(root, run, setError);
-    root.append(continueControl(box, run, setError));
+    if (!run.export) root.append(continueControl(box, run, setError)); // an export: weights only
   } catch (e) { box.replaceChildren(el("p", { class: "sim-error", text: `Cannot open run ${id}: ${e.message}` })); }
 }
 
