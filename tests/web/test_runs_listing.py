@@ -70,3 +70,6 @@ def test_a_genlab_export_opens_but_does_not_continue(tmp_path):
     assert len(view["fake"]) == 1000 and len(view["heat"]) == runs_browser.GRID
     refused = client.post("/api/runs/0/continue", json={"steps": 3})
     assert refused.status_code == 422 and "genlab export" in refused.json()["detail"]
+    other_site = client.post("/api/runs/0/continue", json={"steps": 3},
+                             headers={"origin": "http://evil.example"})
+    assert other_site.status_code == 403

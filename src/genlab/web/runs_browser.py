@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from genlab.errors import GenlabError
+from genlab.web.origin import same_origin
 
 MAX_RUNS = 200  # run folders listed under --runs DIR
 LOADED = 4  # runs kept loaded at once
@@ -339,7 +340,9 @@ def create_router(run_paths: list[str | Path] = (), runs_dir: str | Path | None 
     router = APIRouter()
     router.views = views
 
-    def answer(fn, *args) -> JSONResponse:
+    def answer(fn, *args, request: Request | None = None) -> JSONResponse:
+        if request is not None and not same_origin(request.scope):  # another site's page
+            return JSONResponse({"detail": "cross-origin requests are refused"}, status_code=403)
         try:
             return JSONResponse(fn(*args))
         except GenlabError as e:
@@ -358,15 +361,15 @@ def create_router(run_paths: list[str | Path] = (), runs_dir: str | Path | None 
         return answer(views.view, run_id)
 
     @router.post("/api/runs/{run_id}/decode")
-    def decode(run_id: int, body: DecodeBody) -> JSONResponse:
-        return answer(views.decode, run_id, body.z)
+    def decode(run_id: int, body: DecodeBody, request: Request) -> JSONResponse:
+        return answer(views.decode, run_id, body.z, request=request)
 
     @router.post("/api/runs/{run_id}/interpolate")
-    def interpolate(run_id: int, body: InterpolateBody) -> JSONResponse:
-        return answer(views.interpolate, run_id, body.a, body.b, body.steps)
+    def interpolate(run_id: int, body: InterpolateBody, request: Request) -> JSONResponse:
+        return answer(views.interpolate, run_id, body.a, body.b, body.steps, request=request)
 
     @router.post("/api/runs/{run_id}/continue")
-    def continue_training(run_id: int, body: ContinueBody) -> JSONResponse:
-        return answer(views.continue_training, run_id, body.steps)
+    def continue_training(run_id: int, body: ContinueBody, request: Request) -> JSONResponse:
+        return answer(views.continue_training, run_id, body.steps, request=request)
 
     return router
