@@ -94,7 +94,7 @@ def test_the_run_folder_holds_the_labs_model_and_loads(tmp_path):
 @pytest.mark.slow
 def test_train_config_overrides_and_resume_in_subprocesses(tmp_path):
     sim = _sim("gan2d", {"data": "ring8", "width": 24, "depth": 2, "lr_g": 2e-3}, steps=5)
-    data, cfg, name = export_zip(sim)
+    data, cfg, name = export_zip(sim, "gan2d")
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
     folder = tmp_path / name
     exported = folder / "config.json"
@@ -125,7 +125,7 @@ def test_drawn_points_go_with_the_export(tmp_path):
     sim = build("gan2d", {"data": "drawn", "width": 16}, SimLimits())
     sim.handle({"type": "points", "points": [[0.1 * i - 0.5, (-1) ** i * 0.3] for i in range(12)]})
     sim.train_step()
-    data, cfg, name = export_zip(sim)
+    data, cfg, name = export_zip(sim, "gan2d")
     assert cfg.data.name == "csv:drawn_points.csv"
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
     import subprocess

@@ -11,12 +11,14 @@ that train what the simulation trains, and its current model as a run folder.
       batch_size      the one the lab trains with (at most its data)
   and serialized with TrainConfig.to_dict — the config.json of a run folder.
 - `write_run(sim, folder)`: the run folder — config.json, one checkpoint written by the
-  trainer's own writer (train_state.state_to_checkpoint + checkpoints.save: safetensors with
-  its SHA-256, latest.json), final.json and a sample image (train.write_samples), so
-  `genlab.load_run`, `genlab sample` and `genlab train --resume` accept it.
-- `export_frame(sim)`: the worker's reply to {"type": "export"}: a reply frame whose meta holds
-  the config, its file name and the command, and whose array `zip` holds the run folder
-  zipped (built in a temporary folder, removed before the reply leaves: nothing stays on disk).
+  trainer's own writer (training.state.state_to_checkpoint + training.checkpoints.save:
+  safetensors with its SHA-256, latest.json), final.json and a sample image
+  (training.loop.write_samples), so `genlab.load_run`, `genlab sample` and
+  `genlab train --resume` accept it.
+- `export_frame(sim, kind)`: the worker's reply to {"type": "export"}: a reply frame whose
+  meta holds the config, its file name and the command, and whose array `zip` holds the run
+  folder zipped (built in a temporary folder, removed before the reply leaves: nothing stays
+  on disk).
 
 The playground's drawn points go with it as `drawn_points.csv` (the config names
 `csv:drawn_points.csv`: run the command in the unzipped folder).
@@ -41,18 +43,11 @@ DRAWN_CSV = "drawn_points.csv"
 
 def _library():
     """The training package's writers (one place to follow it when it moves)."""
-    from genlab import checkpoints
-    from genlab.train import _fixed_inputs, write_samples
-    from genlab.train_state import state_to_checkpoint
+    from genlab.training import checkpoints
+    from genlab.training.loop import _fixed_inputs, write_samples
+    from genlab.training.state import state_to_checkpoint
 
     return checkpoints, state_to_checkpoint, _fixed_inputs, write_samples
-
-
-def _kind(sim) -> str:
-    from genlab.web.simulations.worker import SIMULATIONS
-
-    names = {cls: kind for kind, (_, cls) in SIMULATIONS.items()}
-    return names.get(type(sim).__name__, "sim")
 
 
 def _drawn(sim) -> bool:
@@ -126,9 +121,9 @@ def command(kind: str, config_name: str, drawn: bool = False) -> str:
     return f"genlab train --config {config_name} --out {run}"
 
 
-def export_zip(sim) -> tuple[bytes, TrainConfig, str]:
-    """The run folder of `sim` zipped (top folder `genlab-KIND-stepN`), its config, its name."""
-    kind = _kind(sim)
+def export_zip(sim, kind: str) -> tuple[bytes, TrainConfig, str]:
+    """The run folder of `sim` (simulation `kind`: gan2d, vae, ...) zipped (top folder
+    `genlab-KIND`), its config, that folder's name."""
     name = f"genlab-{kind}"
     with tempfile.TemporaryDirectory(prefix="genlab-export-") as tmp:
         root = Path(tmp) / name
@@ -141,11 +136,10 @@ def export_zip(sim) -> tuple[bytes, TrainConfig, str]:
     return buffer.getvalue(), cfg, name
 
 
-def export_frame(sim) -> bytes:
+def export_frame(sim, kind: str) -> bytes:
     """The reply to {"type": "export"}: meta {reply, kind, step, config, config_name, command,
     zip_name}, array `zip` (uint8: the zipped run folder)."""
-    data, cfg, name = export_zip(sim)
-    kind = _kind(sim)
+    data, cfg, name = export_zip(sim, kind)
     config_name = f"genlab-{kind}.json"
     step = sim.live.step
     meta = {"reply": "export", "kind": kind, "step": step, "config": cfg.to_dict(),

@@ -151,7 +151,7 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                 elif op == "msg" and sim is not None and cmd[1]["type"] == "export":
                     from genlab.web.simulations.export_run import export_frame
 
-                    send(export_frame(sim))  # the model to the library (export_run.py)
+                    send(export_frame(sim, kind))  # the model to the library (export_run.py)
                 elif op == "msg" and sim is not None:
                     reply = sim.handle(cmd[1])
                     if reply is not None:
