@@ -34,6 +34,7 @@ from genlab.errors import GenlabError
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 NAMED = 3  # unreadable files named in the warning
+STRICT_NOTE = " (--strict: every file must be readable)"
 
 log = logging.getLogger("genlab.data")
 Source = Union[Path, bytes]  # a file on disk, or its bytes in memory
@@ -125,8 +126,8 @@ def load_images(files: Sequence[tuple[str, Source]], name: str, split: str = "tr
         raise GenlabError(f"{where}: no images found (looked for {', '.join(sorted(EXTENSIONS))})")
     names = [n for n, _ in files]
     sources = [src for _, src in files]
-    shown = [str(src) if isinstance(src, Path) else f"{where}/{n}"  # what an error names
-             for n, src in files]
+    shown = [str(src) if isinstance(src, Path) else f"{where}/{n}" if where else n
+             for n, src in files]  # what an error names
     tops = [Path(n).parts[0] if len(Path(n).parts) > 1 else None for n in names]
     class_names = sorted({t for t in tops if t is not None})
     y = None
@@ -152,7 +153,7 @@ def load_images(files: Sequence[tuple[str, Source]], name: str, split: str = "tr
 
     def refuse_or_note(i: int, e: _Unreadable) -> None:
         if strict:
-            raise GenlabError(f"{e} (--strict: every file must be readable)") from None
+            raise GenlabError(f"{e}{STRICT_NOTE}") from None
         if i in in_split:
             unreadable[i] = e.reason
 
