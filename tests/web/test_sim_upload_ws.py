@@ -130,3 +130,26 @@ def test_image_zip_trains_the_vae_lab_and_the_slot_goes_with_the_socket():
             assert meta["data"] == "upload:bars.zip" and np.array_equal(arrays["orig"], orig)
             assert len(router.slots) == 1
         assert len(router.slots) == 0  # the socket closed: slot, token and data gone
+
+
+def test_several_image_files_train_the_dcgan_lab():
+    router = create_router()
+    app = FastAPI()
+    app.include_router(router)
+    files = []
+    for k in range(10):
+        a = np.zeros((40, 30, 3), np.uint8)
+        a[5:35, 2 + 2 * k:6 + 2 * k] = (255, 200, 0)  # RGB, not square: fit to 28×28 grey
+        png = io.BytesIO()
+        Image.fromarray(a).save(png, "PNG")
+        files.append((f"bar{k}.png", png.getvalue(), "image/png"))
+    with TestClient(app) as client, client.websocket_connect("/ws/sim/dcgan") as ws:
+        upload = hello(ws)
+        ws.send_text(json.dumps({"type": "config", "config": {"data": "uploaded", "filters": 4,
+                                                              "latent": 8, "batch": 8}}))
+        r = post(client, upload["token"], *files)
+        assert r.json() == {"ok": True, "message": "10 files: 10 images, resized to 28×28 grey"}
+        ws.send_text(json.dumps({"type": "step", "n": 2}))
+        _, _, meta, arrays = next_frame(ws, step=2)
+        assert meta["data"] == "upload:10 files" and arrays["grid"].shape == (16, 28, 28)
+        assert np.isfinite([meta["loss_d"], meta["loss_g"]]).all()

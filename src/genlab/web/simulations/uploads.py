@@ -178,7 +178,7 @@ def unzip(name: str, data: bytes, lim: SimLimits) -> list[tuple[str, bytes]]:
             out.append((info.filename.replace("\\", "/"), content))
     if not out:
         raise UploadError(f"{name}: the zip holds no files")
-    return out
+    return sorted(out)  # in name order, as folder.list_images lists a folder
 
 
 @dataclass

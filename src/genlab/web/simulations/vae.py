@@ -50,10 +50,14 @@ class VaeLab:
             self.test = cached_dataset("mnist5k", "test")
         self.norm = normalizer_for(self.train, "unit")  # Bernoulli decoder: x in [0, 1]
         self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
-        self.x_test = self.norm.encode(self.test.x[:SHOWN_TEST])  # (500, 1, 28, 28)
+        shown = torch.arange(min(len(self.test), SHOWN_TEST))
+        if self.test is self.uploaded:  # a fixed shuffle: the first 8 shown mix its classes
+            shown = torch.randperm(len(self.test), generator=torch.Generator().manual_seed(0))[
+                :SHOWN_TEST]
+        self.x_test = self.norm.encode(self.test.x[shown])  # (500, 1, 28, 28)
         y = self.test.y
-        self.labels = (torch.zeros(len(self.x_test), dtype=torch.uint8) if y is None
-                       else y[:SHOWN_TEST].to(torch.uint8)).numpy()
+        self.labels = (torch.zeros(len(shown), dtype=torch.uint8) if y is None
+                       else y[shown].to(torch.uint8)).numpy()
 
     def build(self, cfg) -> None:
         self.cfg = cfg
@@ -113,7 +117,8 @@ class VaeLab:
         meta = {"step": self.live.step, "run": self.live.run, "model": self.cfg.model,
                 "beta": self.cfg.beta, "view": view, "loss": last.get("loss"),
                 "recon": last.get("recon"), "kl": last.get("kl"), "data": self.train.name,
-                "need_upload": self.need_upload}
+                "need_upload": self.need_upload,
+                "classes": list(self.test.class_names) if self.test is self.uploaded else None}
         return encode_frame(KIND_STATE, self.live.step, meta, arrays)
 
     def handle(self, msg: dict) -> bytes | None:

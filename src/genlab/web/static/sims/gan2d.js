@@ -138,6 +138,11 @@ export function mount(root, serverFields) {
     set("hq", m.hq === undefined ? "n/a" : `${fmt(m.hq, 3)} %`);
     set("kl", m.kl === undefined ? "n/a" : fmt(m.kl));
     set("loss_d", fmt(m.loss_d)); set("loss_g", fmt(m.loss_g));
+    if (f.arrays.real) { // the real data's box, for whoever checks what the scatter shows
+      const r = f.arrays.real.data, lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+      for (let i = 0; i < r.length; i++) { lo[i % 2] = Math.min(lo[i % 2], r[i]); hi[i % 2] = Math.max(hi[i % 2], r[i]); }
+      canvas.dataset.real = `${r.length / 2}:${lo[0]},${hi[0]},${lo[1]},${hi[1]}`;
+    }
     if (m.diverged) shell.showError("Training diverged (non-finite values): lower the learning rates or press Reset.");
     redraw();
   });

@@ -67,6 +67,11 @@ export function mount(root, fields) {
       if (history[k].length > HISTORY) history[k].shift();
     }
     needUpload.hidden = !m.need_upload;
+    legend.querySelectorAll(".sim-digit").forEach((item, d) => { // an uploaded set's classes
+      const name = m.classes ? m.classes[d] : String(d);
+      item.hidden = m.classes ? name === undefined || m.classes.length < 2 : false;
+      item.lastChild.textContent = ` ${name ?? d} `;
+    });
     const own = m.data && m.data.startsWith("upload:");
     reconsCaption.textContent = own ? `Your images (${m.data.slice(7)}) and their reconstructions:` : "Test digits and their reconstructions:";
     recons.dataset.data = m.data || "";
