@@ -72,7 +72,7 @@ def check_playground(client, ws, upload):
          "bad.csv: line 2: expected finite numbers, got '3,nan'"),
         ("wide.csv", b"1,2,3\n", 400, "wide.csv: line 1: expected 2 numeric columns, got 3"),
         ("photo.png", b"\x89PNG....", 415, "photo.png: not a CSV file"),
-        ("huge.csv", b"1,2\n" * 600_000, 413, "huge.csv: 2.28882 MiB, at most 2 MiB a file"),
+        ("huge.csv", b"1,2\n" * 600_000, 413, "huge.csv: 2.29 MiB, at most 2 MiB a file"),
     ]:
         r = post(client, upload["token"], (name, body, "text/csv"))
         assert r.status_code == status and r.json()["message"].startswith(line), r.json()
@@ -148,7 +148,7 @@ def test_several_image_files_train_the_dcgan_lab():
         ws.send_text(json.dumps({"type": "config", "config": {"data": "uploaded", "filters": 4,
                                                               "latent": 8, "batch": 8}}))
         r = post(client, upload["token"], *files)
-        assert r.json() == {"ok": True, "message": "10 files: 10 images, resized to 28×28 grey"}
+        assert r.json() == {"ok": True, "message": "10 images, resized to 28×28 grey"}
         ws.send_text(json.dumps({"type": "step", "n": 2}))
         _, _, meta, arrays = next_frame(ws, step=2)
         assert meta["data"] == "upload:10 files" and arrays["grid"].shape == (16, 28, 28)

@@ -63,7 +63,7 @@ class UploadError(MessageError):
 def _mib(n: int) -> str:
     if n < 1024:
         return f"{n} bytes"
-    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n / 1024:g} KiB"
+    return f"{n / 2**20:.3g} MiB" if n >= 2**20 else f"{n / 1024:.3g} KiB"
 
 
 # ---------------------------------------------------------------- 1. the server's checks
@@ -277,8 +277,9 @@ def summary(dataset) -> str:
         return f"{dataset.name}: {len(dataset)} points"
     _, _, h, w = dataset.x.shape
     classes = f" in {dataset.num_classes} classes" if dataset.num_classes else ""
-    return (f"{dataset.name.removeprefix('upload:')}: {len(dataset)} images{classes}, "
-            f"resized to {h}×{w} grey")
+    label = dataset.name.removeprefix("upload:")
+    named = "" if label == f"{len(dataset)} files" else f"{label}: "  # several loose files
+    return f"{named}{len(dataset)} images{classes}, resized to {h}×{w} grey"
 
 
 # ---------------------------------------------------------------- the sessions' slots
