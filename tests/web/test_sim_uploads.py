@@ -238,3 +238,28 @@ def test_the_form_parser_keeps_files_in_memory(monkeypatch):
 
     asyncio.run(stock())
     assert rolled == [1024 * 1024]
+
+
+def test_an_upload_waiting_when_the_page_closes_gets_one_line():
+    class Session:
+        def send(self, *cmd):
+            self.sent = cmd
+
+    async def scenario():
+        slots = uploads.Slots()
+        slot = slots.open("gan2d")
+        session = Session()
+
+        async def start():
+            return session
+
+        slot.start = start
+        waiting = asyncio.create_task(slot.deliver(uploads.Upload("a.csv", [("a.csv", b"1,2")])))
+        await asyncio.sleep(0.01)
+        assert session.sent[0] == "upload" and session.sent[1]["label"] == "a.csv"
+        slots.close(slot)  # the WebSocket closed before the worker answered
+        with pytest.raises(UploadError, match="the simulation stopped before it read") as e:
+            await waiting
+        assert e.value.status == 409 and len(slots) == 0 and slots.get(slot.token) is None
+
+    asyncio.run(scenario())

@@ -111,11 +111,6 @@ def create_router(**limits: Any) -> APIRouter:
             return answer(False, str(e), e.status)
         except ServerFull as full:
             return answer(False, str(full), 503)
-        except asyncio.CancelledError:
-            if slots.get(slot.token) is None:  # the page's connection closed meanwhile
-                return answer(False, "the simulation stopped; press Play, then load the "
-                                     "file again", 409)
-            raise
         return answer(verdict["ok"], verdict["message"], 200 if verdict["ok"] else 400)
 
     @router.websocket("/ws/sim/{kind}")

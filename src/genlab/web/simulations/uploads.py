@@ -322,7 +322,9 @@ class Slot:
         self.accepted = None
         for _, future in self.pending.values():
             if not future.done():
-                future.cancel()
+                future.set_exception(UploadError(
+                    "the simulation stopped before it read the upload; press Play, then load "
+                    "the file again", status=409))
         self.pending.clear()
 
 
