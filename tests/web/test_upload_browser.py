@@ -100,6 +100,7 @@ def test_a_csv_trains_the_playground_and_a_bad_one_leaves_it_training(
         f"() => Number(document.querySelector('div.sim[data-sim=gan2d]').dataset.step) > {before + 20}",
         timeout=60_000)
     assert sim.locator("canvas.sim-canvas").get_attribute("data-real").startswith("60:")
+    assert sim.locator(".sim-upload-line").inner_text() == "Loaded my_ring.csv: 60 points."
     sim.screenshot(path=str(screenshot_dir / f"upload_gan2d_bad_{width}.png"))
     sim.locator("button[data-action=play]").click()  # pause
     assert sim_errors(page) == []

@@ -42,6 +42,8 @@ export function mountUpload(shell, { label, accept, multiple = false, dropTarget
     });
   }
 
+  let loaded = ""; // what the session holds now: a refused file leaves it (and this line) as it was
+
   async function send(files) {
     if (!files.length) return;
     shell.clearError();
@@ -63,11 +65,11 @@ export function mountUpload(shell, { label, accept, multiple = false, dropTarget
       let answer;
       try { answer = await response.json(); } catch (e) { answer = { ok: false, message: `the server answered ${response.status}` }; }
       if (!answer.ok) throw new Error(answer.message);
-      line.textContent = `Loaded ${answer.message}.`;
+      loaded = line.textContent = `Loaded ${answer.message}.`;
       root.dataset.uploaded = answer.message;
       if (onLoaded) onLoaded(answer.message);
     } catch (e) {
-      line.textContent = "";
+      line.textContent = loaded;
       root.dataset.uploadError = e.message;
       shell.showError(`Not loaded: ${e.message}`);
     } finally {
