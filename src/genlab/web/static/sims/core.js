@@ -152,7 +152,7 @@ export class SimSocket {
     ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") {
         const msg = JSON.parse(event.data);
-        if (msg.type === "hello") this.startHeartbeat(msg.heartbeat_seconds);
+        if (msg.type === "hello") { this.hello = msg; this.startHeartbeat(msg.heartbeat_seconds); }
         else if (msg.type === "error") this.handlers.onError(msg.message);
         else if (msg.type === "status") this.handlers.onStatus(msg);
         else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
@@ -182,6 +182,7 @@ export class SimSocket {
   // forget the socket (the server closes it, or has closed it)
   drop() {
     this.ws = null;
+    this.hello = null; // its upload token (upload.js) went with it
     this.queue = [];
     clearInterval(this.heartbeat);
   }
