@@ -237,3 +237,18 @@ def test_default_recordings_fit_in_30_mb():
         assert len(frames) == r.frames
         total += len(recordings.pack(frames)) * 4 // 3  # base64 in the page's script files
     assert total + 1_000_000 <= SITE_LIMIT_BYTES, total  # + page, scripts, diagrams, quiz
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_link_with_recorded_settings_opens_that_run(site, new_page):
+    page = new_page()
+    page.goto((site / "index.html").as_uri() + "?v_model=ae")
+    page.wait_for_function("() => document.querySelectorAll('.sim[data-recording=\"1\"]').length === 4")
+    assert page.locator("#sim-vae [data-recording-picker]").input_value() == "ae"
+    assert page.locator("#sim-vae select[name=model]").input_value() == "ae"
+    assert page.locator("#sim-vae select[name=model]").is_disabled()
+    # asking the model itself needs the live model: those buttons are off, and say why
+    assert page.locator('#sim-vae button[data-action="interpolate"]').is_disabled()
+    assert "needs the live model" in page.locator("#sim-vae .sim-recording-note").inner_text()
+    assert page.console_errors == []

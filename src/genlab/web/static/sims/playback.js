@@ -31,6 +31,13 @@ async function unpack(base64) {
   return frames;
 }
 
+// every recorded setting equal to the page's value (numbers and their text alike)
+function matches(recording, values) {
+  const wanted = { ...recording.config };
+  if (recording.preset) wanted.preset = recording.preset;
+  return Object.entries(wanted).every(([k, v]) => !(k in values) || String(values[k]) === String(v));
+}
+
 function node(tag, attrs = {}, text = "") {
   const n = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
@@ -58,12 +65,15 @@ export class RecordingSocket {
   // the player's own controls, in the simulation's frame (called by SimShell)
   attach(shell) {
     this.shell = shell;
+    // a link with a recorded run's settings opens that run
+    this.current = this.recordings.find((r) => matches(r, shell.values)) || this.current;
     const id = `${shell.id}-recording`;
     this.picker = node("select", { id, "data-recording-picker": "" });
     for (const r of this.recordings) {
       const o = node("option", { value: r.name }, `${r.label} — ${r.steps.toLocaleString("en")} steps`);
       this.picker.append(o);
     }
+    this.picker.value = this.current.name;
     this.picker.addEventListener("change", () => this.choose(this.picker.value));
     this.scrub = node("input", { type: "range", min: "0", max: "0", value: "0", step: "1",
                                  "aria-label": "position in the recording", "data-scrub": "" });
@@ -76,7 +86,8 @@ export class RecordingSocket {
     const note = node("p", { class: "sim-recording-note" });
     note.append(node("strong", {}, "Recording"), " of a real training run (the frames the hub " +
       "streamed, played back). Run it live: ", node("code", {}, "pip install genlab"), ", then ",
-      node("code", {}, "genlab serve"), ".");
+      node("code", {}, "genlab serve"), ". Asking the model itself (decoding a point, " +
+      "interpolating, scoring a drawing, generating) needs the live model.");
     const label = node("label", { for: id }, "Run");
     this.bar = node("div", { class: "sim-recording" });
     this.bar.append(note, node("div", { class: "sim-recording-row" }), this.settingsNote());
@@ -85,6 +96,9 @@ export class RecordingSocket {
     shell.shareButton.hidden = true;
     shell.status.textContent = "Recording — press Play.";
     shell.toolbar.after(this.bar);
+    queueMicrotask(() => { // once the simulation has built its view (after this constructor)
+      for (const b of shell.body.querySelectorAll("button[data-action]")) b.disabled = true;
+    });
     this.lockControls();
     this.applySettings();
   }
@@ -168,11 +182,15 @@ export class RecordingSocket {
     const last = this.frames.length - 1;
     this.scrub.value = String(k);
     this.where.textContent = `frame ${k + 1} of ${last + 1}`;
-    if (this.shell) {
-      this.shell.status.textContent = `Recording: step ${frame.step.toLocaleString("en")} of ` +
-        `${this.current.steps.toLocaleString("en")}${this.timer ? " — playing" : ""}`;
-      this.shell.root.dataset.frame = String(k);
-    }
+    this.step = frame.step;
+    if (this.shell) this.shell.root.dataset.frame = String(k);
+    this.describe();
+  }
+
+  describe() {
+    if (!this.shell || this.step === undefined) return;
+    this.shell.status.textContent = `Recording: step ${this.step.toLocaleString("en")} of ` +
+      `${this.current.steps.toLocaleString("en")}${this.timer ? " — playing" : ""}`;
   }
 
   play() {
@@ -192,6 +210,7 @@ export class RecordingSocket {
     clearInterval(this.timer);
     this.timer = null;
     this.handlers.onStatus({ playing: false });
+    this.describe();
   }
 
   send(msg) {
@@ -199,7 +218,7 @@ export class RecordingSocket {
     const t = msg.type;
     if (t === "play") this.play();
     else if (t === "pause") this.pause();
-    else if (t === "step") this.ready.then(() => this.seek(this.position + (msg.n || 1)));
+    else if (t === "step") { this.pause(); this.ready.then(() => this.seek(this.position + (msg.n || 1))); }
     else if (t === "reset") { this.pause(); this.ready.then(() => { this.position = -1; this.seek(0); }); }
     else if (t !== "config" && t !== "ping" && t !== "points") {
       // a question for the model itself (decode, interpolate, score, generate)
