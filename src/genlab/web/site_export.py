@@ -103,15 +103,15 @@ def _page(recorded: list[dict]) -> str:
     scripts = ['<script defer src="static/site-data.js"></script>']
     scripts += [f'<script defer src="recordings/{html.escape(_file(r))}"></script>' for r in recorded]
     scripts.append('<script defer src="static/site.js"></script>')
-    swaps = [
-        ('<link rel="icon" href="/static/favicon.svg"', '<link rel="icon" href="static/favicon.svg"'),
-        ('<link rel="stylesheet" href="/static/hub.css">', '<link rel="stylesheet" href="static/hub.css">'),
-        ('<script type="module" src="/static/hub.js"></script>', "\n".join(scripts)),
-        ('<header class="hero">', f'<header class="hero">\n  {NOTICE}'),
-        ("served locally, nothing leaves this\nmachine", "a static copy: nothing leaves this page"),
+    swaps = [  # (server's text, the site's, required)
+        ('<link rel="icon" href="/static/favicon.svg"', '<link rel="icon" href="static/favicon.svg"', True),
+        ('<link rel="stylesheet" href="/static/hub.css">', '<link rel="stylesheet" href="static/hub.css">', True),
+        ('<script type="module" src="/static/hub.js"></script>', "\n".join(scripts), True),
+        ('<header class="hero">', f'<header class="hero">\n  {NOTICE}', True),
+        ("served locally, nothing leaves this\nmachine", "a static copy: nothing leaves this page", False),
     ]
-    for old, new in swaps:
-        if old not in page:
+    for old, new, required in swaps:
+        if required and old not in page:
             raise GenlabError(f"the lesson page changed: export-site cannot find {old[:50]!r}")
         page = page.replace(old, new, 1)
     for server_only in ('"/static/', '"/api/', '"/ws/'):
