@@ -1,5 +1,5 @@
 """VAE lab: a 2-latent VAE (or a plain autoencoder) on mnist5k, trained live by the library's
-steps (genlab.train_steps.vae_step / autoencoder_step) on genlab.models.VAE / Autoencoder.
+steps (genlab.training.steps.vae_step / autoencoder_step) on genlab.models.VAE / Autoencoder.
 
 State frame (frames.py):
     latent   float32 (500, 2)   encoder means μ(x) (AE: codes z) of the 500 test digits
@@ -21,7 +21,7 @@ import torch
 
 from genlab.data import normalizer_for
 from genlab.errors import GenlabError
-from genlab.train_steps import autoencoder_step, vae_step
+from genlab.training.steps import autoencoder_step, vae_step
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
@@ -51,7 +51,7 @@ class VaeLab:
         self.step_fn = vae_step if cfg.model == "vae" else autoencoder_step
 
     def train_step(self) -> None:
-        self.live.record(self.step_fn(self.live.state, self.live.next_batch()))
+        self.live.record(self.step_fn(self.live.state, self.live.next_batch))
 
     # -- helpers
     @torch.no_grad()
