@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from genlab.atomic import atomic_write_bytes, check_writable
+from genlab.training.atomic import atomic_write_bytes, check_writable
 from genlab.errors import GenlabError
 
 STATIC = Path(__file__).resolve().parent / "static"
