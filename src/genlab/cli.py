@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="open the lesson hub in a browser")
     from genlab.web.server import add_arguments as add_serve_arguments
     add_serve_arguments(p)
+    p = sub.add_parser("export-site", help="write the lesson as static files (no server needed)")
+    from genlab.web.site_export import add_arguments as add_site_arguments
+    add_site_arguments(p)
     p = sub.add_parser("evaluate", help="compute the metrics papers report for a run",
                        description="The metrics that apply to the run's model and data: PacGAN "
                                    "protocol (2D), Fréchet/KID/precision/recall and mode count "
@@ -534,6 +537,11 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_export_site(args) -> int:
+    from genlab.web.site_export import run_command
+    return run_command(args)
+
+
 def cmd_bench(args) -> int:
     from genlab.bench import run
     return run(args)
@@ -542,6 +550,7 @@ def cmd_bench(args) -> int:
 COMMANDS = {"train": cmd_train, "bench": cmd_bench, "sample": cmd_sample, "interpolate": cmd_interpolate,
             "reconstruct": cmd_reconstruct, "anomaly": cmd_anomaly, "evaluate": cmd_evaluate,
             "serve": cmd_serve}
+COMMANDS["export-site"] = cmd_export_site
 
 
 # ------------------------------------------------------------------ export

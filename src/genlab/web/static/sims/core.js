@@ -1,5 +1,6 @@
 // Shared page side of the live simulations: the socket, settings <-> URL, controls, events.
 import { decodeFrame } from "./frames.js";
+import { RecordingSocket, recordingsFor } from "./playback.js";
 
 // ---------------------------------------------------------------- small DOM helpers
 export function el(tag, attrs = {}, ...children) {
@@ -219,13 +220,16 @@ export class SimShell {
     this.playing = false;
     this.started = false;
     this.listeners = { frame: [], reply: [] };
-    this.socket = new SimSocket(kind, {
+    const handlers = {
       onFrame: (f) => this.handleFrame(f),
       onError: (m) => this.showError(m),
       onStatus: (s) => this.setPlaying(s.playing),
       onClosed: (reason, code) => this.handleClosed(reason, code),
       onFull: (msg) => this.handleFull(msg),
-    });
+    };
+    // the static site (genlab export-site) plays recorded runs through the same handlers
+    this.socket = recordingsFor(kind).length ? new RecordingSocket(kind, handlers)
+      : new SimSocket(kind, handlers);
     this.retry = { timer: null, tries: 0, command: null };
     root.classList.add("sim-mounted");
     root.replaceChildren();
@@ -249,6 +253,7 @@ export class SimShell {
     root.append(el("h3", { class: "sim-title", text: title }), this.toolbar, this.error,
       this.body, this.controls.form);
     this.announce();
+    if (this.socket.attach) this.socket.attach(this);
   }
 
   config() {

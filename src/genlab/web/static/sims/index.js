@@ -32,7 +32,7 @@ async function loadSettings() {
 export async function mountAll(root = document) {
   ensureStyles();
   // Lets the server start its simulation workers' forkserver while the learner reads.
-  fetch("/api/sim/status", { cache: "no-store" }).catch(() => {});
+  if (!window.GENLAB_RECORDINGS) fetch("/api/sim/status", { cache: "no-store" }).catch(() => {});
   const nodes = [...root.querySelectorAll("div.sim[data-sim]")].filter((n) => !n.classList.contains("sim-mounted"));
   if (!nodes.length) return [];
   let settings;
