@@ -30,6 +30,7 @@ from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 SHOWN_RECON = 8
 MANIFOLD = 12
 MANIFOLD_EVERY = 15
+SHOWN_TEST = 500
 
 
 class VaeLab:
@@ -37,16 +38,32 @@ class VaeLab:
 
     def __init__(self, cfg, limits):
         self.limits = limits
-        self.train = cached_dataset("mnist5k", "train")
-        self.test = cached_dataset("mnist5k", "test")
+        self.uploaded = None  # a Dataset of the learner's images (uploads.py)
+        self.build(cfg)
+
+    def _use_data(self, cfg) -> None:
+        """mnist5k (4500 train, 500 shown), or the uploaded images: a user's set has no
+        held-out part, so the map and the reconstructions show (up to 500 of) its images."""
+        self.need_upload = cfg.data == "uploaded" and self.uploaded is None
+        if cfg.data == "uploaded" and self.uploaded is not None:
+            self.train = self.test = self.uploaded
+        else:  # until a set is loaded, the digits
+            self.train = cached_dataset("mnist5k", "train")
+            self.test = cached_dataset("mnist5k", "test")
         self.norm = normalizer_for(self.train, "unit")  # Bernoulli decoder: x in [0, 1]
         self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
-        self.x_test = self.norm.encode(self.test.x)  # (500, 1, 28, 28)
-        self.labels = self.test.y.to(torch.uint8).numpy()
-        self.build(cfg)
+        shown = torch.arange(min(len(self.test), SHOWN_TEST))
+        if self.test is self.uploaded:  # a fixed shuffle: the first 8 shown mix its classes
+            shown = torch.randperm(len(self.test), generator=torch.Generator().manual_seed(0))[
+                :SHOWN_TEST]
+        self.x_test = self.norm.encode(self.test.x[shown])  # (500, 1, 28, 28)
+        y = self.test.y
+        self.labels = (torch.zeros(len(shown), dtype=torch.uint8) if y is None
+                       else y[shown].to(torch.uint8)).numpy()
 
     def build(self, cfg) -> None:
         self.cfg = cfg
+        self._use_data(cfg)
         self.frames = 0
         tc = cfg.train_config()  # schemas.py: what these settings train
         self.live = LiveTraining(tc, self.train, self.x_train)
@@ -91,7 +108,9 @@ class VaeLab:
         last = self.live.last
         meta = {"step": self.live.step, "run": self.live.run, "model": self.cfg.model,
                 "beta": self.cfg.beta, "view": view, "loss": last.get("loss"),
-                "recon": last.get("recon"), "kl": last.get("kl")}
+                "recon": last.get("recon"), "kl": last.get("kl"), "data": self.train.name,
+                "need_upload": self.need_upload,
+                "classes": list(self.test.class_names) if self.test is self.uploaded else None}
         return encode_frame(KIND_STATE, self.live.step, meta, arrays)
 
     def handle(self, msg: dict) -> bytes | None:

@@ -2,6 +2,7 @@
 // (genlab/web/simulations/vae.py; settings: schemas.py). Click the latent map to decode; pick
 // two digits to interpolate.
 import { SimShell, el, drawChart, drawImages, fitCanvas, fmt } from "./core.js";
+import { mountUpload } from "./upload.js";
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
   "#7f7f7f", "#bcbd22", "#17becf"];
@@ -34,8 +35,14 @@ export function mount(root, fields) {
     el("span", { class: "sim-metric-value", "data-metric": name, text: "–" }));
   const metrics = el("div", { class: "sim-metrics" }, metric("recon", "Reconstruction −log p(x|z)"),
     metric("kl", "KL(q(z|x) ‖ p(z))"), metric("loss", "Loss (nats)"));
+  const useUploaded = () => { if (shell.values.data !== "uploaded") shell.setValues({ data: "uploaded" }); };
+  const uploader = mountUpload(shell, { label: "⇪ Load my images (a zip or several files)",
+    accept: ".zip,application/zip,image/*", multiple: true, dropTarget: shell.body, onLoaded: useUploaded });
+  const needUpload = el("p", { class: "sim-hint", hidden: true,
+    text: "Load your own images (a zip, or several image files; each is resized to 28×28 grey): training on the MNIST digits until then." });
+  const reconsCaption = el("p", { class: "sim-caption", text: "Test digits and their reconstructions:" });
   shell.body.append(
-    el("div", { class: "sim-main" }, map, legend,
+    el("div", { class: "sim-main" }, uploader, needUpload, map, legend,
       el("div", { class: "sim-row" }, decoded, decodedCaption),
       el("div", { class: "sim-row sim-interp-row" },
         el("label", { for: pickA.id, text: "from #" }), pickA,
@@ -44,7 +51,7 @@ export function mount(root, fields) {
         el("span", {}, pickMode, el("label", { for: pickMode.id, text: " pick by clicking" }))),
       interp, interpCaption),
     el("div", { class: "sim-side" }, metrics, elbo,
-      el("p", { class: "sim-caption", text: "Test digits and their reconstructions:" }), recons,
+      reconsCaption, recons,
       el("p", { class: "sim-caption", text: "The decoder on a 12×12 grid over the map (holes show as non-digits):" }),
       manifold));
 
@@ -59,6 +66,15 @@ export function mount(root, fields) {
       history[k].push(m[k] ?? NaN);
       if (history[k].length > HISTORY) history[k].shift();
     }
+    needUpload.hidden = !m.need_upload;
+    legend.querySelectorAll(".sim-digit").forEach((item, d) => { // an uploaded set's classes
+      const name = m.classes ? m.classes[d] : String(d);
+      item.hidden = m.classes ? name === undefined || m.classes.length < 2 : false;
+      item.lastChild.textContent = ` ${name ?? d} `;
+    });
+    const own = m.data && m.data.startsWith("upload:");
+    reconsCaption.textContent = own ? `Your images (${m.data.slice(7)}) and their reconstructions:` : "Test digits and their reconstructions:";
+    recons.dataset.data = m.data || "";
     set("recon", fmt(m.recon)); set("kl", m.model === "ae" ? "n/a (AE)" : fmt(m.kl)); set("loss", fmt(m.loss));
     const o = f.arrays.orig, r = f.arrays.recon;
     const both = new Uint8Array(o.data.length + r.data.length);
