@@ -29,7 +29,7 @@ class Run:
     ema: bool  # True when the generator weights are the EMA average
 
     @classmethod
-    def from_state(cls, state, normalizer) -> "Run":
+    def from_state(cls, state, normalizer) -> Run:
         """A training's model as it is now (genlab.training.state.TrainState and the
         Normalizer its batches went through): the hub's live simulations sample, encode and
         score with it. The weights are the training's own (no copy; the raw generator, not
