@@ -5,8 +5,9 @@ that train what the simulation trains, and its current model as a run folder.
   (schemas.py, `train_config()`); that config, resolved by genlab.config.resolve exactly as
   the lab resolved it, with what a run of the library needs to train the same thing:
       steps           the steps the lab has taken (at least 1): the command trains as far
-      lr_decay_start  1.0: the lab holds its learning rates constant (the library's default
-                      for 2-D GANs decays them over the second half)
+      lr_decay_start  1.0, as train_config() says: the lab holds its learning rates
+                      constant (the library's default for 2-D GANs decays them over the
+                      second half)
       precision       fp32, as the lab trains
       batch_size      the one the lab trains with (at most its data)
   and serialized with TrainConfig.to_dict — the config.json of a run folder.
@@ -36,6 +37,7 @@ import torch
 
 from genlab.config import TrainConfig, resolve
 from genlab.errors import GenlabError
+from genlab.models import evaluating
 from genlab.web.simulations.frames import KIND_REPLY, encode_frame
 
 DRAWN_CSV = "drawn_points.csv"
@@ -66,7 +68,6 @@ def export_config(sim) -> TrainConfig:
         cfg.data.name = f"csv:{DRAWN_CSV}"
     cfg.steps = max(1, live.step)
     cfg.epochs = None
-    cfg.lr_decay_start = 1.0
     cfg.precision = "fp32"
     cfg.batch_size = trained.batch_size
     shape = tuple(trained.model.data_shape)
@@ -102,14 +103,9 @@ def write_run(sim, folder: str | Path) -> TrainConfig:
     path = checkpoints.save(folder / "checkpoints", state.step, tensors, meta, keep=1)
     checkpoints.atomic_write_json(folder / "final.json", {"step": state.step,
                                                           "checkpoint": path.name})
-    model = state.model
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(state.model):
         write_samples(state, sim.norm, _sample_dataset(sim), fixed_inputs(cfg, torch.device("cpu")),
                       folder / "samples" / f"step_{state.step:07d}.png")
-    finally:
-        model.train(was_training)
     return cfg
 
 
