@@ -1,21 +1,38 @@
 """VAE lab: a 2-latent VAE (or a plain autoencoder) on mnist5k, trained live by the library's
 steps (genlab.train_steps.vae_step / autoencoder_step) on genlab.models.VAE / Autoencoder.
 
+The digits are binarized (schemas.VaeConfig.train_config: DataConfig.binarize "dynamic", Burda
+et al. 2016 Sec. 5): every training batch afresh as it is drawn, the test split once. So the
+Bernoulli decoder's −log p(x|z) the lab shows is a likelihood of binary pixels, in nats.
+
+An autoencoder's codes are not regularized towards the prior N(0, I), so sampling it —
+decoding z ~ N(0, I) — lands off its codes ("holes"). To show it, in AE mode a companion VAE
+(β = 1, the same width, learning rate, batch and seed) trains in lockstep, and both decode the
+same fixed prior samples; the evaluation classifier (genlab.metrics.features, trained once
+and cached under $GENLAB_CACHE) says which share of them it recognizes confidently.
+
 State frame (frames.py):
-    latent   float32 (500, 2)   encoder means μ(x) (AE: codes z) of the 500 test digits
-    label    uint8   (500,)     their digits
-    orig     uint8   (8, 28, 28) eight test digits ...
-    recon    uint8   (8, 28, 28) ... and their reconstructions (decoder mean at z = μ)
-    manifold uint8   (144, 28, 28) the decoder's mean on a 12×12 grid over the view box,
-                                 row-major from the top-left (sent every 15th frame and on
-                                 steps/resets): the holes of an AE's latent space are visible
+    latent    float32 (500, 2)   encoder means μ(x) (AE: codes z) of the 500 test digits
+    label     uint8   (500,)     their digits
+    orig      uint8   (10, 28, 28) one test digit of each class (a fixed, mixed order) ...
+    recon     uint8   (10, 28, 28) ... and their reconstructions (decoder mean at z = μ)
+    manifold  uint8   (144, 28, 28) the decoder's mean on a 12×12 grid over the view box,
+                                 row-major from the top-left
+    prior     uint8   (16, 28, 28) the decoder's mean at 16 fixed z ~ N(0, I)
+    prior_v  uint8   (16, 28, 28) AE mode: the companion VAE's, at the same z
+    (manifold, prior, prior_v: every 15th frame and on steps/resets)
     meta: step, run, model, beta, loss (−ELBO or AE loss, nats), recon (−log p(x|z)), kl,
-          view [z1_min, z1_max, z2_min, z2_max]
+          view [z1_min, z1_max, z2_min, z2_max], shown (test indices of orig), pair (default
+          interpolation endpoints: two different digits), recognized / recognized_vae (share
+          of 500 fixed prior samples the classifier gives one digit ≥ CONFIDENT probability,
+          None until measured), classifier (its name, or why there is no number yet)
 Replies (kind 2): {"reply": "decode", "z"} with image uint8 (1, 28, 28);
                   {"reply": "interpolate", "a", "b", "path"} with images uint8 (steps, 28, 28).
 """
 
 from __future__ import annotations
+
+import threading
 
 import torch
 
@@ -25,9 +42,59 @@ from genlab.train_steps import autoencoder_step, vae_step
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
-SHOWN_RECON = 8
 MANIFOLD = 12
 MANIFOLD_EVERY = 15
+PRIOR_SHOWN = 16  # prior samples drawn on the page
+PRIOR_SCORED = 500  # prior samples the classifier scores
+CONFIDENT = 0.9  # "recognized": the classifier gives one digit at least this probability
+SHOWN_SEED = 12  # which test digit of each class is shown, and in which order
+
+
+def shown_indices(labels: torch.Tensor, seed: int = SHOWN_SEED) -> list[int]:
+    """One test index per class, the classes in a shuffled order: a pure function of `seed`
+    (the mnist5k test split is sorted by label, so its first digits are all 0s)."""
+    g = torch.Generator().manual_seed(seed)
+    classes = torch.unique(labels)
+    order = classes[torch.randperm(len(classes), generator=g)]
+    out = []
+    for c in order.tolist():
+        idx = torch.nonzero(labels == c).flatten()
+        out.append(int(idx[torch.randint(len(idx), (1,), generator=g)]))
+    return out
+
+
+class _Classifier:
+    """The evaluation classifier of mnist5k, loaded (or, the first time on a machine, trained:
+    ≈ 30 s) in a background thread so training never waits for it."""
+
+    def __init__(self):
+        self.net, self.status, self._thread = None, "the evaluation classifier is loading", None
+
+    def get(self):
+        if self.net is None and self._thread is None:
+            self._thread = threading.Thread(target=self._load, daemon=True)
+            self._thread.start()
+        return self.net
+
+    def _load(self) -> None:
+        try:
+            from genlab.metrics.features import FeatureExtractor
+
+            net = FeatureExtractor.for_dataset("mnist5k")
+            self.status = net.name
+            self.net = net
+        except Exception as e:  # noqa: BLE001 - the lab trains on; the page says why
+            self.status = f"no classifier: {e}"
+
+
+CLASSIFIER = _Classifier()  # one per worker process
+
+
+def recognized_share(classifier, images: torch.Tensor) -> float:
+    """Share of `images` (N, 1, 28, 28) in [0, 1] to which `classifier` gives one class a
+    probability ≥ CONFIDENT."""
+    return float((classifier.probabilities(images).max(dim=1).values >= CONFIDENT)
+                 .double().mean())
 
 
 class VaeLab:
@@ -35,56 +102,79 @@ class VaeLab:
 
     def __init__(self, cfg, limits):
         self.limits = limits
-        self.train = cached_dataset("mnist5k", "train")
-        self.test = cached_dataset("mnist5k", "test")
+        tc = cfg.train_config()
+        self.train = cached_dataset("mnist5k", "train")  # grey: batches binarized as drawn
+        self.test = cached_dataset("mnist5k", "test", binarize=tc.data.binarize)  # once
         self.norm = normalizer_for(self.train, "unit")  # Bernoulli decoder: x in [0, 1]
-        self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
         self.x_test = self.norm.encode(self.test.x)  # (500, 1, 28, 28)
         self.labels = self.test.y.to(torch.uint8).numpy()
+        self.shown = shown_indices(self.test.y)
+        g = torch.Generator().manual_seed(0)
+        self.z_prior = torch.randn(PRIOR_SCORED, 2, generator=g)  # fixed z ~ N(0, I)
         self.build(cfg)
+
+    def _training(self, cfg) -> LiveTraining:
+        tc = cfg.train_config()  # schemas.py: what these settings train
+        if tc.data.binarize == "dynamic":
+            return LiveTraining(tc, self.train, self.train.x, encode=self.norm.encode)
+        return LiveTraining(tc, self.train, self.norm.encode(self.train.x))
 
     def build(self, cfg) -> None:
         self.cfg = cfg
         self.frames = 0
-        tc = cfg.train_config()  # schemas.py: what these settings train
-        self.live = LiveTraining(tc, self.train, self.x_train)
+        self.recognized: dict[str, float | None] = {"main": None, "vae": None}
+        self.live = self._training(cfg)
         self.step_fn = vae_step if cfg.model == "vae" else autoencoder_step
+        # AE mode: a VAE trained alongside, the contrast for sampling from the prior
+        self.companion = (self._training(cfg.model_copy(update={"model": "vae", "beta": 1.0}))
+                          if cfg.model == "ae" else None)
 
     def train_step(self) -> None:
         self.live.record(self.step_fn(self.live.state, self.live.next_batch()))
+        if self.companion is not None:
+            self.companion.record(vae_step(self.companion.state, self.companion.next_batch()))
 
     # -- helpers
+    @staticmethod
     @torch.no_grad()
-    def _codes(self, x: torch.Tensor) -> torch.Tensor:
-        model = self.live.state.model
-        if self.cfg.model == "vae":
-            mu, _ = model.encode(x)  # the posterior mean μ(x)
-            return mu
-        return model.encode(x)
+    def _codes(model, x: torch.Tensor) -> torch.Tensor:
+        out = model.encode(x)
+        return out[0] if isinstance(out, tuple) else out  # VAE: the posterior mean μ(x)
 
+    @staticmethod
     @torch.no_grad()
-    def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        model = self.live.state.model
+    def _decode(model, z: torch.Tensor) -> torch.Tensor:
         return model.mean(model.decode(z))  # expected x, in [0, 1]
 
-    def _view(self, codes: torch.Tensor) -> list[float]:
+    @staticmethod
+    def _view(codes: torch.Tensor) -> list[float]:
         lo = torch.quantile(codes, 0.01, dim=0)
         hi = torch.quantile(codes, 0.99, dim=0)
-        if self.cfg.model == "vae":  # keep the prior's ±3σ in view
-            lo, hi = torch.minimum(lo, torch.full_like(lo, -3)), torch.maximum(hi, torch.full_like(hi, 3))
+        # keep the prior's ±3σ in view: where the codes lie against N(0, I)
+        lo, hi = torch.minimum(lo, torch.full_like(lo, -3)), torch.maximum(hi, torch.full_like(hi, 3))
         center, half = (lo + hi) / 2, float((hi - lo).max()) / 2 * 1.15 + 1e-3
         return [float(center[0]) - half, float(center[0]) + half,
                 float(center[1]) - half, float(center[1]) + half]
 
+    def _prior(self, name: str, model, arrays: dict, key: str) -> None:
+        """Decode the fixed prior samples; score them when the classifier is there."""
+        images = self._decode(model, self.z_prior)  # (500, 1, 28, 28)
+        arrays[key] = to_uint8(images[:PRIOR_SHOWN])
+        classifier = CLASSIFIER.get()
+        if classifier is not None:
+            self.recognized[name] = recognized_share(classifier, images)
+
     def frame(self, live: bool = False) -> bytes:
-        model = self.live.state.model
-        model.eval()
+        models = [self.live.state.model] + ([self.companion.state.model] if self.companion else [])
+        for m in models:
+            m.eval()
+        model = models[0]
         try:
-            codes = self._codes(self.x_test)  # (500, 2)
-            recon = self._decode(codes[:SHOWN_RECON])
+            codes = self._codes(model, self.x_test)  # (500, 2)
+            recon = self._decode(model, codes[self.shown])
             view = self._view(codes)
             arrays = {"latent": codes.numpy(), "label": self.labels,
-                      "orig": to_uint8(self.x_test[:SHOWN_RECON]), "recon": to_uint8(recon)}
+                      "orig": to_uint8(self.x_test[self.shown]), "recon": to_uint8(recon)}
             if self.frames % MANIFOLD_EVERY == 0:
                 x0, x1, y0, y1 = view
                 # cell centres, row 0 at the top (largest z2)
@@ -92,14 +182,21 @@ class VaeLab:
                 zs2 = y1 - (torch.arange(MANIFOLD) + 0.5) * (y1 - y0) / MANIFOLD
                 g2, g1 = torch.meshgrid(zs2, zs1, indexing="ij")
                 grid = torch.stack([g1.reshape(-1), g2.reshape(-1)], 1)  # (144, 2)
-                arrays["manifold"] = to_uint8(self._decode(grid))
+                arrays["manifold"] = to_uint8(self._decode(model, grid))
+                self._prior("main", model, arrays, "prior")
+                if self.companion is not None:
+                    self._prior("vae", models[1], arrays, "prior_v")
         finally:
-            model.train()
+            for m in models:
+                m.train()
         self.frames += 1
         last = self.live.last
         meta = {"step": self.live.step, "run": self.live.run, "model": self.cfg.model,
                 "beta": self.cfg.beta, "view": view, "loss": last.get("loss"),
-                "recon": last.get("recon"), "kl": last.get("kl")}
+                "recon": last.get("recon"), "kl": last.get("kl"), "shown": self.shown,
+                "pair": self.shown[:2], "recognized": self.recognized["main"],
+                "recognized_vae": self.recognized["vae"], "confident": CONFIDENT,
+                "classifier": CLASSIFIER.status}
         return encode_frame(KIND_STATE, self.live.step, meta, arrays)
 
     def handle(self, msg: dict) -> bytes | None:
@@ -113,18 +210,18 @@ class VaeLab:
                 z = torch.tensor([msg["z"]], dtype=torch.float32)
                 return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "decode", "z": list(msg["z"])},
-                                    {"image": to_uint8(self._decode(z))})
+                                    {"image": to_uint8(self._decode(model, z))})
             if kind == "interpolate":
                 a, b, n = msg["a"], msg["b"], msg["steps"]
                 if max(a, b) >= len(self.x_test):
                     raise GenlabError(f"pick test digits 0..{len(self.x_test) - 1}")
-                codes = self._codes(self.x_test[[a, b]])  # (2, 2)
+                codes = self._codes(model, self.x_test[[a, b]])  # (2, 2)
                 t = torch.linspace(0, 1, n).reshape(-1, 1)
                 path = (1 - t) * codes[0] + t * codes[1]  # z_t = (1 − t) z_a + t z_b
                 return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "interpolate", "a": a, "b": b,
                                      "path": path.tolist()},
-                                    {"images": to_uint8(self._decode(path))})
+                                    {"images": to_uint8(self._decode(model, path))})
         finally:
             model.train()
         raise GenlabError(f"the VAE lab does not understand {kind!r}")
