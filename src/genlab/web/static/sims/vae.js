@@ -40,7 +40,7 @@ export function mount(root, fields) {
   // sampling: decode z ~ N(0, I); in AE mode beside a VAE trained alongside (vae.py)
   const prior = el("canvas", { class: "sim-images sim-prior", role: "img", "aria-label": "the decoder at samples z ~ N(0, I)" });
   const priorVae = el("canvas", { class: "sim-images sim-prior-vae", role: "img", "aria-label": "the companion VAE's decoder at the same samples" });
-  const priorCaption = el("p", { class: "sim-caption sim-prior-caption", text: "this model" });
+  const priorCaption = el("figcaption", { class: "sim-caption sim-prior-caption", text: "this model" });
   const priorVaeBox = el("figure", { class: "sim-prior-box", hidden: true }, priorVae,
     el("figcaption", { class: "sim-caption", text: "a VAE (β = 1) trained alongside" }));
   const priorStat = el("p", { class: "sim-note sim-prior-stat", text: "" });
@@ -73,9 +73,11 @@ export function mount(root, fields) {
       betaField.classList.toggle("sim-field-off", ae);
       betaReason.hidden = !ae;
     }
+    // an autoencoder's loss is its reconstruction term alone: one readout, no KL, no −ELBO
     metrics.querySelector('[data-metric="kl"]').parentElement.hidden = ae;
-    metrics.querySelector('[data-metric="loss"]').previousElementSibling.textContent =
-      ae ? "Reconstruction loss (nats)" : "−ELBO (nats)";
+    metrics.querySelector('[data-metric="loss"]').parentElement.hidden = ae;
+    metrics.querySelector('[data-metric="recon"]').previousElementSibling.textContent =
+      ae ? "Reconstruction loss −log p(x|z) (nats)" : "Reconstruction −log p(x|z)";
     priorVaeBox.hidden = !ae;
     priorCaption.textContent = ae ? "the autoencoder" : "this VAE";
     root.dataset.model = shell.values.model;
@@ -129,7 +131,9 @@ export function mount(root, fields) {
       const imgs = f.arrays.images;
       drawImages(interp, imgs.data, imgs.shape[0], 28, 28, imgs.shape[0]);
       interp.hidden = false;
-      interpCaption.textContent = `from test digit #${f.meta.a} to #${f.meta.b}: z moves in a straight line`;
+      const digit = (i) => (frame ? ` (a ${frame.arrays.label.data[i]})` : "");
+      interpCaption.textContent = `from test digit #${f.meta.a}${digit(f.meta.a)} to ` +
+        `#${f.meta.b}${digit(f.meta.b)}: z moves in a straight line`;
       picks = [f.meta.a, f.meta.b];
       redraw();
     }
@@ -163,13 +167,14 @@ export function mount(root, fields) {
     const size = map.getBoundingClientRect().width || 400;
     const ctx = fitCanvas(map, size, size);
     ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, size, size);
-    if (shell.values.model === "ae") {
-      drawChart(elbo, [{ values: history.recon, color: "#1f6fb2", label: "reconstruction loss" }], { title: "nats" });
-    } else {
-      drawChart(elbo, [{ values: history.recon, color: "#1f6fb2", label: "recon" },
-        { values: history.kl, color: "#e65100", label: "KL" },
-        { values: history.loss, color: "#222", label: "−ELBO" }], { title: "nats" });
-    }
+    const series = shell.values.model === "ae"
+      ? [{ values: history.recon, color: "#1f6fb2", label: "reconstruction loss" }]
+      : [{ values: history.recon, color: "#1f6fb2", label: "recon" },
+         { values: history.kl, color: "#e65100", label: "KL" },
+         { values: history.loss, color: "#222", label: "−ELBO" }];
+    drawChart(elbo, series, { title: "nats" });
+    elbo.dataset.series = series.map((x) => x.label).join(",");
+    elbo.setAttribute("aria-label", `over training, in nats: ${series.map((x) => x.label).join(", ")}`);
     if (!frame) {
       ctx.fillStyle = "#555"; ctx.font = "14px system-ui, sans-serif"; ctx.textAlign = "center";
       ctx.fillText("Press Play to train; then click here to decode.", size / 2, size / 2);
@@ -182,11 +187,13 @@ export function mount(root, fields) {
     ctx.moveTo(sx(0), 0); ctx.lineTo(sx(0), size); ctx.moveTo(0, sy(0)); ctx.lineTo(size, sy(0)); ctx.stroke();
     // the prior N(0, I): its 1σ and 2σ circles (the view is square: equal scale on both axes)
     const unit = sx(1) - sx(0);
-    ctx.strokeStyle = "#9aa0a6"; ctx.setLineDash([5, 4]); ctx.lineWidth = 1;
+    ctx.strokeStyle = "#5f6670"; ctx.setLineDash([5, 4]); ctx.lineWidth = 1.2;
     for (const r of [1, 2]) { ctx.beginPath(); ctx.arc(sx(0), sy(0), r * unit, 0, 7); ctx.stroke(); }
     ctx.setLineDash([]);
-    ctx.fillStyle = "#6b7079"; ctx.font = "11px system-ui, sans-serif";
-    ctx.fillText("N(0, I): 1σ, 2σ", sx(0) + 2 * unit * 0.72 + 4, sy(0) - 2 * unit * 0.72 - 4);
+    ctx.fillStyle = "#3d434b"; ctx.font = "11px system-ui, sans-serif";
+    const tag = "prior N(0, I): 1σ, 2σ", tagW = ctx.measureText(tag).width;
+    ctx.fillText(tag, Math.min(size - tagW - 4, Math.max(4, sx(0) + 1.45 * unit)),
+                 Math.max(12, Math.min(size - 4, sy(0) - 1.45 * unit - 4)));
     const z = frame.arrays.latent.data, labels = frame.arrays.label.data;
     for (let i = 0; i < labels.length; i++) {
       ctx.fillStyle = COLORS[labels[i]];
