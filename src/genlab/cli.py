@@ -205,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "MIG/FactorVAE (shapes).")
     from genlab.evaluate_cli import add_arguments as add_evaluate_arguments
     add_evaluate_arguments(p)
+    _add_export(sub)
     return parser
 
 
@@ -517,3 +518,37 @@ def cmd_bench(args) -> int:
 COMMANDS = {"train": cmd_train, "bench": cmd_bench, "sample": cmd_sample, "interpolate": cmd_interpolate,
             "reconstruct": cmd_reconstruct, "anomaly": cmd_anomaly, "evaluate": cmd_evaluate,
             "serve": cmd_serve}
+
+
+# ------------------------------------------------------------------ export
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="write a run's model in the Hugging Face layout",
+                       description="Write config.json, model.safetensors (weights only; a "
+                                   "GAN's EMA generator when it has one), a sample picture and a "
+                                   "README.md model card into DIR; genlab.load_run(DIR) and "
+                                   "`genlab sample DIR` load it. --push uploads DIR to the Hub.")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--to", required=True, help="folder to write (must be empty or missing)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --to")
+    p.add_argument("--license", default="mit", help="the model card's license field (default mit)")
+    p.add_argument("--metrics", help="a `genlab evaluate --out` JSON file for the card (default: "
+                                     "those in the run folder, RUN/*.json, of the same step)")
+    p.add_argument("--push", metavar="REPO", help="then upload to the Hub model repo REPO "
+                                                  "(user/name; needs a token, not HF_HUB_OFFLINE)")
+
+
+def cmd_export(args) -> int:
+    from genlab.export import check_can_push, export_run, push
+
+    if args.push:
+        check_can_push(args.push)  # offline or no token: say so before writing anything
+    out = export_run(args.run, args.to, force=args.force, license=args.license,
+                     metrics=args.metrics, repo=args.push, log=print)
+    print(f"exported {args.run} to {out}")
+    if args.push:
+        print(f"pushed to {push(out, args.push)}")
+    return 0
+
+
+COMMANDS["export"] = cmd_export

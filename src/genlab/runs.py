@@ -48,9 +48,20 @@ class Run:
         return "points" if len(self.config.model.data_shape) == 1 else "image"
 
 
+def _read(path: str | Path, use_ema: bool):
+    """(meta, tensors) of a run folder or checkpoint, or of a folder `genlab export` wrote
+    (genlab.export: Hugging Face layout, weights checked against their SHA-256)."""
+    from genlab import export
+
+    if export.is_export(path):
+        return export.read(path, use_ema=use_ema)
+    return checkpoints.load(path)
+
+
 def load_run(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True,
              kind: str | None = None) -> Run:
-    """Load the latest checkpoint of run folder `path` (or a checkpoint file).
+    """Load the latest checkpoint of run folder `path` (or a checkpoint file, or a folder
+    `genlab export` wrote).
 
     `kind` ("vae", "gan", ...) checks the model kind; `use_ema=False` keeps the raw generator.
     """
@@ -59,7 +70,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", use_ema: bool
     from genlab.models import build_model
 
     device = choose_device(str(device)) if not isinstance(device, torch.device) else device
-    meta, tensors = checkpoints.load(path)
+    meta, tensors = _read(path, use_ema)
     try:
         cfg = TrainConfig.from_dict(meta["config"])
         norm = Normalizer.from_dict(meta["normalizer"])
