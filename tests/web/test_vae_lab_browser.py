@@ -184,6 +184,8 @@ def test_at_375px_no_formula_is_clipped_and_canvases_let_the_page_scroll(
         beyond.scroll_into_view_if_needed()
         page.locator("#beyond").screenshot(path=str(screenshot_dir / f"beyond_heading_{width}.png"))
         beyond.screenshot(path=str(screenshot_dir / f"beyond_lab_{width}.png"))
+        beyond.locator("form.sim-controls").screenshot(
+            path=str(screenshot_dir / f"beyond_controls_{width}.png"))
         task = beyond.locator("select[name=task]")
         # the select is as wide as its longest option's text plus its arrow
         need, have = task.evaluate("""(s) => {
