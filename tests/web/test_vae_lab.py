@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from genlab.web.simulations import vae
+from genlab.web.simulations.common import reconfigure
 from genlab.web.simulations.frames import KIND_STATE, decode_frame
 from genlab.web.simulations.schemas import SimLimits, parse_config
 
@@ -75,6 +76,10 @@ def test_autoencoder_mode_samples_the_prior_beside_a_vae_trained_alongside(monke
     for _ in range(3):
         sim.train_step()
     assert sim.live.step == sim.companion.step == 3  # in lockstep
+    reconfigure(sim, sim.cfg.model_copy(update={"lr": 1e-3, "batch": 48}))  # live settings
+    sim.train_step()
+    assert sim.companion.state.cfg.lr == 1e-3 and sim.companion.state.sampler.batch_size == 48
+    assert sim.companion.state.optimizers["model"].param_groups[0]["lr"] == 1e-3
     _, _, meta, arrays = decode_frame(sim.frame())
     assert arrays["prior"].shape == arrays["prior_v"].shape == (vae.PRIOR_SHOWN, 28, 28)
     assert not np.array_equal(arrays["prior"], arrays["prior_v"])  # two different decoders

@@ -132,6 +132,9 @@ class VaeLab:
     def train_step(self) -> None:
         self.live.record(self.step_fn(self.live.state, self.live.next_batch()))
         if self.companion is not None:
+            main, other = self.live.state.cfg, self.companion.state.cfg
+            if (other.lr, other.batch_size) != (main.lr, main.batch_size):  # changed live
+                self.companion.update(lr=main.lr, batch=main.batch_size)
             self.companion.record(vae_step(self.companion.state, self.companion.next_batch()))
 
     # -- helpers
