@@ -67,9 +67,9 @@ def _preload() -> None:
     stated on a page is the code that ran."""
     import importlib
 
-    for name in ("genlab.config", "genlab.train", "genlab.train_steps", "genlab.runs",
+    for name in ("genlab.config", "genlab.training.loop", "genlab.training.steps", "genlab.runs",
                  "genlab.operations", "genlab.evaluate", "genlab.losses", "genlab.regularizers",
-                 "genlab.checkpoints", "genlab.models", "genlab.data", "genlab.data.idx",
+                 "genlab.training.checkpoints", "genlab.models", "genlab.data", "genlab.data.idx",
                  "genlab.data.embedded", "genlab.data.shapes", "genlab.data.toy2d",
                  "genlab.metrics.toy2d", "genlab.metrics.frechet", "genlab.metrics.kid",
                  "genlab.metrics.precision_recall", "genlab.metrics.mode_count",
@@ -226,7 +226,7 @@ def train_config(overrides: dict[str, Any]):
 def train(overrides: dict[str, Any], out: Path, on_event: Callable | None = None) -> float:
     """Train the config into `out` (fresh); samples and checkpoints only at the end unless the
     overrides ask otherwise. Returns the seconds of training."""
-    from genlab.train import train as genlab_train
+    from genlab import train as genlab_train
 
     overrides = {"sample_every": 10 ** 9, "checkpoint_every": 10 ** 9, "log_every": 100,
                  **overrides}

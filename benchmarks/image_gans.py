@@ -85,7 +85,7 @@ def run_job(job: dict) -> dict:
 def train_segment(job: dict, out: Path, steps: int, fresh: bool) -> float | None:
     """Train (a fresh run, or the run in `out` resumed) up to `steps`; the seconds it took, or
     None when job["deadline"] (epoch seconds) passed first (then nothing is checkpointed)."""
-    from genlab.train import train
+    from genlab import train
 
     if fresh:
         overrides = {"sample_every": 10 ** 9, "checkpoint_every": 10 ** 9, "log_every": 50,

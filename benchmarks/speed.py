@@ -97,7 +97,7 @@ class GenlabVAERun:
     def __init__(self, precision: str, epochs: float, work: Path, x_train, x_test,
                  recipe: str, data: str):
         from genlab.config import TrainConfig, resolve
-        from genlab.train import train
+        from genlab import train
 
         cfg = TrainConfig(epochs=epochs, seed=1, precision=precision, sample_every=10 ** 9,
                           log_every=10 ** 9)

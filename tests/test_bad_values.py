@@ -213,7 +213,7 @@ def test_a_validated_config_holds_only_values_in_range_and_writes_valid_json(nam
        text=st.one_of(st.text(max_size=8), st.integers(-(2 ** 70), 2 ** 70).map(str),
                       st.floats().map(repr), st.floats().map(lambda f: f"{f:e}")))
 def test_the_flag_types_return_a_number_in_range_or_refuse_naming_the_text(bounds, text):
-    from genlab.cli import number_type
+    from genlab.config import number_type
 
     parse = number_type(bounds)
     assert parse.__name__ in ("integer", "number")

@@ -93,7 +93,8 @@ def test_batch_source_gathers_what_per_batch_encoding_gives(binarize):
     from genlab.config import TrainConfig, resolve
     from genlab.data import batch_binarizer, normalizer_for
     from genlab.devices import choose_device
-    from genlab.train import batch_source, build_state
+    from genlab.training.loop import batch_source
+    from genlab.training.state import build_state
 
     ds = bench.synthetic_images(64, 1, 28)
     cfg = TrainConfig(steps=10, batch_size=16)

@@ -1,14 +1,15 @@
-"""genlab.cpu_bf16: the routed bf16 convolutions compute what bf16 autocast computes."""
+"""genlab.training.cpu_bf16: the routed bf16 convolutions compute what bf16 autocast computes."""
 
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 
 import pytest
 import torch
 from torch import nn
 
-from genlab import cpu_bf16
+from genlab.training import cpu_bf16
 
 
 def _net() -> nn.Module:
@@ -22,23 +23,26 @@ def _net() -> nn.Module:
     )
 
 
-def _grads(net: nn.Module, x: torch.Tensor):
+def _grads(net: nn.Module, x: torch.Tensor, routed: bool = False):
+    """Output and weight gradients under bf16 autocast; `routed`: inside the fast path's
+    switch. Returns (y, grads, the number of convolutions the switch routed)."""
     net.zero_grad()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    switch = cpu_bf16.convolutions()
+    with torch.autocast("cpu", dtype=torch.bfloat16), (switch if routed else nullcontext()):
         y = net(x)
     assert y.dtype == torch.bfloat16
     y.float().square().mean().backward()
-    return y.detach().float(), [p.grad.clone() for p in net.parameters()]
+    return y.detach().float(), [p.grad.clone() for p in net.parameters()], switch.routed
 
 
 @pytest.mark.parametrize("size", [16, 8])  # 8: both routed layers take the GEMM weight gradient
 def test_routed_convolutions_match_autocast(size):
     plain = _net()
     routed = copy.deepcopy(plain)
-    assert cpu_bf16.enable(routed) == 2  # the two bias-free layers
     x = torch.randn(4, 3, size, size, generator=torch.Generator().manual_seed(1))
-    y0, g0 = _grads(plain, x)
-    y1, g1 = _grads(routed, x)
+    y0, g0, _ = _grads(plain, x)
+    y1, g1, count = _grads(routed, x, routed=True)
+    assert count == 2  # the two bias-free layers
     torch.testing.assert_close(y1, y0, rtol=0, atol=0)  # the same bf16 forward kernels
     for a, b in zip(g1, g0):
         assert a.dtype == torch.float32
@@ -49,10 +53,12 @@ def test_routed_convolutions_match_autocast(size):
 def test_outside_autocast_nothing_changes():
     plain = _net()
     routed = copy.deepcopy(plain)
-    cpu_bf16.enable(routed)
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
-        torch.testing.assert_close(routed(x), plain(x), rtol=0, atol=0)
+        with cpu_bf16.convolutions() as switch:
+            y = routed(x)
+        torch.testing.assert_close(y, plain(x), rtol=0, atol=0)
+    assert switch.routed == 0
 
 
 def test_probe_answers_once():

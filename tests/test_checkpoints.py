@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlab import checkpoints
+from genlab.training import atomic, checkpoints
 from genlab.errors import GenlabError
 
 
@@ -86,14 +86,14 @@ def test_a_kill_between_tensor_file_and_json_keeps_the_previous_latest(tmp_path,
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     path = tmp_path / "a.json"
-    checkpoints.atomic_write_json(path, {"v": 1})
+    atomic.atomic_write_json(path, {"v": 1})
 
     class Boom:
         def __bytes__(self):
             raise RuntimeError
 
     with pytest.raises(TypeError):
-        checkpoints.atomic_write_bytes(path, object())  # not bytes: the write fails
+        atomic.atomic_write_bytes(path, object())  # not bytes: the write fails
     assert json.loads(path.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
@@ -132,7 +132,7 @@ def test_no_pickle_in_checkpoint_files(tmp_path):
 def test_atomic_path_replaces_only_on_success_and_gives_a_normal_file_mode(tmp_path):
     import os
 
-    from genlab.atomic import atomic_path
+    from genlab.training.atomic import atomic_path
 
     target = tmp_path / "out.bin"
     target.write_bytes(b"old")
@@ -230,7 +230,7 @@ def test_load_newest_intact_passes_over_corrupt_checkpoints(tmp_path):
 
 
 def test_one_name_for_temp_files_and_the_pruner_removes_them(tmp_path):
-    from genlab import atomic
+    from genlab.training import atomic
 
     stale = tmp_path / ".step_0000008.safetensors.hqhcpat7.part"  # what a kill leaves
     stale.write_bytes(b"x" * 100)

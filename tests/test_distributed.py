@@ -2,7 +2,7 @@
 same global batch.
 
 The models compared have no BatchNorm (on CPU, gloo has no SyncBatchNorm: each rank would
-normalize with its local batch statistics, see genlab.distributed): an MLP VAE (noise ε drawn
+normalize with its local batch statistics, see genlab.training.distributed): an MLP VAE (noise ε drawn
 for the global batch and sliced per rank) and an MLP GAN with a layer-normalized critic
 (z likewise; a discriminator step and a generator step). The global batch is cut by
 EpochSampler(rank, world_size); DDP averages the ranks' gradients of their local means.
@@ -31,7 +31,7 @@ def make_state(kind: str, rank: int = 0, world_size: int = 1):
     from genlab.config import TrainConfig, resolve
     from genlab.data.dataset import Dataset
     from genlab.devices import seed_everything
-    from genlab.train import build_state
+    from genlab.training.state import build_state
 
     gen = torch.Generator().manual_seed(7)
     x = torch.randint(0, 256, (64, 1, 8, 8), dtype=torch.uint8, generator=gen)
@@ -51,8 +51,8 @@ def make_state(kind: str, rank: int = 0, world_size: int = 1):
 def one_step(state, ds) -> dict[str, torch.Tensor]:
     """One optimizer step (GAN: one D step and one G step) with genlab's own step functions."""
     from genlab.data import normalizer_for
-    from genlab.train import normalization_target
-    from genlab.train_steps import gan_step, vae_step
+    from genlab.training.steps import normalization_target
+    from genlab.training.steps import gan_step, vae_step
 
     norm = normalizer_for(ds, normalization_target(state.cfg, ds.kind))
 
@@ -63,12 +63,12 @@ def one_step(state, ds) -> dict[str, torch.Tensor]:
     if state.cfg.model.kind == "gan":
         gan_step(state, next_batch)
     else:
-        vae_step(state, next_batch())
+        vae_step(state, next_batch)
     return {k: v.detach().clone() for k, v in state.model.state_dict().items()}
 
 
 def worker(kind: str, out: str) -> None:
-    from genlab import distributed
+    from genlab.training import distributed
 
     ctx, _ = distributed.setup("cpu")
     torch.set_num_threads(1)
@@ -122,7 +122,7 @@ def test_ddp_step_equals_single_process_step(kind, ddp_weights):
 
 
 def test_randn_shard_slices_the_global_draw():
-    from genlab.distributed import DistContext, randn_shard
+    from genlab.training.distributed import DistContext, randn_shard
 
     full = torch.randn((8, 3), generator=torch.Generator().manual_seed(5))
     parts = [randn_shard((4, 3), torch.Generator().manual_seed(5), torch.device("cpu"),

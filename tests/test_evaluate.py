@@ -4,6 +4,7 @@ and keys that apply, with sane values; the `genlab evaluate` command on a 2D run
 from __future__ import annotations
 
 import json
+import re
 import math
 
 import pytest
@@ -13,7 +14,7 @@ from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.errors import GenlabError
 from genlab.evaluate import evaluate_run
 from genlab.evaluate_cli import to_jsonable
-from genlab.train import train
+from genlab import train
 
 
 @pytest.fixture(autouse=True)
@@ -90,6 +91,34 @@ def test_vae_with_holdout_reports_likelihood_and_anomaly(tmp_path):
     assert "without class 3" in result["samples"]["real_set"]
 
 
+def test_every_section_reports_its_progress_and_its_time(tmp_path):
+    run = _train(tmp_path / "vae", "vae", "digits", steps=20, batch_size=32, hidden_dim=32,
+                 latent_dim=4, holdout=3)
+    calls: dict[str, list[tuple[int, int]]] = {}
+    result = evaluate_run(run, n=200, k=20, iwae_examples=30, kid_subsets=5,
+                          kid_subset_size=100, classifier_epochs=1,
+                          progress=lambda section, done, total: calls.setdefault(
+                              section, []).append((done, total)))
+    assert set(calls) == set(result["section_seconds"]) == {"samples", "likelihood", "anomaly"}
+    for section, seen in calls.items():
+        done = [d for d, _ in seen]
+        assert done == sorted(done) and done[0] == 0, section  # never goes back
+        assert seen[-1][0] == seen[-1][1], section  # ends at its total
+        if seen[-1][1] > 1:  # a section of several units reports along the way
+            assert len({d for d, _ in seen}) > 2, section
+    # the likelihood counts decodes: one per test example for the ELBO, k per IWAE example
+    assert calls["likelihood"][-1][1] == result["num_test"] + 20 * 30
+    assert result["likelihood"]["paper_iwae_k"] == 5000
+
+
+def test_the_default_iwae_k_is_cheap_and_the_paper_is_one_flag_away(cli):
+    from genlab.evaluate import IWAE_K, PAPER_IWAE_K
+
+    assert IWAE_K * 20 <= PAPER_IWAE_K  # the default costs a 20th of Burda et al.'s k = 5000
+    help_text = cli("evaluate", "--help", check=True).stdout
+    assert f"--k {PAPER_IWAE_K}" in " ".join(help_text.split())
+
+
 def test_vae_on_shapes_reports_disentanglement(tmp_path):
     run = _train(tmp_path / "bvae", "vae", "shapes", steps=3, batch_size=16, hidden_dim=16,
                  latent_dim=4, architecture="mlp")
@@ -125,6 +154,7 @@ def test_cli_evaluate_on_a_2d_run(tmp_path, cli):
     assert "reverse KL" in proc.stdout
     result = json.loads(out.read_text())
     assert result["toy2d"]["num_modes"] == 25 and result["toy2d"]["num_samples"] == 2500
+    assert re.search(r"^evaluated in [0-9.]+ s \(toy2d [0-9.]+ s\)$", proc.stdout, re.M)
     bad = cli("evaluate", tmp_path / "missing")
     assert bad.returncode == 2 and bad.stderr.startswith("genlab: error:")
     assert len(bad.stderr.strip().splitlines()) == 1

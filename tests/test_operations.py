@@ -11,7 +11,7 @@ import genlab
 from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.errors import GenlabError
 from genlab.operations import slerp
-from genlab.train import train
+from genlab import train
 
 
 def _train(tmp_path_factory, name, kind, data, **kw):
@@ -50,7 +50,7 @@ def test_load_run_gives_an_eval_model_with_its_normalizer(vae_run):
 
 
 def test_gan_run_uses_ema_weights(gan_run):
-    from genlab.checkpoints import load
+    from genlab.training.checkpoints import load
 
     run, raw = genlab.load_run(gan_run), genlab.load_run(gan_run, use_ema=False)
     assert run.ema and not raw.ema

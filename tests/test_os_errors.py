@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from cli_helpers import run_cli
-from genlab import checkpoints
-from genlab.atomic import WriteError, atomic_write_bytes, check_writable
+from genlab.training import checkpoints
+from genlab.training.atomic import WriteError, atomic_write_bytes, check_writable
 
 
 def _mount(*args: str) -> subprocess.CompletedProcess:
@@ -99,7 +99,7 @@ def _one_error_line(proc, *fragments):
 @pytest.fixture(scope="module")
 def vae_run(tmp_path_factory):
     from genlab.config import DataConfig, ModelConfig, TrainConfig
-    from genlab.train import train
+    from genlab import train
 
     out = tmp_path_factory.mktemp("os") / "vae"
     cfg = TrainConfig(model=ModelConfig(kind="vae", hidden_dim=16), data=DataConfig("digits"),
@@ -127,7 +127,7 @@ def test_a_full_disk_names_the_users_file_and_keeps_the_old_one(tmp_path):
 def test_errors_that_are_not_about_writing_pass_through_the_writer(tmp_path):
     target = tmp_path / "download.bin"
     with pytest.raises(ConnectionResetError):  # e.g. a download that fails mid-way
-        from genlab.atomic import atomic_path
+        from genlab.training.atomic import atomic_path
         with atomic_path(target) as tmp:
             tmp.write_bytes(b"half")
             raise ConnectionResetError(104, "Connection reset by peer")

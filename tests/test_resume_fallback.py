@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save
 
 from cli_helpers import run_cli
 from genlab.config import DataConfig, ModelConfig, TrainConfig
-from genlab.train import train
+from genlab import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import json
 
 import pytest
 import torch
 
+from genlab import train
 from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.errors import GenlabError
-from genlab.train import TrainingDiverged, learning_rate, train
-from genlab.train_steps import kl_weight
+from genlab.training import steps as steps_module
+from genlab.training.loop import TrainingDiverged, learning_rate
+from genlab.training.steps import kl_weight
 
-train_module = importlib.import_module("genlab.train")  # the module: genlab.train is the function
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -82,7 +83,7 @@ def test_every_kind_trains(tmp_path, kind, data, extra):
 
 
 def test_ema_and_states_are_in_the_checkpoint(tmp_path):
-    from genlab.checkpoints import load
+    from genlab.training.checkpoints import load
 
     cfg = _cfg("gan", "ring8", steps=4, batch_size=16, hidden_dim=16, ema_decay=0.9,
                loss="wgan-gp")
@@ -94,16 +95,22 @@ def test_ema_and_states_are_in_the_checkpoint(tmp_path):
     assert meta["sampler"]["position"] == 4 * 5  # n_critic real batches per generator step
 
 
-def test_nonfinite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real = train_module.autoencoder_step
+def _poison_family(monkeypatch, kind, step):
+    """The family table's step of `kind` replaced by `step` for one test."""
+    monkeypatch.setitem(steps_module.FAMILIES, kind,
+                        dataclasses.replace(steps_module.FAMILIES[kind], step=step))
 
-    def poisoned(state, batch):
-        out = real(state, batch)
+
+def test_nonfinite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real = steps_module.autoencoder_step
+
+    def poisoned(state, next_batch):
+        out = real(state, next_batch)
         if state.step + 1 >= 25:  # the loss of step 25 is nan
             out["loss"] = out["loss"] * float("nan")
         return out
 
-    monkeypatch.setattr(train_module, "autoencoder_step", poisoned)
+    _poison_family(monkeypatch, "ae", poisoned)
     cfg = _cfg("ae", "digits", steps=40, batch_size=16, hidden_dim=16, checkpoint_every=10,
                log_every=10)
     with pytest.raises(TrainingDiverged, match=r"^loss became nan at step 25; the last good "
@@ -115,17 +122,17 @@ def test_nonfinite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(t
 
 
 def test_nonfinite_weights_are_never_checkpointed(tmp_path, monkeypatch):
-    real = train_module.autoencoder_step
+    real = steps_module.autoencoder_step
 
-    def poisoned(state, batch):
-        out = real(state, batch)
+    def poisoned(state, next_batch):
+        out = real(state, next_batch)
         if state.step + 1 == 15:
             with torch.no_grad():
                 next(state.model.parameters()).fill_(float("inf"))
         # hide it from the loss check: only the weight check can catch it
         return {k: v.nan_to_num(0.0, 0.0, 0.0) for k, v in out.items()}
 
-    monkeypatch.setattr(train_module, "autoencoder_step", poisoned)
+    _poison_family(monkeypatch, "ae", poisoned)
     cfg = _cfg("ae", "digits", steps=40, batch_size=16, hidden_dim=16, checkpoint_every=10)
     with pytest.raises(TrainingDiverged, match="weight became nan/inf by step 20; the last good "
                                                "checkpoint is step_0000010"):

@@ -11,13 +11,12 @@
     scores = genlab.anomaly_scores(run, dataset, method="iwae", k=100)
 
 Names are imported on first use, so `import genlab` (and `genlab --help`) does not load torch.
+`genlab.train` is the function (genlab.training.loop.train); no submodule shares its name.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 __version__ = "0.1.0"
 
@@ -25,7 +24,7 @@ _LAZY = {
     "TrainConfig": "genlab.config", "ModelConfig": "genlab.config", "DataConfig": "genlab.config",
     "resolve": "genlab.config",
     "GenlabError": "genlab.errors",
-    "train": "genlab.train", "TrainingDiverged": "genlab.train",
+    "train": "genlab.training.loop", "TrainingDiverged": "genlab.training.loop",
     "load_run": "genlab.runs", "Run": "genlab.runs",
     "sample": "genlab.operations", "interpolate": "genlab.operations",
     "reconstruct": "genlab.operations", "anomaly_scores": "genlab.operations",
@@ -48,22 +47,3 @@ def __getattr__(name: str):
 def __dir__():
     return __all__
 
-
-class _Package(types.ModuleType):
-    """`genlab.train` is the public function, whatever is imported. Python's import system
-    binds a submodule on its package as it is first imported (`import genlab.train`, or
-    `from genlab import TrainingDiverged`, which imports genlab/train.py), and that would
-    replace the function with the module: `genlab.train(cfg, out)` -> "'module' object is not
-    callable". This package refuses that one binding; the module stays importable by its name
-    (`from genlab.train import build_state`, `importlib.import_module("genlab.train")`).
-    (A module class of its own: the documented way to customize a module's attribute
-    setting, https://docs.python.org/3/reference/datamodel.html#customizing-module-attribute-access)"""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _FUNCTIONS_NAMED_LIKE_MODULES and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-_FUNCTIONS_NAMED_LIKE_MODULES = {"train"}  # public function -> its submodule of the same name
-sys.modules[__name__].__class__ = _Package

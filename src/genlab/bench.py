@@ -3,7 +3,7 @@
     genlab bench                       # DCGAN and VAE at 28/32/64 px, fp32 and bf16
     genlab bench --models dcgan --sizes 64 --repeats 5
 
-What is timed is genlab's own training step (genlab.train.build_state + genlab.train_steps, the
+What is timed is genlab's own training step (genlab.training.state.build_state + loop.advance, the
 code `genlab train` runs, with its in-memory batching) on a synthetic in-memory data set of the
 right shape: images/s after `--warmup` steps, the median of `--repeats` runs of `--steps` steps.
 FLOPs per step are counted once with torch.utils.flop_counter (genlab.flops), so each row also
@@ -34,7 +34,7 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from genlab.cli import option_type
+    from genlab.config import option_type
 
     p.add_argument("--models", default="dcgan,vae,mlp-vae",
                    help="comma list of dcgan, vae (conv, genlab defaults), mlp-vae (784-400-20)")
@@ -128,35 +128,25 @@ def genlab_config(model: str, size: int, precision: str, batch: int | None, devi
 
 def genlab_workload(model: str, size: int, precision: str, batch: int | None = None,
                     device: str = "cpu") -> Workload:
-    """genlab's training step for `model` at `size` px, exactly as genlab.train runs it."""
+    """genlab's training step for `model` at `size` px, exactly as genlab train runs it."""
     from genlab.config import resolve
     from genlab.data import normalizer_for
     from genlab.devices import choose_device
-    from genlab.train import batch_source, build_state, normalization_target
-    from genlab.train_steps import gan_step, vae_step
+    from genlab.training.loop import advance, batch_source
+    from genlab.training.state import build_state
+    from genlab.training.steps import normalization_target
 
     channels = 3 if model == "dcgan" else 1
     cfg = genlab_config(model, size, precision, batch, device)
     ds = synthetic_images(max(8 * (cfg.batch_size or 128), 1024), channels, size)
     cfg = resolve(cfg, ds.kind, ds.example_shape, 0, len(ds))
     dev = choose_device(cfg.device)
-    state = build_state(cfg, ds, dev)  # the fast path genlab.train takes, as it takes it
+    state = build_state(cfg, ds, dev)  # the fast path genlab train takes, as it takes it
     norm = normalizer_for(ds, normalization_target(cfg, ds.kind))
-    next_batch = batch_source(ds, norm, state)  # genlab.train's in-memory batching
-
-    if cfg.model.kind == "dcgan":
-        def step():
-            out = gan_step(state, next_batch)
-            state.step += 1
-            return out
-    else:
-        def step():
-            out = vae_step(state, next_batch())
-            state.step += 1
-            return out
+    next_batch = batch_source(ds, norm, state)  # genlab train's in-memory batching
     result = Result(f"genlab {model} {size} {state.precision.name}", model, size,
                     state.precision.name, cfg.batch_size)
-    return Workload(result, step)
+    return Workload(result, lambda: advance(state, next_batch))  # the loop body of train
 
 
 # ------------------------------------------------------------------ the reference loops
@@ -298,8 +288,10 @@ def run(args) -> int:
         print(f"{label}: {ratio:.2f}× reference "
               f"(per CPU-second: {report['cpu_ratios'][label]:.2f}×)")
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {**report, "results": [r.to_dict() for r in report["results"]]}, indent=1))
+        from genlab.training.atomic import atomic_write_bytes
+
+        atomic_write_bytes(Path(args.json), json.dumps(
+            {**report, "results": [r.to_dict() for r in report["results"]]}, indent=1).encode())
     return 0
 
 

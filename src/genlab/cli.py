@@ -12,53 +12,16 @@ import logging
 import sys
 from pathlib import Path
 
+from genlab.config import TRAIN_FIELDS, number_type, option_type  # flags <-> config
+
 MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
 
-# flag dest -> config field ("model.latent_dim"): the one table between argparse and TrainConfig
-TRAIN_FIELDS = {
-    "data": "data.name", "data_dir": "data.data_dir", "download": "data.download",
-    "image_size": "data.image_size", "holdout_class": "data.holdout_class",
-    "binarize": "data.binarize", "strict": "data.strict",
-    "steps": "steps", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "lr_d": "lr_d",
-    "lr_decay_start": "lr_decay_start", "seed": "seed", "beta": "beta",
-    "kl_warmup": "kl_warmup_steps", "loss": "loss", "n_critic": "n_critic",
-    "gp_weight": "gp_weight", "ema": "ema_decay", "device": "device", "precision": "precision",
-    "compile": "compile", "deterministic": "deterministic",
-    "checkpoint_every": "checkpoint_every", "sample_every": "sample_every",
-    "log_every": "log_every",
-    "latent_dim": "model.latent_dim", "arch": "model.architecture",
-    "hidden_dim": "model.hidden_dim", "depth": "model.depth", "filters": "model.filters",
-    "likelihood": "model.likelihood", "conditional": "model.conditional",
-    "spectral_norm": "model.spectral_norm", "minibatch_disc": "model.minibatch_disc",
-    "minibatch_std": "model.minibatch_std", "pack": "model.pack", "preset": "model.preset",
-    "discriminator_norm": "model.discriminator_norm",
-}
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse's own status)
         sys.stderr.write(f"genlab: error: {message}\n")
         raise SystemExit(2)
-
-
-def number_type(bounds):
-    """An argparse `type` that parses with genlab.config.Bounds: `argument --depth: must be an
-    integer in [1, 64], got 'nan'` (argparse names the flag; the text names the range)."""
-    from genlab.errors import GenlabError
-
-    def parse(text: str):
-        try:
-            return bounds.parse(text)
-        except GenlabError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-    parse.__name__ = "integer" if bounds.kind is int else "number"
-    return parse
-
-
-def option_type(name: str):
-    """The type of an operation's option (genlab.config.OPTION_BOUNDS)."""
-    from genlab.config import OPTION_BOUNDS
-    return number_type(OPTION_BOUNDS[name])
 
 
 def _field_type(dest: str):
@@ -229,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("genlab: interrupted (resume with --resume)\n")
         return 130
     except OSError as e:  # the last net: a write or read that no genlab writer wrapped
-        from genlab.atomic import os_reason
+        from genlab.training.atomic import os_reason
         where = f"{str(e.filename)!r}: " if e.filename else ""
         sys.stderr.write(f"genlab: error: {where}{_one_line(os_reason(e))}\n")
         return 2
@@ -245,8 +208,8 @@ OUTPUT_FILES = {"sample": ("out", (".png", ".npy", ".csv")),
 
 def _check_output(args) -> None:
     """`--out` of a command that writes one file: a known type, and a place that takes files
-    (genlab.atomic.check_writable). `train --out` is checked by the trainer (a folder)."""
-    from genlab.atomic import check_writable
+    (genlab.training.atomic.check_writable). `train --out` is checked by the trainer (a folder)."""
+    from genlab.training.atomic import check_writable
 
     dest, suffixes = OUTPUT_FILES.get(args.command, (None, None))
     path = getattr(args, dest, None) if dest else None
@@ -288,7 +251,7 @@ def _train_overrides(args) -> dict:
 
 def cmd_train(args) -> int:
     from genlab.config import TrainConfig
-    from genlab.train import train
+    from genlab import train
 
     overrides = _train_overrides(args)
     if "steps" in overrides and "epochs" in overrides:
@@ -371,7 +334,7 @@ def _write_tensor(path: Path, x, image_writer=None) -> None:
     """.png through `image_writer`, .npy / .csv as numbers (images flattened per row)."""
     import numpy as np
 
-    from genlab.checkpoints import atomic_write_bytes
+    from genlab.training.atomic import atomic_write_bytes
     from genlab.errors import GenlabError
 
     suffix = path.suffix.lower()
@@ -477,7 +440,7 @@ def cmd_reconstruct(args) -> int:
 def cmd_anomaly(args) -> int:
     import torch
 
-    from genlab.checkpoints import atomic_write_bytes
+    from genlab.training.atomic import atomic_write_bytes
     from genlab.operations import anomaly_scores
 
     run = _load(args)

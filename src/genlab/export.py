@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from genlab.atomic import _FILE_MODE, _UMASK
+from genlab.training.atomic import _FILE_MODE, _UMASK
 from genlab.errors import GenlabError
 
 FORMAT = "genlab-export-1"
@@ -86,8 +86,8 @@ def train_command(cfg, out: str = "runs/RUN") -> str:
     """A `genlab train` command that reproduces the resolved config `cfg`: the flags whose
     values differ from what the same kind, data, steps, loss and architecture resolve to.
     (device and data_dir are left out: they describe the machine, not the model.)"""
-    from genlab.cli import TRAIN_FIELDS
-    from genlab.config import TrainConfig, resolve
+    from genlab.config import TRAIN_FIELDS, TrainConfig, resolve
+    from genlab.models import MODELS
 
     m = cfg.model
     base = TrainConfig.from_dict({"model": {"kind": m.kind, "architecture": m.architecture},
@@ -103,7 +103,7 @@ def train_command(cfg, out: str = "runs/RUN") -> str:
             continue
         value, default = (_get(c, field) for c in (cfg, base))
         if (field in ("loss", "model.conditional")
-                or (field == "model.architecture" and m.kind in ("ae", "vae"))) \
+                or (field == "model.architecture" and MODELS[m.kind].ARCHITECTURE is None)) \
                 and value is not None:
             default = None  # always say these: they pick the other defaults
         if value == default or value is None:
@@ -160,6 +160,8 @@ def model_card(run, command: str, results: list[dict], license: str, name: str,
                repo: str | None = None):
     """The README.md: huggingface_hub.ModelCardData's YAML, then what the model is, a sample
     picture, how to load it, how it was trained and what `genlab evaluate` measured."""
+    from genlab.training.steps import family
+
     from huggingface_hub import ModelCard, ModelCardData
 
     from genlab import __version__
@@ -173,7 +175,8 @@ def model_card(run, command: str, results: list[dict], license: str, name: str,
         tags=["genlab", "pytorch", run.kind, "generative-model"]
         + (["conditional"] if run.num_classes else []) + (["2d-points"] if not image else []),
         datasets=[run.dataset] if own_data else None,
-        pipeline_tag="unconditional-image-generation" if image and run.kind != "ae" else None,
+        pipeline_tag="unconditional-image-generation" if image and family(run.kind).samples
+        else None,
         eval_results=eval_results(results, image) or None)
     weights = (f"the generator's exponential moving average (decay {cfg.ema_decay}), not its "
                "raw weights" if run.ema else "the model's weights as trained (no EMA)")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from genlab.atomic import atomic_path
+from genlab.training.atomic import atomic_path
 from genlab.errors import GenlabError
 
 

@@ -101,7 +101,7 @@ def training_estimate(cfg) -> tuple[int, int]:
     discriminator on a real and a fake batch."""
     import torch
 
-    from genlab.models import build_model
+    from genlab.models import GAN, build_model
 
     m, batch = cfg.model, cfg.batch_size
     with torch.device("meta"):
@@ -119,7 +119,7 @@ def training_estimate(cfg) -> tuple[int, int]:
                if not any(True for _ in mod.children())]
     try:
         y = torch.zeros(batch, dtype=torch.long, device="meta") if m.num_classes else None
-        if hasattr(model, "generator"):
+        if isinstance(model, GAN):  # (DCGAN is one)
             z = torch.empty(batch, m.latent_dim, device="meta")
             x_fake = model.generator(z, y)
             generator = activations
@@ -149,7 +149,9 @@ def check_training_memory(cfg) -> None:
     needed = training_bytes(cfg)
     m = cfg.model
     sizes = [f"latent_dim {m.latent_dim}", f"batch_size {cfg.batch_size}"]
-    if m.architecture == "mlp" or m.kind == "gan":
+    from genlab.models import uses_convolutions
+
+    if not uses_convolutions(m):
         sizes[:0] = [f"hidden_dim {m.hidden_dim}", f"depth {m.depth}"]
     else:
         sizes[:0] = [f"filters {m.filters}"]

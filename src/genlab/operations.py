@@ -40,15 +40,25 @@ def _eval_mode(*modules):
 
 @torch.no_grad()
 def decode_latent(model, ema, z: torch.Tensor, y: torch.Tensor | None, norm) -> torch.Tensor:
-    """Latent vectors -> data space. GANs use the EMA generator when there is one."""
-    if hasattr(model, "generator"):
-        net = ema.module if ema is not None else model.generator
+    """Latent vectors -> data space: the family's generator (its EMA when there is one), or
+    the decoder's mean."""
+    from genlab.training.steps import family
+
+    part = family(model.config.kind).generator
+    if part is not None:
+        net = ema.module if ema is not None else getattr(model, part)
         with _eval_mode(net):
             x = net(z, y)
     else:
         with _eval_mode(model):
             x = model.mean(model.decode(z, y))  # E[x | z] in model space
     return norm.decode(x.float())
+
+
+def _family(run):
+    from genlab.training.steps import family
+
+    return family(run.kind)
 
 
 def _labels(run, n: int, y, device) -> torch.Tensor | None:
@@ -94,7 +104,7 @@ def sample(run, n: int, y=None, seed: int = 0, batch_size: int = 1024) -> torch.
 def encode(run, x: torch.Tensor, y=None) -> torch.Tensor:
     """Examples (uint8 raw pixels, float images in [0, 1], or points; see the module
     docstring) -> latent codes (the posterior mean μ for a VAE)."""
-    if not hasattr(run.model, "encode"):
+    if not _family(run).encodes:
         raise GenlabError(f"a {run.kind} has no encoder; use an ae or vae run")
     x = _as_examples(run, x)
     labels = _labels(run, len(x), y, run.device) if run.num_classes else None
@@ -189,10 +199,10 @@ def anomaly_scores(run, dataset, method: str = "elbo", k: int = 1, batch_size: i
         raise unknown_name("anomaly method", method, ANOMALY_METHODS)
     OPTION_BOUNDS["k"].check("k", k)
     OPTION_BOUNDS["seed"].check("seed", seed)
-    if run.kind not in ("ae", "vae"):
+    if not _family(run).scores:
         raise GenlabError(f"a {run.kind} has no likelihood to score examples with; "
                           "use an ae or vae run")
-    if run.kind == "ae" and method == "iwae":
+    if not _family(run).elbo and method == "iwae":
         raise GenlabError("an autoencoder has no IWAE bound; use --method elbo "
                           "(its reconstruction error)")
     x_all = dataset.x if hasattr(dataset, "x") else torch.as_tensor(dataset)
@@ -213,7 +223,7 @@ def _score_batch(run, x, y, method, k, gen) -> torch.Tensor:
     from genlab import losses
 
     model = run.model
-    if run.kind == "ae":
+    if not _family(run).elbo:  # an autoencoder: its reconstruction error
         return -losses.reconstruction_log_likelihood(x, model(x, y).float(),
                                                      run.config.model.likelihood)
     from genlab.metrics.likelihood import elbo_terms, iwae_bound

@@ -12,7 +12,8 @@ from typing import Any
 
 import torch
 
-from genlab import checkpoints
+from genlab.training import checkpoints
+from genlab.training.steps import family
 from genlab.config import TrainConfig
 from genlab.errors import GenlabError
 
@@ -86,10 +87,11 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", use_ema: bool
     try:
         model.load_state_dict(checkpoints.module_state("model", tensors))
         used_ema = False
-        if use_ema and meta.get("ema") and hasattr(model, "generator"):
+        part = family(cfg.model.kind).generator  # the net the EMA averaged
+        if use_ema and meta.get("ema") and part is not None:
             ema = checkpoints.module_state("ema", tensors)
             weights = {k[len("module."):]: v for k, v in ema.items() if k.startswith("module.")}
-            model.generator.load_state_dict(weights)
+            getattr(model, part).load_state_dict(weights)
             used_ema = True
     except RuntimeError as e:
         raise GenlabError(f"{str(path)!r}: weights do not fit the model "

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from genlab.atomic import atomic_path
+from genlab.training.atomic import atomic_path
 
 REAL = (150, 150, 150)
 FAKE = (220, 40, 40)

@@ -12,7 +12,7 @@ from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.data import EpochSampler, binarize_fixed, load_dataset
 from genlab.data.binarize import DynamicBinarizer
 from genlab.errors import GenlabError
-from genlab.train import train
+from genlab import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -98,8 +98,8 @@ def test_training_reparameterizes_with_the_models_own_function(monkeypatch):
     from genlab.config import TrainConfig, resolve
     from genlab.data import load_dataset, normalizer_for
     from genlab.models import VAE
-    from genlab.train_state import build_state
-    from genlab.train_steps import vae_step
+    from genlab.training.state import build_state
+    from genlab.training.steps import vae_step
 
     ds = load_dataset("moons", "train", n_train=64, n_test=8)
     cfg = resolve(TrainConfig(model=ModelConfig(kind="vae", latent_dim=2, hidden_dim=8, depth=1),
@@ -114,5 +114,5 @@ def test_training_reparameterizes_with_the_models_own_function(monkeypatch):
         return original(self, mu, logvar, generator=generator, eps=eps)
 
     monkeypatch.setattr(VAE, "reparameterize", spy)
-    vae_step(state, (x, None))
+    vae_step(state, lambda: (x, None))
     assert len(calls) == 1 and calls[0] is not None and calls[0].shape == (16, 2)

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from genlab.atomic import atomic_path
+from genlab.training.atomic import atomic_path
 from genlab.errors import GenlabError
 
 CHUNK = 1 << 20

@@ -34,7 +34,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
-from genlab.atomic import atomic_path
+from genlab.training.atomic import atomic_path
 from genlab.errors import GenlabError
 
 __all__ = ["ARCH_VERSION", "ClassifierNet", "FeatureExtractor", "InceptionFeatures", "cache_dir"]

@@ -23,10 +23,15 @@ MODELS = {"ae": Autoencoder, "vae": VAE, "gan": GAN, "dcgan": DCGAN}
 def _unresolved(cfg: ModelConfig) -> list[str]:
     """The sizes and choices this model reads that are still None: genlab.config.resolve fills
     them (the one place defaults are decided), so a resolved config has none."""
-    needed = ["latent_dim", "architecture" if cfg.kind in ("ae", "vae") else "discriminator_norm"]
-    conv = cfg.kind == "dcgan" or (cfg.kind in ("ae", "vae") and cfg.architecture == "conv")
-    needed += ["filters"] if conv else ["hidden_dim", "depth"]
+    chosen = MODELS[cfg.kind].ARCHITECTURE is None  # ae/vae: cfg.architecture decides
+    needed = ["latent_dim", "architecture" if chosen else "discriminator_norm"]
+    needed += ["filters"] if uses_convolutions(cfg) else ["hidden_dim", "depth"]
     return [name for name in needed if getattr(cfg, name) is None]
+
+
+def uses_convolutions(cfg: ModelConfig) -> bool:
+    """Is this model convolutional: its class's ARCHITECTURE, else cfg.architecture (ae/vae)?"""
+    return (MODELS[cfg.kind].ARCHITECTURE or cfg.architecture) == "conv"
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:
@@ -46,5 +51,5 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return MODELS[cfg.kind](cfg)
 
 
-__all__ = ["MODELS", "build_model", "describe_layers", "Autoencoder", "VAE", "VAEOutput",
+__all__ = ["MODELS", "build_model", "uses_convolutions", "describe_layers", "Autoencoder", "VAE", "VAEOutput",
            "GAN", "DCGAN"]

@@ -14,6 +14,8 @@ from genlab.models.layers import build_encoder_decoder, concat_label
 
 
 class Autoencoder(nn.Module):
+
+    ARCHITECTURE: str | None = None  # cfg.architecture picks mlp or conv
     def __init__(self, cfg):
         super().__init__()
         self.config = cfg

@@ -125,6 +125,8 @@ def dcgan_discriminator(cfg) -> Discriminator:
 class DCGAN(GAN):
     """GAN with the convolutional generator and discriminator above."""
 
+    ARCHITECTURE: str | None = "conv"  # always convolutional
+
     def build_generator(self, cfg) -> nn.Module:
         return DCGANGenerator(cfg)
 

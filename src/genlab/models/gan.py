@@ -60,6 +60,8 @@ def mlp_discriminator(cfg) -> Discriminator:
 class GAN(nn.Module):
     """`.generator`, `.discriminator`, `sample_latent`; forward(z, y) = generator(z, y)."""
 
+    ARCHITECTURE: str | None = "mlp"  # always an MLP
+
     def __init__(self, cfg):
         super().__init__()
         if cfg.num_classes > 0 and cfg.pack > 1:

@@ -26,6 +26,8 @@ class VAEOutput(NamedTuple):
 
 
 class VAE(nn.Module):
+
+    ARCHITECTURE: str | None = None  # cfg.architecture picks mlp or conv
     def __init__(self, cfg):
         super().__init__()
         self.config = cfg

@@ -1,7 +1,7 @@
 """Beyond the playground: what a learned distribution gives, trained live on mnist5k.
 
 - task "anomaly": a VAE (genlab.models.VAE, MLP, `latent` dims) trained by
-  genlab.train_steps.vae_step, optionally without one digit (`holdout`). Each test digit is
+  genlab.training.steps.vae_step, optionally without one digit (`holdout`). Each test digit is
   scored by its −ELBO (genlab.metrics.likelihood.elbo_terms, 1 sample, nats; higher = less
   likely under the model). With a held-out digit, the AUROC of that score for "is the held-out
   digit" comes from genlab.metrics.anomaly.anomaly_auc. A digit the learner draws (28×28 in
@@ -28,7 +28,7 @@ import torch
 from genlab.errors import GenlabError
 from genlab.metrics.anomaly import anomaly_auc
 from genlab.metrics.likelihood import elbo_terms
-from genlab.train_steps import vae_step
+from genlab.training.steps import vae_step
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.data import normalizer_for
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
@@ -69,7 +69,7 @@ class BeyondLab:
         self.scored_step, self.scored_at = -1, 0.0
 
     def train_step(self) -> None:
-        self.live.record(vae_step(self.live.state, self.live.next_batch()))
+        self.live.record(vae_step(self.live.state, self.live.next_batch))
 
     @torch.no_grad()
     def _score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

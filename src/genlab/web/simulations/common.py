@@ -1,7 +1,7 @@
 """What every simulation shares: the trainer's state, datasets cached per process, helpers.
 
-`genlab.train_steps` (vae_step, autoencoder_step, gan_step) take the trainer's `TrainState`
-(genlab.train.build_state); a live simulation builds the same state in memory (CPU, fp32, no
+`genlab.training.steps` (vae_step, autoencoder_step, gan_step) take the trainer's `TrainState`
+(genlab.training.state.build_state); a live simulation builds the same state in memory (CPU, fp32, no
 run folder, no checkpoints) and calls the same steps, one at a time.
 
 A simulation (gan2d.py, vae.py, dcgan.py, beyond.py) holds a `LiveTraining` (the state, the
@@ -41,9 +41,9 @@ def cached_dataset(name: str, split: str, binarize: str = "none") -> Dataset:
 
 
 def make_state(cfg: TrainConfig, ds: Dataset, num_classes: int = 0):
-    """Resolve `cfg` against `ds` and build the trainer's own state (genlab.train.build_state:
+    """Resolve `cfg` against `ds` and build the trainer's own state (genlab.training.state.build_state:
     model, Adam optimizers, scalers, random streams, sampler) on the CPU in fp32."""
-    from genlab.train import build_state
+    from genlab.training.state import build_state
 
     cfg = resolve(cfg, ds.kind, ds.example_shape, num_classes=num_classes,
                   dataset_size=len(ds))
@@ -98,7 +98,7 @@ class LiveTraining:
         return x, None if self.y is None else self.y[idx]
 
     def record(self, out: dict[str, torch.Tensor]) -> None:
-        """After one step of genlab.train_steps: count it, keep its metrics (as tensors: they
+        """After one step of genlab.training.steps: count it, keep its metrics (as tensors: they
         become numbers only when a frame reads them)."""
         self.state.step += 1
         self._out = out

@@ -1,5 +1,5 @@
 """DCGAN lab: a small DCGAN (genlab.models.DCGAN, "classic" preset at 28×28: 7 → 14 → 28)
-trained live on mnist5k by the library's step (genlab.train_steps.gan_step), with the
+trained live on mnist5k by the library's step (genlab.training.steps.gan_step), with the
 non-saturating loss or the WGAN-GP variant (critic with layer norm, gradient penalty).
 
 State frame (frames.py):
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from genlab.data import normalizer_for
-from genlab.train_steps import gan_step
+from genlab.training.steps import gan_step
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
 

@@ -1,5 +1,5 @@
 """GAN playground on 2D points: a real MLP GAN (genlab.models) trained live by the library's
-own step (genlab.train_steps.gan_step: `# (1) discriminator step`, `# (2) generator step`).
+own step (genlab.training.steps.gan_step: `# (1) discriminator step`, `# (2) generator step`).
 
 Each state frame (frames.py) carries, in data coordinates:
     real  float32 (512, 2)     a fixed sample of the training data
@@ -35,7 +35,7 @@ from genlab import losses
 from genlab.data import load_dataset, normalizer_for, points_dataset
 from genlab.errors import GenlabError
 from genlab.metrics.toy2d import mode_coverage, mode_protocol
-from genlab.train_steps import gan_step
+from genlab.training.steps import gan_step
 from genlab.web.simulations.common import LiveTraining
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
 

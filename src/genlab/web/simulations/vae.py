@@ -1,5 +1,5 @@
 """VAE lab: a 2-latent VAE (or a plain autoencoder) on mnist5k, trained live by the library's
-steps (genlab.train_steps.vae_step / autoencoder_step) on genlab.models.VAE / Autoencoder.
+steps (genlab.training.steps.vae_step / autoencoder_step) on genlab.models.VAE / Autoencoder.
 
 The digits are binarized (schemas.VaeConfig.train_config: DataConfig.binarize "dynamic", Burda
 et al. 2016 Sec. 5): every training batch afresh as it is drawn, the test split once. So the
@@ -38,7 +38,7 @@ import torch
 
 from genlab.data import normalizer_for
 from genlab.errors import GenlabError
-from genlab.train_steps import autoencoder_step, vae_step
+from genlab.training.steps import autoencoder_step, vae_step
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
@@ -130,12 +130,12 @@ class VaeLab:
                           if cfg.model == "ae" else None)
 
     def train_step(self) -> None:
-        self.live.record(self.step_fn(self.live.state, self.live.next_batch()))
+        self.live.record(self.step_fn(self.live.state, self.live.next_batch))
         if self.companion is not None:
             main, other = self.live.state.cfg, self.companion.state.cfg
             if (other.lr, other.batch_size) != (main.lr, main.batch_size):  # changed live
                 self.companion.update(lr=main.lr, batch=main.batch_size)
-            self.companion.record(vae_step(self.companion.state, self.companion.next_batch()))
+            self.companion.record(vae_step(self.companion.state, self.companion.next_batch))
 
     # -- helpers
     @staticmethod

@@ -36,7 +36,7 @@ def preload() -> None:
     import torch  # noqa: F401
 
     import genlab.losses  # noqa: F401
-    import genlab.train_steps  # noqa: F401
+    import genlab.training.steps  # noqa: F401
     from genlab.web.simulations.common import cached_dataset
 
     for split in ("train", "test"):

@@ -9,10 +9,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from genlab import checkpoints
-from genlab.atomic import check_writable, remove_temp_files, write_error
 from genlab.config import TrainConfig
 from genlab.errors import GenlabError
+from genlab.training.atomic import (atomic_write_bytes, check_writable, remove_temp_files,
+                                    write_error)
 
 # Fields a resumed run may change: they do not change what is computed, only how long or where.
 RESUMABLE_FIELDS = {"steps", "epochs", "device", "checkpoint_every", "sample_every", "log_every",
@@ -135,4 +135,4 @@ def truncate_metrics(path: Path, step: int) -> None:
                 keep.append(line)
         except ValueError:  # a line cut by a kill
             continue
-    checkpoints.atomic_write_bytes(path, ("\n".join(keep) + "\n" if keep else "").encode())
+    atomic_write_bytes(path, ("\n".join(keep) + "\n" if keep else "").encode())

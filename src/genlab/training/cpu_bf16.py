@@ -1,15 +1,18 @@
 """bf16 convolutions on CPUs: faster weight gradients, the same results.
 
-`enable(model)` routes the model's bias-free Conv2d / ConvTranspose2d layers, while CPU bf16
-autocast is on, through `_BF16Conv`: the same bf16 forward and data gradient as autocast, and
-the weight gradient computed one of two ways:
+One switch: `with convolutions():` (entered by the training steps with their autocast when
+`TrainState.cpu_bf16` is on, decided once in build_state) routes the bias-free Conv2d /
+ConvTranspose2d calls that run under CPU bf16 autocast through `_BF16Conv`: the same bf16
+forward and data gradient as autocast, and the weight gradient computed one of two ways:
 
 - Few output positions (H·W ≤ `GEMM_MAX_POSITIONS` = 64, e.g. DCGAN's 8x8 -> 4x4 layers):
   oneDNN's bf16 weight-gradient kernel is slow for its FLOPs there, so it is formed as one GEMM
   (`gemm_weight_grad`: im2col of the NHWC input as a strided view, then grad_yᵀ · columns,
   accumulated in fp32 as oneDNN does); 64 is the threshold that made whole DCGAN steps fastest.
 - Otherwise oneDNN's kernel, on one thread when `one_thread_is_faster()`: a probe, run once per
-  process, since which thread count wins depends on the machine's load.
+  process, since which thread count wins depends on the machine's load. Its one process-wide
+  effect: around that kernel, in backward, torch's thread count is set to 1 and restored
+  (`_one_thread`).
 Per-kernel timings and the threshold sweep: docs/results/notes.md, "bf16 convolution weight
 gradients"; whole-step ratios: docs/results/speed.md.
 
@@ -19,11 +22,11 @@ Parameter names, dtypes and results (up to summation order) are as under plain a
 from __future__ import annotations
 
 import time
-import types
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 _PROBE: bool | None = None
 
@@ -110,31 +113,52 @@ def _one_thread(fn):
         torch.set_num_threads(n)
 
 
-def _routable(m: nn.Module) -> bool:
-    return (type(m) in (nn.Conv2d, nn.ConvTranspose2d) and m.bias is None and m.groups == 1
-            and m.padding_mode == "zeros" and tuple(m.dilation) == (1, 1)
-            and not isinstance(m.padding, str))
+class convolutions(TorchFunctionMode):
+    """`with convolutions():` — the switch. While it is active, every bias-free 2D convolution
+    (or transposed one) with a plain weight parameter, one group, no dilation and numeric
+    padding that runs under CPU bf16 autocast with gradients enabled goes through
+    `_BF16Conv`; anything else runs as torch runs it. The training steps enter it with their
+    autocast when `TrainState.cpu_bf16` is on (genlab.training.steps.autocast); no module is
+    changed, so state_dicts and module types are as without it. `routed` counts the
+    convolutions it took (for tests)."""
+
+    def __init__(self):
+        super().__init__()
+        self.routed = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.conv2d or func is F.conv_transpose2d:
+            call = _routable_call(func is F.conv_transpose2d, args, kwargs)
+            if call is not None:
+                self.routed += 1
+                return _BF16Conv.apply(*call)
+        return func(*args, **kwargs)
 
 
-def _forward(self, x, *rest):
-    if (torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
-            and x.device.type == "cpu" and torch.is_grad_enabled() and not rest):
-        transposed = isinstance(self, nn.ConvTranspose2d)
-        return _BF16Conv.apply(x, self.weight, self.stride, self.padding,
-                               self.output_padding if transposed else (0, 0), transposed)
-    return type(self).forward(self, x, *rest)
+_CONV_ARGS = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+_CONV_T_ARGS = ("input", "weight", "bias", "stride", "padding", "output_padding", "groups",
+                "dilation")
 
 
-def enable(model: nn.Module) -> int:
-    """Route `model`'s bias-free Conv2d / ConvTranspose2d layers through `_BF16Conv` (an
-    instance-level forward: state_dict and module types unchanged). Returns the number of
-    layers routed."""
-    count = 0
-    for m in model.modules():
-        if _routable(m):
-            m.forward = types.MethodType(_forward, m)
-            count += 1
-    return count
+def _routable_call(transposed: bool, args, kwargs):
+    """(x, weight, stride, padding, output_padding, transposed) for `_BF16Conv`, or None."""
+    names = _CONV_T_ARGS if transposed else _CONV_ARGS
+    a = dict(zip(names, args), **kwargs)
+    x, weight = a["input"], a["weight"]
+    if not (torch.is_autocast_enabled("cpu")
+            and torch.get_autocast_dtype("cpu") == torch.bfloat16
+            and torch.is_grad_enabled() and x.device.type == "cpu" and x.dim() == 4
+            and a.get("bias") is None and isinstance(weight, nn.Parameter)
+            and a.get("groups", 1) == 1 and not isinstance(a.get("padding", 0), str)
+            and _pair(a.get("dilation", 1)) == (1, 1)):
+        return None
+    return (x, weight, _pair(a.get("stride", 1)), _pair(a.get("padding", 0)),
+            _pair(a.get("output_padding", 0)) if transposed else (0, 0), transposed)
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 def one_thread_is_faster() -> bool:

@@ -26,6 +26,7 @@ Models without BatchNorm (MLP AE/VAE, MLP GAN with --discriminator-norm layer or
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from dataclasses import dataclass
@@ -168,26 +169,17 @@ def all_mean(ctx: DistContext, value: torch.Tensor) -> torch.Tensor:
 
 
 def attach(state, ctx: DistContext) -> None:
-    """Make a built TrainState distributed: `state.extra["dist"]` (read by the step functions
-    for `randn_shard`) and, with several processes, the DDP wrappers in `state.extra["ddp"]`
-    that the steps call forward through. The model itself stays unwrapped, so its state_dict
-    (and every checkpoint) is the same as a single-process run's."""
-    state.extra["dist"] = ctx
+    """Make a built TrainState distributed: `state.dist` (read by the steps for `randn_shard`)
+    and, with several processes, each of `state.units` (the modules its family's step calls
+    forward through, genlab.training.steps.Units) prepared and wrapped in DDP. The model
+    itself stays unwrapped, so its state_dict (and every checkpoint) is the same as a
+    single-process run's."""
+    state.dist = ctx
     if not ctx.enabled:
         return
-    model, device = state.model, state.device
-    kind = state.cfg.model.kind
-    if kind in ("gan", "dcgan"):
-        model.generator = prepare_module(model.generator, ctx, device)
-        model.discriminator = prepare_module(model.discriminator, ctx, device)
-        state.extra["ddp"] = {"generator": wrap(model.generator, ctx, device),
-                              "discriminator": wrap(model.discriminator, ctx, device)}
-    elif kind == "vae":
-        from genlab.train_steps import VAEForward
-
-        prepare_module(model, ctx, device)
-        state.extra["ddp"] = {"vae": wrap(VAEForward(model, state.precision, device), ctx,
-                                          device)}
-    else:
-        prepare_module(model, ctx, device)
-        state.extra["ddp"] = {"model": wrap(model, ctx, device)}
+    units = state.units
+    for f in dataclasses.fields(units):
+        unit = getattr(units, f.name)
+        if unit is not None:  # SyncBatchNorm converts in place: the model sees it too
+            setattr(units, f.name, wrap(prepare_module(unit, ctx, state.device), ctx,
+                                        state.device))

@@ -11,11 +11,13 @@ Events (every dict has `event`, `step`, `steps`):
   done        the run finished: `seconds`, `path` (the run folder)
 
 The run folder: config.json, metrics.jsonl, samples/step_XXXXXXX.png, checkpoints/ (see
-genlab.checkpoints). Only rank 0 writes files.
+genlab.training.checkpoints). Only rank 0 writes files. One step of the loop is
+`advance(state, next_batch)`: the learning rates of the step, the family's step function
+(genlab.training.steps.FAMILIES), the step count; `genlab bench` times that same call.
 
 Several processes: under `torchrun` (WORLD_SIZE > 1) `train()` joins the process group itself
-and trains with DistributedDataParallel (genlab.distributed: gloo on CPUs, nccl on GPUs, each
-rank a slice of every global batch, logged losses averaged over ranks); a DDP step equals a
+and trains with DistributedDataParallel (genlab.training.distributed: gloo on CPUs, nccl on
+GPUs, each rank a slice of every global batch, logged losses averaged over ranks); a DDP step equals a
 single-process step on the same global batch for models without BatchNorm (tests/
 test_distributed.py). Resuming works the same way: every rank loads the latest checkpoint.
 """
@@ -31,18 +33,16 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from genlab import checkpoints
-from genlab.atomic import WriteError, write_error
 from genlab.config import TrainConfig, resolve
 from genlab.devices import choose_device, make_deterministic, seed_everything
 from genlab.errors import GenlabError
-from genlab.train_folder import (RESUMABLE_FIELDS, empty_folder,  # noqa: F401
-                                 prepare_folder, resume_config, stored_config,
-                                 truncate_metrics)
-from genlab.train_state import (TrainState, adam, build_state, compile_model,  # noqa: F401
-                                finite_weights, load_checkpoint_into, state_to_checkpoint,
-                                uses_convolutions)
-from genlab.train_steps import autoencoder_step, gan_step, vae_step
+from genlab.training import checkpoints, distributed
+from genlab.training.atomic import WriteError, atomic_write_json, write_error
+from genlab.training.run_folder import (empty_folder, prepare_folder, resume_config,
+                                        stored_config, truncate_metrics)
+from genlab.training.state import (TrainState, build_state, compile_model, finite_weights,
+                                   load_checkpoint_into, state_to_checkpoint)
+from genlab.training.steps import NextBatch, family, normalization_target
 
 KEEP_CHECKPOINTS = 3
 SAMPLE_COUNT = 64  # images in a sample grid
@@ -56,13 +56,6 @@ class TrainingDiverged(GenlabError):
     """A loss or a weight became nan/inf; the last good checkpoint is kept."""
 
     exit_code = 3
-
-
-def normalization_target(cfg: TrainConfig, data_kind: str) -> str:
-    """Points: zero mean, unit std. Images: [0, 1] for AE/VAE, [-1, 1] for GAN tanh outputs."""
-    if data_kind == "points":
-        return "standard"
-    return "symmetric" if cfg.model.kind in ("gan", "dcgan") else "unit"
 
 
 def batch_source(ds, norm, state: TrainState) -> Callable[[], tuple[torch.Tensor, Any]]:
@@ -118,6 +111,21 @@ def learning_rate(cfg: TrainConfig, base: float, step: int) -> float:
     return base * max(0.0, (cfg.steps - step) / max(1.0, cfg.steps - begin))
 
 
+def advance(state: TrainState, next_batch: NextBatch) -> dict[str, torch.Tensor]:
+    """One training step, the loop body of `train` and of `genlab bench`: set this step's
+    learning rates, run the family's step (it draws its batches from `next_batch()`), count
+    it. Returns the step's metrics as detached 0-d tensors."""
+    cfg = state.cfg
+    fam = family(cfg.model.kind)
+    for name, _, lr_field in fam.optimizers:
+        lr = learning_rate(cfg, getattr(cfg, lr_field), state.step)
+        for group in state.optimizers[name].param_groups:
+            group["lr"] = lr
+    values = fam.step(state, next_batch)
+    state.step += 1
+    return values
+
+
 # ------------------------------------------------------------------ the loop
 
 def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, force: bool = False,
@@ -129,8 +137,6 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
     config; `overrides` ({"steps": 20000}, {"data.data_dir": ...}) may change only
     RESUMABLE_FIELDS, any other value that differs from the stored one is an error. A `cfg`
     given with `resume` is checked the same way on its non-None fields."""
-    from genlab import distributed
-
     out = Path(out_dir)
     own_group = world_size == 1 and distributed.env_world_size() > 1  # started by torchrun
     if own_group:
@@ -149,8 +155,6 @@ def train(cfg: TrainConfig | None, out_dir: str | Path, resume: bool = False, fo
 
 def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
            device_name: str | None) -> Iterator[dict[str, Any]]:
-    from genlab import distributed
-
     rank, world_size = ctx.rank, ctx.world_size
     writer = rank == 0
     if cfg is not None:
@@ -222,12 +226,11 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
     if cfg.compile:
         compile_model(state.model, cfg)
 
-    kind = cfg.model.kind
     metrics_path = out / "metrics.jsonl"
     if writer:
         if to_empty:
             empty_folder(out)
-        checkpoints.atomic_write_json(out / "config.json", cfg.to_dict())
+        atomic_write_json(out / "config.json", cfg.to_dict())
         if resume:
             truncate_metrics(metrics_path, state.step)
     tb = _tensorboard(out) if writer else None
@@ -237,6 +240,7 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
            "dataset_size": len(ds)}
     next_batch = batch_source(ds, norm, state)  # after "start": its time counts as training
 
+    lr_shown = family(cfg.model.kind).optimizers[-1][0]  # the generator's, or the model's
     last_good = (meta or {}).get("tensors")
     window: list[dict[str, torch.Tensor]] = []
     started = time.perf_counter()
@@ -246,26 +250,14 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
         raise write_error(metrics_path, e) from None
     try:
         while state.step < cfg.steps:
-            for name, opt in state.optimizers.items():
-                base = cfg.lr_d if name == "d" else cfg.lr
-                for group in opt.param_groups:
-                    group["lr"] = learning_rate(cfg, base, state.step)
-            if kind in ("gan", "dcgan"):
-                values = gan_step(state, next_batch)
-            elif kind == "vae":
-                values = vae_step(state, next_batch())
-            else:
-                values = autoencoder_step(state, next_batch())
-            state.step += 1
-            window.append(values)
+            window.append(advance(state, next_batch))
             step = state.step
             at_end = step == cfg.steps
             if step % cfg.log_every == 0 or at_end or step % cfg.checkpoint_every == 0:
                 record = _summarize(window, step - len(window) + 1, last_good, ctx)
                 window = []
                 record.update(step=step, steps=cfg.steps, epoch=round(state.sampler.epochs_done, 4),
-                              lr=state.optimizers["g" if "g" in state.optimizers else "model"]
-                              .param_groups[0]["lr"],
+                              lr=state.optimizers[lr_shown].param_groups[0]["lr"],
                               seconds=round(time.perf_counter() - started, 3))
                 if writer:
                     try:
@@ -302,7 +294,7 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
         if tb is not None:
             tb.close()
     if writer:
-        checkpoints.atomic_write_json(out / "final.json", {"step": state.step,
+        atomic_write_json(out / "final.json", {"step": state.step,
                                                            "checkpoint": last_good})
     distributed.barrier(ctx)  # no rank leaves before the last checkpoint is written
     yield {"event": "done", "step": state.step, "steps": cfg.steps, "path": str(out),
@@ -326,8 +318,7 @@ def _summarize(window: list[dict[str, torch.Tensor]], first_step: int,
     for key in window[0]:
         values = torch.stack([w[key].float() for w in window])  # (n,)
         if ctx is not None and ctx.enabled:  # the mean over ranks (each logs its local batch)
-            from genlab.distributed import all_mean
-            values = all_mean(ctx, values.to(window[0]["loss_d" if "loss_d" in window[0]
+            values = distributed.all_mean(ctx, values.to(window[0]["loss_d" if "loss_d" in window[0]
                                                        else "loss"].device))
         values = values.cpu()  # one sync
         bad = ~torch.isfinite(values)

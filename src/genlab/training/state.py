@@ -1,20 +1,23 @@
 """The state of a training run: everything a step reads or changes, built once for a fresh
 run (model, optimizers, grad scalers, EMA, sampler, random streams on the chosen device and
-precision) and turned into / restored from a checkpoint (genlab.checkpoints) for exact resume.
-genlab.train runs the loop over it; genlab.bench and the hub's live simulations build the same
-state to time or stream the very steps `genlab train` takes.
+precision) and turned into / restored from a checkpoint (genlab.training.checkpoints) for exact resume.
+genlab.training.loop runs the loop over it; genlab.bench and the hub's live simulations build
+the same state to time or stream the very steps `genlab train` takes. What differs by model
+kind is read from the family table (genlab.training.steps.FAMILIES).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from genlab import checkpoints
 from genlab.config import TrainConfig
 from genlab.devices import Precision, choose_precision, make_generator
+from genlab.training import checkpoints
+from genlab.training.distributed import SINGLE, DistContext
+from genlab.training.steps import Units, family
 
 
 @dataclass
@@ -29,66 +32,55 @@ class TrainState:
     scalers: dict[str, Any]
     generators: dict[str, torch.Generator]
     sampler: Any
+    units: Units  # what the step calls forward through (DDP wrappers under torchrun)
     ema: Any = None
     step: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    dist: DistContext = SINGLE  # the process group (genlab.training.distributed.attach)
+    cpu_bf16: bool = False  # the CPU bf16 convolution fast path (genlab.training.cpu_bf16)
 
 
 def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
                 world_size: int = 1) -> TrainState:
     """Model, optimizers, EMA, scalers, sampler and random streams of a fresh run."""
     from genlab.data import EpochSampler
-    from genlab.models import build_model
+    from genlab.models import build_model, uses_convolutions
     from genlab.regularizers import make_ema
 
     model = build_model(cfg.model).to(device)
     model.train()
     precision = choose_precision(cfg.precision, device,
                                  "points" if len(cfg.model.data_shape) == 1 else "image")
-    if device.type in ("cuda", "cpu") and uses_convolutions(cfg):
+    if device.type in ("cuda", "cpu") and uses_convolutions(cfg.model):
         # channels_last: cuDNN's fastest layout, and on CPUs oneDNN's native one (no reorder
         # around each convolution: DCGAN 64x64 on 1 thread fp32 ~1.2x, bf16 ~1.05x, same
         # results up to summation order). Checkpoints store contiguous copies.
         model.to(memory_format=torch.channels_last)
     betas = tuple(cfg.betas)
-    if cfg.model.kind in ("gan", "dcgan"):
-        optimizers = {
-            "d": adam(model.discriminator.parameters(), device, lr=cfg.lr_d, betas=betas),
-            "g": adam(model.generator.parameters(), device, lr=cfg.lr, betas=betas),
-        }
-    else:
-        optimizers = {"model": adam(model.parameters(), device, lr=cfg.lr, betas=betas)}
+    fam = family(cfg.model.kind)
+    optimizers = {name: adam((getattr(model, part) if part else model).parameters(), device,
+                             lr=getattr(cfg, lr), betas=betas)
+                  for name, part, lr in fam.optimizers}
     scalers = {name: torch.amp.GradScaler(device.type, enabled=precision.use_scaler)
                for name in optimizers}
     ema = None
-    if cfg.model.kind in ("gan", "dcgan") and cfg.ema_decay > 0:
-        ema = make_ema(model.generator, cfg.ema_decay)
-    if device.type == "cpu" and precision.dtype == torch.bfloat16 and not cfg.compile:
-        from genlab import cpu_bf16
-        cpu_bf16.enable(model)  # faster conv weight gradients (see genlab.cpu_bf16)
+    if fam.generator is not None and cfg.ema_decay > 0:
+        ema = make_ema(getattr(model, fam.generator), cfg.ema_decay)
+    # faster conv weight gradients under CPU bf16 autocast (genlab.training.cpu_bf16)
+    fast_convolutions = (device.type == "cpu" and precision.dtype == torch.bfloat16
+                         and not cfg.compile)
+    units = fam.units(model, precision, device, fast_convolutions)
     generators = {"noise": make_generator(device, cfg.seed * 1000 + 1),
                   "penalty": make_generator(device, cfg.seed * 1000 + 2)}
     sampler = EpochSampler(len(ds), cfg.batch_size, cfg.seed, drop_last=True, rank=rank,
                            world_size=world_size)
-    return TrainState(cfg, model, device, precision, optimizers, scalers, generators, sampler, ema)
+    return TrainState(cfg, model, device, precision, optimizers, scalers, generators, sampler,
+                      units, ema, cpu_bf16=fast_convolutions)
 
 
 def compile_model(model: torch.nn.Module, cfg: TrainConfig) -> None:
     """torch.compile the forward methods in place (the state_dict keys stay the same, so
-    checkpoints do not depend on --compile). The WGAN-GP critic stays eager: its penalty needs
-    a double backward, which compiled graphs do not support."""
-    if cfg.model.kind in ("gan", "dcgan"):
-        nets = [model.generator] + ([] if cfg.loss == "wgan-gp" else [model.discriminator])
-        for net in nets:
-            net.forward = torch.compile(net.forward)
-    else:
-        for name in ("encode", "decode", "forward"):
-            setattr(model, name, torch.compile(getattr(model, name)))
-
-
-def uses_convolutions(cfg: TrainConfig) -> bool:
-    return cfg.model.kind == "dcgan" or (cfg.model.kind in ("ae", "vae")
-                                         and cfg.model.architecture == "conv")
+    checkpoints do not depend on --compile); which ones is the family's choice."""
+    family(cfg.model.kind).compile(model, cfg)
 
 
 def adam(params, device: torch.device, **kw) -> torch.optim.Optimizer:

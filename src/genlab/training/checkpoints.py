@@ -29,18 +29,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.atomic import atomic_write_bytes, remove_temp_files
+from genlab.training.atomic import atomic_write_bytes, atomic_write_json, remove_temp_files
 from genlab.errors import GenlabError
 
 FORMAT = "genlab-checkpoint-1"
 LATEST = "latest.json"
 _STEP_FILE = re.compile(r"^step_(\d{7,})\.json$")
-
-
-# ---------------------------------------------------------------- atomic files
-
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
 
 
 # ---------------------------------------------------------------- state <-> (tensors, json)

@@ -1,6 +1,6 @@
 """Atomic file writes: a reader (or a run killed mid-write) sees the old file or the new one,
 never half of one. Every file genlab writes (checkpoints, PNGs, downloads, cached
-classifiers) goes through `atomic_path`.
+classifiers, JSON records) goes through `atomic_path`.
 
 Temporary files have one name, `.NAME.XXXXXXXX.part` beside NAME (TEMP_PREFIX, TEMP_SUFFIX);
 `remove_temp_files(folder)` deletes the ones a killed write left behind.
@@ -14,11 +14,12 @@ same faults before a command does its work.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from genlab.errors import GenlabError
 
@@ -95,6 +96,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """`obj` as indented, key-sorted JSON (the run folder's and checkpoints' records)."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
 
 
 def is_temp_file(path: Path) -> bool:
