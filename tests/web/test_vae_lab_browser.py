@@ -34,7 +34,8 @@ def test_the_vae_lab_shows_a_digit_of_each_class_and_interpolates_between_two(
     sim = page.locator(VAE)
     sim.scroll_into_view_if_needed()
     sim.locator("button[data-action=step]").click()
-    page.wait_for_function(f"() => document.querySelector('{VAE} canvas.sim-recons').dataset.labels")
+    page.wait_for_function(f"() => document.querySelector('{VAE} canvas.sim-recons').dataset.labels",
+                         timeout=90_000)  # the first worker of a session starts cold
     labels = sim.locator("canvas.sim-recons").get_attribute("data-labels").split(",")
     assert sorted(labels) == [str(d) for d in range(10)] and labels != sorted(labels)
     assert sim.locator("canvas.sim-recons").evaluate("c => c.width") == 10 * 30 - 2  # 10 columns
@@ -54,7 +55,8 @@ def test_the_vae_lab_shows_a_digit_of_each_class_and_interpolates_between_two(
     phone = new_page(width=375, height=812)
     phone.goto(f"{server_url}/?v_speed=10#sim-vae")
     phone.locator(f"{VAE} button[data-action=step]").click()
-    phone.wait_for_function(f"() => document.querySelector('{VAE} canvas.sim-recons').dataset.labels")
+    phone.wait_for_function(f"() => document.querySelector('{VAE} canvas.sim-recons').dataset.labels",
+                         timeout=90_000)  # the first worker of a session starts cold
     assert phone.evaluate(f"() => document.querySelector('{VAE}').scrollWidth") <= 375
     phone.locator(VAE).screenshot(path=str(screenshot_dir / "vae_lab_vae_375.png"))
     assert errors(page) == [] and errors(phone) == []
@@ -101,7 +103,7 @@ def test_autoencoder_mode_has_no_vae_leftovers_and_samples_the_prior_beside_a_va
     psim = phone.locator(VAE)
     assert psim.locator("input[name=beta]").is_disabled()
     psim.locator("button[data-action=step]").click()
-    phone.wait_for_function(f"() => document.querySelector('{VAE}').dataset.step")
+    phone.wait_for_function(f"() => document.querySelector('{VAE}').dataset.step", timeout=90_000)
     psim.screenshot(path=str(screenshot_dir / "vae_lab_ae_375.png"))
     assert errors(page) == [] and errors(phone) == []
 

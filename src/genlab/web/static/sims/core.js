@@ -83,7 +83,7 @@ export function buildControls(id, fields, values, onChange) {
     inputs[f.name] = input;
     const output = f.type === "range" ? el("output", { for: inputId, class: "sim-range-value" }) : null;
     // a choice with long names takes two columns, so none is cut ("Conditional generation")
-    const wide = f.type === "choice" && Math.max(...f.choices.map(([, label]) => String(label).length)) > 16;
+    const wide = f.type === "choice" && Math.max(...f.choices.map(([, label]) => String(label).length)) > 14;
     const wrap = el("div", { class: `sim-field sim-field-${f.type}${wide ? " sim-field-wide" : ""}`, "data-field": f.name },
       el("label", { for: inputId, text: f.label, title: f.help || null }), input, output);
     form.append(wrap);

@@ -192,8 +192,10 @@ export function mount(root, fields) {
     ctx.setLineDash([]);
     ctx.fillStyle = "#3d434b"; ctx.font = "11px system-ui, sans-serif";
     const tag = "prior N(0, I): 1σ, 2σ", tagW = ctx.measureText(tag).width;
-    ctx.fillText(tag, Math.min(size - tagW - 4, Math.max(4, sx(0) + 1.45 * unit)),
-                 Math.max(12, Math.min(size - 4, sy(0) - 1.45 * unit - 4)));
+    const tx = Math.min(size - tagW - 4, Math.max(4, sx(0) + 1.45 * unit));
+    const ty = Math.max(12, Math.min(size - 4, sy(0) - 1.45 * unit - 4));
+    ctx.fillStyle = "rgba(250, 250, 250, 0.85)"; ctx.fillRect(tx - 2, ty - 10, tagW + 4, 13);
+    ctx.fillStyle = "#3d434b"; ctx.fillText(tag, tx, ty);
     const z = frame.arrays.latent.data, labels = frame.arrays.label.data;
     for (let i = 0; i < labels.length; i++) {
       ctx.fillStyle = COLORS[labels[i]];
