@@ -87,8 +87,10 @@ class BeyondLab:
         try:
             if self.cfg.task == "anomaly":
                 now = time.monotonic()
-                if self.scores is None or (self.scored_step != self.live.step
-                                           and now - self.scored_at > SCORE_EVERY_S):
+                # while playing at most every SCORE_EVERY_S; a frame not live (a step, a
+                # reset, a recording) always scores the model it shows
+                if self.scores is None or (self.scored_step != self.live.step and (
+                        not live or now - self.scored_at > SCORE_EVERY_S)):
                     self.scores = self._score(self.x_test)  # (500,)
                     self.scored_step, self.scored_at = self.live.step, now
                 scores = self.scores

@@ -29,13 +29,17 @@ class DcganLab:
 
     def __init__(self, cfg, limits):
         self.limits = limits
-        self.train = cached_dataset("mnist5k", "train")
-        self.norm = normalizer_for(self.train, "symmetric")  # tanh generator: [-1, 1]
-        self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
+        self.uploaded = None  # a Dataset of the learner's images (uploads.py)
         self.build(cfg)
 
     def build(self, cfg) -> None:
         self.cfg = cfg
+        # mnist5k, or the uploaded images (until a set is loaded, the digits)
+        self.need_upload = cfg.data == "uploaded" and self.uploaded is None
+        self.train = (self.uploaded if cfg.data == "uploaded" and self.uploaded is not None
+                      else cached_dataset("mnist5k", "train"))
+        self.norm = normalizer_for(self.train, "symmetric")  # tanh generator: [-1, 1]
+        self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
         tc = cfg.train_config()  # schemas.py: what these settings train
         self.live = LiveTraining(tc, self.train, self.x_train)
         g = torch.Generator().manual_seed(cfg.seed + 11)
@@ -73,7 +77,7 @@ class DcganLab:
         last = self.live.last
         critic = self.cfg.loss == "wgan-gp"
         meta = {"step": self.live.step, "run": self.live.run, "loss": self.cfg.loss,
-                "critic": critic,
+                "critic": critic, "data": self.train.name, "need_upload": self.need_upload,
                 **{k: last.get(k) for k in ("loss_d", "loss_g", "gp", "d_real", "d_fake")}}
         if not critic:
             meta["p_real"], meta["p_fake"] = self._probabilities(fake)

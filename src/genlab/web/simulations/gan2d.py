@@ -70,6 +70,7 @@ class GanPlayground:
     def __init__(self, cfg, limits):
         self.limits = limits
         self.points: list | None = None
+        self.uploaded = None  # a Dataset of the learner's CSV points (uploads.py)
         self.build(cfg)
 
     # -- setup
@@ -80,6 +81,10 @@ class GanPlayground:
             if not self.points or len(self.points) < MIN_DRAWN:
                 return  # waiting for the learner's points: frames say so, steps refuse
             ds = points_dataset(self.points)
+        elif cfg.data == "uploaded":
+            if self.uploaded is None:
+                return  # waiting for the learner's file: frames say so, steps refuse
+            ds = self.uploaded
         else:
             ds = load_dataset(cfg.data, "train", seed=cfg.seed, n_train=20_000, n_test=10)
         self.norm = normalizer_for(ds, "standard")
@@ -103,6 +108,8 @@ class GanPlayground:
 
     # -- training
     def train_step(self) -> None:
+        if self.live is None and self.cfg.data == "uploaded":
+            raise GenlabError("load a CSV file of points first (x,y a line)")
         if self.live is None:
             raise GenlabError(f"draw at least {MIN_DRAWN} points on the canvas first "
                               f"({len(self.points or [])} so far)")
@@ -148,9 +155,11 @@ class GanPlayground:
     def frame(self, live: bool = False) -> bytes:
         """The state frame. While playing (`live`), the heat map and the PacGAN metrics are
         recomputed only as often as their cost allows (class Every); otherwise always."""
-        if self.live is None:  # drawn data, not enough points yet
+        if self.live is None:  # drawn data, not enough points yet (or no file loaded yet)
+            need = ({"need_upload": True} if self.cfg.data == "uploaded"
+                    else {"need_points": MIN_DRAWN})
             return encode_frame(KIND_STATE, 0, {"step": 0, "run": 0, "view": list(
-                DRAWN_VIEW), "loss": self.cfg.loss, "need_points": MIN_DRAWN}, {})
+                DRAWN_VIEW), "loss": self.cfg.loss, **need}, {})
         model, cfg = self.live.state.model, self.cfg
         model.eval()  # spectral norm: no power iteration outside training steps
         try:

@@ -1,4 +1,5 @@
-"""VAE lab: a 2-latent VAE (or a plain autoencoder) on mnist5k, trained live by the library's
+"""VAE lab: a 2-latent VAE (or a plain autoencoder) on mnist5k (or the learner's uploaded
+images, uploads.py), trained live by the library's
 steps (genlab.training.steps.vae_step / autoencoder_step) on genlab.models.VAE / Autoencoder.
 
 The digits are binarized (schemas.VaeConfig.train_config: DataConfig.binarize "dynamic", Burda
@@ -13,7 +14,8 @@ and cached under $GENLAB_CACHE) says which share of them it recognizes confident
 
 State frame (frames.py):
     latent    float32 (500, 2)   encoder means μ(x) (AE: codes z) of the 500 test digits
-    label     uint8   (500,)     their digits
+                                 (an upload: up to 500 of its images, a fixed shuffle)
+    label     uint8   (500,)     their digits (an upload: its classes, or 0)
     orig      uint8   (10, 28, 28) one test digit of each class (a fixed, mixed order) ...
     recon     uint8   (10, 28, 28) ... and their reconstructions (decoder mean at z = μ)
     manifold  uint8   (144, 28, 28) the decoder's mean on a 12×12 grid over the view box,
@@ -25,7 +27,8 @@ State frame (frames.py):
           view [z1_min, z1_max, z2_min, z2_max], shown (test indices of orig), pair (default
           interpolation endpoints: two different digits), recognized / recognized_vae (share
           of 500 fixed prior samples the classifier gives one digit ≥ CONFIDENT probability,
-          None until measured), classifier (its name, or why there is no number yet)
+          None until measured; uploads: never), classifier (its name, or why there is no
+          number yet), data, need_upload, classes (an upload's class names)
 Replies (kind 2): {"reply": "decode", "z"} with image uint8 (1, 28, 28);
                   {"reply": "interpolate", "a", "b", "path"} with images uint8 (steps, 28, 28).
 """
@@ -36,7 +39,7 @@ import threading
 
 import torch
 
-from genlab.data import normalizer_for
+from genlab.data import binarize_fixed, normalizer_for
 from genlab.errors import GenlabError
 from genlab.training.steps import autoencoder_step, vae_step
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
@@ -48,19 +51,23 @@ PRIOR_SHOWN = 16  # prior samples drawn on the page
 PRIOR_SCORED = 500  # prior samples the classifier scores
 CONFIDENT = 0.9  # "recognized": the classifier gives one digit at least this probability
 SHOWN_SEED = 12  # which test digit of each class is shown, and in which order
+SHOWN = 10  # test images shown with their reconstructions
+SHOWN_TEST = 500  # test images on the map
 
 
-def shown_indices(labels: torch.Tensor, seed: int = SHOWN_SEED) -> list[int]:
-    """One test index per class, the classes in a shuffled order: a pure function of `seed`
-    (the mnist5k test split is sorted by label, so its first digits are all 0s)."""
+def shown_indices(labels: torch.Tensor | None, n: int, seed: int = SHOWN_SEED) -> list[int]:
+    """Up to SHOWN of the indices 0..n-1: one per class, the classes in a shuffled order, then
+    (fewer classes, or no labels) others of a fixed shuffle; a pure function of `seed` (the
+    mnist5k test split is sorted by label, so its first digits are all 0s)."""
     g = torch.Generator().manual_seed(seed)
-    classes = torch.unique(labels)
-    order = classes[torch.randperm(len(classes), generator=g)]
-    out = []
-    for c in order.tolist():
-        idx = torch.nonzero(labels == c).flatten()
-        out.append(int(idx[torch.randint(len(idx), (1,), generator=g)]))
-    return out
+    out: list[int] = []
+    if labels is not None:
+        classes = torch.unique(labels)
+        for c in classes[torch.randperm(len(classes), generator=g)].tolist()[:SHOWN]:
+            idx = torch.nonzero(labels == c).flatten()
+            out.append(int(idx[torch.randint(len(idx), (1,), generator=g)]))
+    rest = [i for i in torch.randperm(n, generator=g).tolist() if i not in out]
+    return out + rest[:max(0, min(SHOWN, n) - len(out))]
 
 
 class _Classifier:
@@ -102,16 +109,36 @@ class VaeLab:
 
     def __init__(self, cfg, limits):
         self.limits = limits
-        tc = cfg.train_config()
-        self.train = cached_dataset("mnist5k", "train")  # grey: batches binarized as drawn
-        self.test = cached_dataset("mnist5k", "test", binarize=tc.data.binarize)  # once
-        self.norm = normalizer_for(self.train, "unit")  # Bernoulli decoder: x in [0, 1]
-        self.x_test = self.norm.encode(self.test.x)  # (500, 1, 28, 28)
-        self.labels = self.test.y.to(torch.uint8).numpy()
-        self.shown = shown_indices(self.test.y)
+        self.uploaded = None  # a Dataset of the learner's images (uploads.py)
         g = torch.Generator().manual_seed(0)
         self.z_prior = torch.randn(PRIOR_SCORED, 2, generator=g)  # fixed z ~ N(0, I)
         self.build(cfg)
+
+    def _use_data(self, cfg) -> None:
+        """mnist5k (4500 train, 500 shown), or the uploaded images: a user's set has no
+        held-out part, so the map and the reconstructions show (up to 500 of) its images.
+        Binarized as train_config says: the train split's batches as they are drawn, the
+        shown images once (genlab.data.binarize)."""
+        binarize = cfg.train_config().data.binarize
+        self.need_upload = cfg.data == "uploaded" and self.uploaded is None
+        if cfg.data == "uploaded" and self.uploaded is not None:
+            self.train = self.test = self.uploaded
+            test_x = (self.test.x if binarize == "none"
+                      else binarize_fixed(self.test.x, self.test.name, "test"))
+        else:  # until a set is loaded, the digits
+            self.train = cached_dataset("mnist5k", "train")  # grey: binarized as drawn
+            self.test = cached_dataset("mnist5k", "test", binarize=binarize)  # once
+            test_x = self.test.x
+        self.norm = normalizer_for(self.train, "unit")  # Bernoulli decoder: x in [0, 1]
+        shown = torch.arange(min(len(self.test), SHOWN_TEST))
+        if self.test is self.uploaded:  # a fixed shuffle of (up to 500 of) its images
+            shown = torch.randperm(len(self.test), generator=torch.Generator().manual_seed(0))[
+                :SHOWN_TEST]
+        self.x_test = self.norm.encode(test_x[shown])  # (500, 1, 28, 28)
+        y = None if self.test.y is None else self.test.y[shown]
+        self.labels = (torch.zeros(len(shown), dtype=torch.uint8) if y is None
+                       else y.to(torch.uint8)).numpy()
+        self.shown = shown_indices(y, len(shown))
 
     def _training(self, cfg) -> LiveTraining:
         tc = cfg.train_config()  # schemas.py: what these settings train
@@ -121,6 +148,7 @@ class VaeLab:
 
     def build(self, cfg) -> None:
         self.cfg = cfg
+        self._use_data(cfg)
         self.frames = 0
         self.recognized: dict[str, float | None] = {"main": None, "vae": None}
         self.live = self._training(cfg)
@@ -163,7 +191,7 @@ class VaeLab:
         """Decode the fixed prior samples; score them when the classifier is there."""
         images = self._decode(model, self.z_prior)  # (500, 1, 28, 28)
         arrays[key] = to_uint8(images[:PRIOR_SHOWN])
-        classifier = CLASSIFIER.get()
+        classifier = CLASSIFIER.get() if self.test is not self.uploaded else None  # digits'
         if classifier is not None:
             self.recognized[name] = recognized_share(classifier, images)
 
@@ -199,7 +227,10 @@ class VaeLab:
                 "recon": last.get("recon"), "kl": last.get("kl"), "shown": self.shown,
                 "pair": self.shown[:2], "recognized": self.recognized["main"],
                 "recognized_vae": self.recognized["vae"], "confident": CONFIDENT,
-                "classifier": CLASSIFIER.status}
+                "classifier": CLASSIFIER.status if self.test is not self.uploaded
+                else "the digit classifier does not apply to uploaded images",
+                "data": self.train.name, "need_upload": self.need_upload,
+                "classes": list(self.test.class_names) if self.test is self.uploaded else None}
         return encode_frame(KIND_STATE, self.live.step, meta, arrays)
 
     def handle(self, msg: dict) -> bytes | None:

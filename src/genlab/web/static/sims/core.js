@@ -1,5 +1,6 @@
 // Shared page side of the live simulations: the socket, settings <-> URL, controls, events.
 import { decodeFrame } from "./frames.js";
+import { RecordingSocket, recordingsFor } from "./playback.js";
 
 // ---------------------------------------------------------------- small DOM helpers
 export function el(tag, attrs = {}, ...children) {
@@ -154,7 +155,7 @@ export class SimSocket {
     ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") {
         const msg = JSON.parse(event.data);
-        if (msg.type === "hello") this.startHeartbeat(msg.heartbeat_seconds);
+        if (msg.type === "hello") { this.hello = msg; this.startHeartbeat(msg.heartbeat_seconds); }
         else if (msg.type === "error") this.handlers.onError(msg.message);
         else if (msg.type === "status") this.handlers.onStatus(msg);
         else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
@@ -184,6 +185,7 @@ export class SimSocket {
   // forget the socket (the server closes it, or has closed it)
   drop() {
     this.ws = null;
+    this.hello = null; // its upload token (upload.js) went with it
     this.queue = [];
     clearInterval(this.heartbeat);
   }
@@ -222,13 +224,16 @@ export class SimShell {
     this.playing = false;
     this.started = false;
     this.listeners = { frame: [], reply: [] };
-    this.socket = new SimSocket(kind, {
+    const handlers = {
       onFrame: (f) => this.handleFrame(f),
       onError: (m) => this.showError(m),
       onStatus: (s) => this.setPlaying(s.playing),
       onClosed: (reason, code) => this.handleClosed(reason, code),
       onFull: (msg) => this.handleFull(msg),
-    });
+    };
+    // the static site (genlab export-site) plays recorded runs through the same handlers
+    this.socket = recordingsFor(kind).length ? new RecordingSocket(kind, handlers)
+      : new SimSocket(kind, handlers);
     this.retry = { timer: null, tries: 0, command: null };
     root.classList.add("sim-mounted");
     root.replaceChildren();
@@ -257,6 +262,7 @@ export class SimShell {
     root.append(el("h3", { class: "sim-title", text: title }), this.toolbar, this.error,
       this.body, this.controls.form);
     this.announce();
+    if (this.socket.attach) this.socket.attach(this);
   }
 
   config() {

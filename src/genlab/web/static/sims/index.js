@@ -1,5 +1,7 @@
 // Entry point of the live simulations: mountAll() mounts every <div class="sim" data-sim="...">.
 // Each simulation is a plain ES module exporting mount(root, fields); they load on demand.
+import { attachExport } from "./export.js";
+
 const MODULES = {
   gan2d: "./gan2d.js",
   vae: "./vae.js",
@@ -30,7 +32,7 @@ async function loadSettings() {
 export async function mountAll(root = document) {
   ensureStyles();
   // Lets the server start its simulation workers' forkserver while the learner reads.
-  fetch("/api/sim/status", { cache: "no-store" }).catch(() => {});
+  if (!window.GENLAB_RECORDINGS) fetch("/api/sim/status", { cache: "no-store" }).catch(() => {});
   const nodes = [...root.querySelectorAll("div.sim[data-sim]")].filter((n) => !n.classList.contains("sim-mounted"));
   if (!nodes.length) return [];
   let settings;
@@ -49,7 +51,9 @@ export async function mountAll(root = document) {
     }
     try {
       const module = await import(MODULES[kind]);
-      mounted.push(module.mount(node, settings[kind]));
+      const shell = module.mount(node, settings[kind]);
+      if (shell && shell.toolbar) attachExport(shell); // every simulation: export.js
+      mounted.push(shell);
     } catch (error) {
       node.textContent = `This simulation could not start: ${error.message}`;
       console.warn(`genlab: simulation ${kind} failed to mount`, error);

@@ -2,6 +2,7 @@
 // (genlab/web/simulations/vae.py; settings: schemas.py). Click the latent map to decode; pick
 // two digits to interpolate.
 import { SimShell, el, drawChart, drawImages, fitCanvas, fmt } from "./core.js";
+import { mountUpload } from "./upload.js";
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
   "#7f7f7f", "#bcbd22", "#17becf"];
@@ -44,8 +45,14 @@ export function mount(root, fields) {
   const priorVaeBox = el("figure", { class: "sim-prior-box", hidden: true }, priorVae,
     el("figcaption", { class: "sim-caption", text: "a VAE (β = 1) trained alongside" }));
   const priorStat = el("p", { class: "sim-note sim-prior-stat", text: "" });
+  const useUploaded = () => { if (shell.values.data !== "uploaded") shell.setValues({ data: "uploaded" }); };
+  const uploader = mountUpload(shell, { label: "⇪ Load my images (a zip or several files)",
+    accept: ".zip,application/zip,image/*", multiple: true, dropTarget: shell.body, onLoaded: useUploaded });
+  const needUpload = el("p", { class: "sim-hint", hidden: true,
+    text: "Load your own images (a zip, or several image files; each is resized to 28×28 grey): training on the MNIST digits until then." });
+  const reconsCaption = el("p", { class: "sim-caption", text: "Test digits, one of each class, and their reconstructions:" });
   shell.body.append(
-    el("div", { class: "sim-main" }, map, legend,
+    el("div", { class: "sim-main" }, uploader, needUpload, map, legend,
       el("div", { class: "sim-row" }, decoded, decodedCaption),
       el("div", { class: "sim-row sim-interp-row" },
         el("label", { for: pickA.id, text: "from #" }), pickA,
@@ -54,7 +61,7 @@ export function mount(root, fields) {
         el("span", {}, pickMode, el("label", { for: pickMode.id, text: " pick by clicking" }))),
       interp, interpCaption),
     el("div", { class: "sim-side" }, metrics, elbo,
-      el("p", { class: "sim-caption", text: "Test digits, one of each class, and their reconstructions:" }), recons,
+      reconsCaption, recons,
       el("p", { class: "sim-caption", text: "The decoder on a 12×12 grid over the map (holes show as non-digits):" }),
       manifold,
       el("p", { class: "sim-caption", text: "Sampling: 16 draws z ~ N(0, I), decoded:" }),
@@ -110,12 +117,21 @@ export function mount(root, fields) {
       history[k].push(m[k] ?? NaN);
       if (history[k].length > HISTORY) history[k].shift();
     }
+    needUpload.hidden = !m.need_upload;
+    legend.querySelectorAll(".sim-digit").forEach((item, d) => { // an uploaded set's classes
+      const name = m.classes ? m.classes[d] : String(d);
+      item.hidden = m.classes ? name === undefined || m.classes.length < 2 : false;
+      item.lastChild.textContent = ` ${name ?? d} `;
+    });
+    const own = m.data && m.data.startsWith("upload:");
+    reconsCaption.textContent = own ? `Your images (${m.data.slice(7)}) and their reconstructions:` : "Test digits, one of each class, and their reconstructions:";
+    recons.dataset.data = m.data || "";
     set("recon", fmt(m.recon)); set("kl", m.model === "ae" ? "n/a (AE)" : fmt(m.kl)); set("loss", fmt(m.loss));
     const o = f.arrays.orig, r = f.arrays.recon;
     const both = new Uint8Array(o.data.length + r.data.length);
     both.set(o.data); both.set(r.data, o.data.length);
     drawImages(recons, both, o.shape[0] * 2, 28, 28, o.shape[0]);
-    recons.dataset.labels = m.shown.map((i) => frame.arrays.label.data[i]).join(",");
+    recons.dataset.labels = (m.shown || []).map((i) => frame.arrays.label.data[i]).join(",");
     if (f.arrays.manifold) drawImages(manifold, f.arrays.manifold.data, 144, 28, 28, 12, { gap: 0 });
     if (f.arrays.prior) drawImages(prior, f.arrays.prior.data, f.arrays.prior.shape[0], 28, 28, 4);
     if (f.arrays.prior_v) drawImages(priorVae, f.arrays.prior_v.data, f.arrays.prior_v.shape[0], 28, 28, 4);
