@@ -22,8 +22,10 @@ FORMULAS: dict[str, dict] = {
     "log_evidence": dict(
         label="Log-evidence identity",
         latex=r"\log p_\theta(x) = \mathbb{E}_{q_\phi(z\mid x)}\left[\log \frac{p_\theta(x, z)}"
-              r"{q_\phi(z\mid x)}\right] + D_{\mathrm{KL}}\left(q_\phi(z\mid x)\,\|\,p_\theta(z\mid x)\right)",
-        narrow=[r"\log p_\theta(x) = \mathbb{E}_{q_\phi(z\mid x)}\left[\log \frac{p_\theta(x, z)}{q_\phi(z\mid x)}\right]",
+              r"{q_\phi(z\mid x)}\right] + D_{\mathrm{KL}}\left(q_\phi(z\mid"
+              r" x)\,\|\,p_\theta(z\mid x)\right)",
+        narrow=[r"\log p_\theta(x) = \mathbb{E}_{q_\phi(z\mid x)}\left[\log"
+                r" \frac{p_\theta(x, z)}{q_\phi(z\mid x)}\right]",
                 r"\qquad + D_{\mathrm{KL}}\left(q_\phi(z\mid x)\,\|\,p_\theta(z\mid x)\right)"],
         refs=[("log p(x) estimated by", ["genlab.metrics.likelihood.iwae_bound"]),
               ("its first term by", ["genlab.metrics.likelihood.elbo_terms"])],
@@ -42,7 +44,8 @@ FORMULAS: dict[str, dict] = {
         label="KL of a diagonal Gaussian from N(0, I)",
         latex=r"D_{\mathrm{KL}}\left(\mathcal{N}(\mu, \mathrm{diag}\,\sigma^2)\,\|\,\mathcal{N}(0, I)\right)"
               r" = -\frac{1}{2}\sum_{j=1}^{d}\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)",
-        narrow=[r"D_{\mathrm{KL}}\left(\mathcal{N}(\mu, \mathrm{diag}\,\sigma^2)\,\|\,\mathcal{N}(0, I)\right)",
+        narrow=[r"D_{\mathrm{KL}}\left(\mathcal{N}(\mu,"
+                r" \mathrm{diag}\,\sigma^2)\,\|\,\mathcal{N}(0, I)\right)",
                 r"= -\frac{1}{2}\sum_{j=1}^{d}\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)"],
         refs=[("computed by", ["genlab.losses.kl_standard_normal"])],
     ),
@@ -50,7 +53,8 @@ FORMULAS: dict[str, dict] = {
         label="β-VAE objective",
         latex=r"\mathcal{L}_\beta(\theta, \phi; x) = \mathbb{E}_{q_\phi(z\mid x)}\left[\log p_\theta(x\mid z)"
               r"\right] - \beta\, D_{\mathrm{KL}}\left(q_\phi(z\mid x)\,\|\,p(z)\right)",
-        narrow=[r"\mathcal{L}_\beta(\theta, \phi; x) = \mathbb{E}_{q_\phi(z\mid x)}\left[\log p_\theta(x\mid z)\right]",
+        narrow=[r"\mathcal{L}_\beta(\theta, \phi; x) = \mathbb{E}_{q_\phi(z\mid"
+                r" x)}\left[\log p_\theta(x\mid z)\right]",
                 r"\qquad - \beta\, D_{\mathrm{KL}}\left(q_\phi(z\mid x)\,\|\,p(z)\right)"],
         refs=[("computed by", ["genlab.losses.vae_loss"])],
     ),
@@ -88,8 +92,10 @@ FORMULAS: dict[str, dict] = {
               r"\|\nabla_{\hat{x}} D(\hat{x})\|_2 - 1\right)^2\right],",
         latex_more=[r"\hat{x} = \epsilon x + (1 - \epsilon)\tilde{x}, \quad \epsilon \sim U[0, 1], "
                     r"\quad \lambda = 10"],
-        narrow=[r"L_D = \mathbb{E}_{\tilde{x} \sim p_g}\left[D(\tilde{x})\right] - \mathbb{E}_{x \sim p_{\mathrm{data}}}\left[D(x)\right]",
-                r"\qquad + \lambda\, \mathbb{E}_{\hat{x}}\left[\left(\|\nabla_{\hat{x}} D(\hat{x})\|_2 - 1\right)^2\right],",
+        narrow=[r"L_D = \mathbb{E}_{\tilde{x} \sim p_g}\left[D(\tilde{x})\right]"
+                r" - \mathbb{E}_{x \sim p_{\mathrm{data}}}\left[D(x)\right]",
+                r"\qquad + \lambda\, \mathbb{E}_{\hat{x}}\left[\left(\|\nabla_{\hat{x}}"
+                r" D(\hat{x})\|_2 - 1\right)^2\right],",
                 r"\hat{x} = \epsilon x + (1 - \epsilon)\tilde{x},",
                 r"\epsilon \sim U[0, 1], \quad \lambda = 10"],
         refs=[("computed by", ["genlab.losses.discriminator_loss",
