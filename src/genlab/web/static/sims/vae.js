@@ -158,7 +158,7 @@ export function mount(root, fields) {
   // the share of 500 prior samples the evaluation classifier recognizes, as the server measured it
   function priorText(m) {
     const pct = (v) => `${Math.round(100 * v)} %`;
-    if (m.recognized === null || m.recognized === undefined) return `Recognized samples: ${m.classifier}…`;
+    if (m.recognized === null || m.recognized === undefined) return `Recognized samples: ${m.classifier}.`;
     const what = `of 500 samples z ~ N(0, I) decoded, the evaluation classifier recognizes a digit ` +
       `(probability ≥ ${m.confident}) in`;
     if (m.model === "ae" && m.recognized_vae !== null && m.recognized_vae !== undefined) {
