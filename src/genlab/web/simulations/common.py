@@ -23,7 +23,7 @@ import itertools
 import numpy as np
 import torch
 
-from genlab.data import Dataset, EpochSampler, load_dataset
+from genlab.data import Dataset, EpochSampler, batch_binarizer, load_dataset
 from genlab.config import TrainConfig, resolve
 from genlab.errors import GenlabError
 from genlab.runs import Run
@@ -33,12 +33,13 @@ from genlab.training import loop
 _DATASETS: dict[tuple[str, str], Dataset] = {}
 
 
-def cached_dataset(name: str, split: str) -> Dataset:
+def cached_dataset(name: str, split: str, binarize: str = "none") -> Dataset:
     """A dataset loaded once per process. The forkserver loads mnist5k before it forks any
-    worker, so every worker starts with the digits already in (copy-on-write) memory."""
-    key = (name, split)
+    worker, so every worker starts with the digits already in (copy-on-write) memory.
+    `binarize` as genlab.data.load_dataset takes it ("dynamic": the test split binarized once)."""
+    key = (name, split, binarize)
     if key not in _DATASETS:
-        _DATASETS[key] = load_dataset(name, split)
+        _DATASETS[key] = load_dataset(name, split, binarize=binarize)
     return _DATASETS[key]
 
 
@@ -61,11 +62,15 @@ class LiveTraining:
     """One training run of a live simulation: the trainer's state (make_state), batches of `x`
     (model space; `y` labels or None) drawn by an EpochSampler, and the settings that change
     while it trains (`update`). `run` is new for every LiveTraining (the page clears its
-    curves when it changes). `multiple`: batches are a multiple of it (packing)."""
+    curves when it changes). `multiple`: batches are a multiple of it (packing).
+    `encode`: `x` holds the raw uint8 images, and each batch is binarized afresh as it is drawn
+    (cfg.data.binarize "dynamic", genlab.data.batch_binarizer, as the trainer does it), then
+    mapped to model space by `encode` (the Normalizer's)."""
 
     def __init__(self, cfg: TrainConfig, ds: Dataset, x: torch.Tensor,
-                 y: torch.Tensor | None = None, num_classes: int = 0, multiple: int = 1):
-        self.x, self.y, self.multiple = x, y, multiple
+                 y: torch.Tensor | None = None, num_classes: int = 0, multiple: int = 1,
+                 encode=None):
+        self.x, self.y, self.multiple, self.encode = x, y, multiple, encode
         cfg.batch_size = self._fit(cfg.batch_size)
         self.state = make_state(cfg, ds, num_classes=num_classes)
         self.run = next(_RUNS)
@@ -83,8 +88,12 @@ class LiveTraining:
         return self.state.step
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        idx = self.state.sampler.next_batch()
-        return self.x[idx], None if self.y is None else self.y[idx]
+        st = self.state
+        idx = st.sampler.next_batch()
+        x = self.x[idx]
+        if self.encode is not None:  # a fresh binary draw of this batch, then model space
+            x = self.encode(batch_binarizer(st.cfg.data.binarize, st.sampler, st.cfg.seed)(x))
+        return x, None if self.y is None else self.y[idx]
 
     def train_step(self) -> None:
         """One step of the trainer's loop body (it sets the learning rates from the config,

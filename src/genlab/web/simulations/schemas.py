@@ -110,11 +110,12 @@ def _recipes(data_kind: str) -> dict[str, dict[str, Any]]:
             if kind == data_kind and d.get("n_critic", 1) != 1}
 
 
-def _train_config(kind: str, data: str, **fields: Any) -> TrainConfig:
+def _train_config(kind: str, data: str, binarize: str = "none", **fields: Any) -> TrainConfig:
     model = {k: fields.pop(k) for k in list(fields) if k in ModelConfig.__dataclass_fields__}
     # open-ended (steps=10**9) at a constant rate: the learner changes it live (lr_decay_start=1)
-    return TrainConfig(model=ModelConfig(kind=kind, **model), data=DataConfig(name=data),
-                       steps=10**9, lr_decay_start=1.0, **fields)
+    return TrainConfig(model=ModelConfig(kind=kind, **model),
+                       data=DataConfig(name=data, binarize=binarize), steps=10**9,
+                       lr_decay_start=1.0, **fields)
 
 
 class _Strict(BaseModel):
@@ -194,8 +195,11 @@ class VaeConfig(_Strict):
     speed: int = _speed(4, 50)
 
     def train_config(self) -> TrainConfig:
-        # two latent dimensions: the map the lab draws is the latent space itself
-        return _train_config(self.model, "mnist5k", latent_dim=2, architecture="mlp",
+        # two latent dimensions: the map the lab draws is the latent space itself. Binarized
+        # digits (Burda et al. 2016: each training batch afresh, the test split once), so the
+        # Bernoulli decoder's −log p(x|z) the lab shows is a likelihood, as the lesson says.
+        return _train_config(self.model, "mnist5k", binarize="dynamic", latent_dim=2,
+                             architecture="mlp",
                              hidden_dim=self.width, depth=2, lr=self.lr, batch_size=self.batch,
                              seed=self.seed, beta=self.beta)
 

@@ -307,6 +307,25 @@ async function initSims() {
   }
 }
 
+// ------------------------------------------------------------------ formulas
+// A formula line wider than its box (a narrow window between the CSS breakpoints, a large
+// default font) is set in a smaller font, down to 60 %, so that nothing is clipped.
+function fitFormulas() {
+  for (const box of document.querySelectorAll(".math-scroll")) {
+    const math = box.querySelector("math");
+    if (!math) continue;
+    math.style.fontSize = "";
+    if (!box.clientWidth || box.scrollWidth <= box.clientWidth + 1) continue;
+    const base = parseFloat(getComputedStyle(math).fontSize);
+    const scale = Math.max(0.6, (box.clientWidth - 2) / box.scrollWidth);
+    math.style.fontSize = `${(base * scale).toFixed(2)}px`;
+  }
+}
+let fitTimer = null;
+window.addEventListener("resize", () => { clearTimeout(fitTimer); fitTimer = setTimeout(fitFormulas, 100); });
+if (document.fonts && document.fonts.ready) document.fonts.ready.then(fitFormulas);
+fitFormulas();
+
 initQuiz();
 initReading();
 initCurrentSection();

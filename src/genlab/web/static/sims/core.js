@@ -83,7 +83,9 @@ export function buildControls(id, fields, values, onChange) {
     }
     inputs[f.name] = input;
     const output = f.type === "range" ? el("output", { for: inputId, class: "sim-range-value" }) : null;
-    const wrap = el("div", { class: `sim-field sim-field-${f.type}`, "data-field": f.name },
+    // a choice with long names takes two columns, so none is cut ("Conditional generation")
+    const wide = f.type === "choice" && Math.max(...f.choices.map(([, label]) => String(label).length)) > 14;
+    const wrap = el("div", { class: `sim-field sim-field-${f.type}${wide ? " sim-field-wide" : ""}`, "data-field": f.name },
       el("label", { for: inputId, text: f.label, title: f.help || null }), input, output);
     form.append(wrap);
     const handler = () => {
@@ -210,6 +212,8 @@ export function retryDelay(n) {
 
 // ---------------------------------------------------------------- a simulation's frame
 // The common shell: title row, play/pause/step/reset/share buttons, status and error lines.
+const NOTICE_MS = 5000; // how long a notice stays, at least
+
 export class SimShell {
   constructor(root, { kind, prefix, fields, title }) {
     this.root = root;
@@ -246,9 +250,14 @@ export class SimShell {
                                       onclick: () => this.share() }, "Copy link");
     this.status = el("span", { class: "sim-status", role: "status", "aria-live": "polite" },
       "Not started — press Play.");
+    // transient notices ("Link copied", a recipe applied) live beside the per-frame status
+    // line, so frames never overwrite them; each stays at least NOTICE_MS (notify)
+    this.notice = el("span", { class: "sim-notice", role: "status", "aria-live": "polite", hidden: true });
+    this.noticeTimer = null;
+    this.lastStep = null;
     this.error = el("p", { class: "sim-error", role: "alert", hidden: true });
     this.toolbar = el("div", { class: "sim-toolbar" }, this.playButton, this.stepButton,
-      this.resetButton, this.shareButton, this.status);
+      this.resetButton, this.shareButton, this.status, this.notice);
     this.body = el("div", { class: "sim-body" });
     root.append(el("h3", { class: "sim-title", text: title }), this.toolbar, this.error,
       this.body, this.controls.form);
@@ -338,19 +347,34 @@ export class SimShell {
     this.playButton.textContent = playing ? "❚❚ Pause" : "▶ Play";
     this.playButton.setAttribute("aria-pressed", playing ? "true" : "false");
     this.root.dataset.playing = playing ? "1" : "0";
+    if (this.lastStep !== null) this.renderStatus(); // never "training" beside ▶ Play
+  }
+
+  // the per-frame status line: the step, and whether it trains (with its speed) or waits
+  renderStatus() {
+    const step = this.lastStep;
+    this.status.textContent = this.playing ? `step ${step} — training${this.rate(step)}`
+      : `step ${step} — paused`;
+  }
+
+  // a transient message, shown for at least `ms` whatever the frames do; a newer one replaces it
+  notify(content, ms = NOTICE_MS) {
+    this.notice.replaceChildren(...[content].flat());
+    this.notice.hidden = false;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => { this.notice.hidden = true; this.notice.replaceChildren(); }, ms);
   }
 
   share() {
     const url = window.location.href;
-    const done = () => { this.status.textContent = "Link copied: it opens these settings."; };
+    const done = () => this.notify("Link copied: it opens these settings.");
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(url).then(done, () => this.showLink(url));
     } else this.showLink(url);
   }
 
   showLink(url) {
-    this.status.textContent = "";
-    this.status.append("Share this link: ", el("a", { href: url, text: "link to these settings" }));
+    this.notify(["Share this link: ", el("a", { href: url, text: "link to these settings" })], 4 * NOTICE_MS);
   }
 
   showError(message) {
@@ -382,7 +406,8 @@ export class SimShell {
     this.retry.tries = 0; // started: the next full hub waits from the shortest delay again
     if (frame.kind === 2) { for (const fn of this.listeners.reply) fn(frame); return; }
     this.root.dataset.step = String(frame.step);
-    this.status.textContent = `step ${frame.step}${this.playing ? ` — training${this.rate(frame.step)}` : ""}`;
+    this.lastStep = frame.step;
+    this.renderStatus();
     for (const fn of this.listeners.frame) fn(frame);
   }
 

@@ -106,6 +106,7 @@ export function mount(root, serverFields) {
     }
     applyRecipe(name, value);
     drawHint.hidden = shell.values.data !== "drawn";
+    canvas.classList.toggle("sim-capture", shell.values.data === "drawn"); // touch draws
     redraw();
   };
   // A choice with its own recipe (the server's `recipes`: a loss's paper trains D several times
@@ -122,10 +123,11 @@ export function mount(root, serverFields) {
     shell.setValues(fresh);
     const label = (k) => shell.fields.find((f) => f.name === k).label;
     const choice = field.choices.find(([v]) => v === value);
-    shell.status.textContent = Object.entries(fresh).map(([k, v]) => `${label(k)} set to ${v}`)
-      .join(", ") + `, ${choice ? choice[1] : value}'s recipe.`;
+    shell.notify(Object.entries(fresh).map(([k, v]) => `${label(k)} set to ${v}`)
+      .join(", ") + `, ${choice ? choice[1] : value}'s recipe.`);
   }
   drawHint.hidden = shell.values.data !== "drawn";
+    canvas.classList.toggle("sim-capture", shell.values.data === "drawn"); // touch draws
   shell.beforeStart = () => { if (points.length) shell.socket.send({ type: "points", points }); };
 
   shell.on("frame", (f) => {
@@ -260,6 +262,7 @@ export function mount(root, serverFields) {
   }
   function sendPoints() {
     savePoints(points);
+    shell.clearError(); // "draw at least … (n so far)" was about the points before these
     showCount();
     clearTimeout(sendTimer);
     sendTimer = setTimeout(() => { if (shell.socket.open) shell.socket.send({ type: "points", points }); }, 150);
