@@ -107,6 +107,9 @@ def test_site_from_disk_plays_every_recording(site, new_page, screenshot_dir):
     page = _watch(new_page())
     page.goto((site / "index.html").as_uri())
     _play_every_recording(page, screenshot_dir / "site-file")
+    # a recording has no live model: no control offers to export it or to train it on a file
+    assert page.locator('[data-action="export"]').count() == 0
+    assert page.locator('[data-action="upload"]').count() == 0
     assert page.console_errors == []
     assert page.failed_requests == []
     assert page.sockets == []

@@ -37,7 +37,10 @@ STATIC = Path(__file__).resolve().parent / "static"
 MARKER = "genlab-site.json"
 SITE_LEARNERS = 48  # learner ids whose option orders the site carries
 SITE_LIMIT_BYTES = 30 * 1024 * 1024
-COPIED = ("hub.css", "favicon.svg", "sims/sims.css")
+def copied_files() -> list[str]:
+    """The static files the site copies as they are: every stylesheet the page's scripts may
+    link (read from the folder, so a new one is never left out) and the icon."""
+    return sorted(str(p.relative_to(STATIC)) for p in STATIC.rglob("*.css")) + ["favicon.svg"]
 NOTICE = ('<p class="site-notice" role="note">This copy of the lesson needs no server: the '
           'simulations are <strong>recordings of real training runs</strong>, played back. To '
           'train them live and change their settings: <code>pip install genlab</code>, then '
@@ -151,7 +154,7 @@ def export_site(out_dir: str | Path, fast: bool = False,
         "static/site-data.js": _js_data("GENLAB_SITE", {
             "quiz": {"orders": quiz_orders()}, "architecture": architectures(recorded)}),
     }
-    for name in COPIED:
+    for name in copied_files():
         files[f"static/{name}"] = (STATIC / name).read_bytes()
     for r in recorded:
         meta = {k: r[k] for k in ("sim", "name", "label", "preset", "config", "steps", "frames")}

@@ -52,7 +52,8 @@ export async function mountAll(root = document) {
     try {
       const module = await import(MODULES[kind]);
       const shell = module.mount(node, settings[kind]);
-      if (shell && shell.toolbar) attachExport(shell); // every simulation: export.js
+      // every live simulation: export.js (a recording has no live model to export)
+      if (shell && shell.toolbar && !window.GENLAB_RECORDINGS) attachExport(shell);
       mounted.push(shell);
     } catch (error) {
       node.textContent = `This simulation could not start: ${error.message}`;

@@ -22,6 +22,7 @@ function uploadTarget(shell, timeoutMs = 20000) {
 // shell: the lab's SimShell; accept: the picker's file types; multiple: several files;
 // dropTarget: the element files may be dropped on; onLoaded(message): after the server took them
 export function mountUpload(shell, { label, accept, multiple = false, dropTarget, onLoaded }) {
+  if (window.GENLAB_RECORDINGS) return el("span", { hidden: "" }); // a recording: no live lab to take files
   const input = el("input", { type: "file", accept, class: "sim-upload-input",
                               id: `${shell.id}-upload`, "data-upload": shell.kind });
   if (multiple) input.multiple = true;
