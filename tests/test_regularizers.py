@@ -221,6 +221,27 @@ def test_minibatch_discrimination_matches_the_direct_formula_and_its_gradient():
         torch.testing.assert_close(a, b)
 
 
+def test_the_gradient_penalty_differentiates_through_minibatch_discrimination():
+    """WGAN-GP + minibatch discrimination: the penalty's backward needs D's second derivative,
+    which cdist has none of; inside the penalty the layer's L1 distances are computed so that
+    it exists, and the penalty's gradient equals the one through the direct formula."""
+    torch.manual_seed(2)
+    critic = nn.Sequential(nn.Linear(2, 6), regularizers.MinibatchDiscrimination(6, 4, 3),
+                           nn.Linear(10, 1), nn.Flatten(0)).double()
+    x_real, x_fake = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    penalty = regularizers.gradient_penalty(critic, x_real, x_fake, generator=gen)
+    # raised "derivative for '_cdist_backward' is not implemented" before the fix (the last
+    # bias has no part in ∇_x D)
+    grads = torch.autograd.grad(penalty, list(critic.parameters()), allow_unused=True)
+    assert all(torch.isfinite(g).all() for g in grads if g is not None)
+    assert grads[2] is not None and grads[2].abs().sum() > 0  # T, the layer's tensor
+    with regularizers._twice_differentiable():  # the same penalty, every distance by hand
+        again = regularizers.gradient_penalty(critic, x_real, x_fake,
+                                              generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(penalty, again)
+
+
 def test_minibatch_stddev_by_hand():
     layer = regularizers.MinibatchStdDev(eps=0.0)
     x = torch.tensor([[[[1.0, 5.0]]], [[[3.0, 1.0]]]])  # (N=2, C=1, H=1, W=2)

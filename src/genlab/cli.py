@@ -35,7 +35,11 @@ def _add_train(sub) -> None:
                        description="Train an AE, VAE, GAN or DCGAN. Unset options take the "
                                    "defaults of the model kind (genlab.config.KIND_DEFAULTS).",
                        argument_default=argparse.SUPPRESS)
-    p.add_argument("model", choices=MODEL_KINDS, help="model kind")
+    p.add_argument("model", choices=MODEL_KINDS, nargs="?", default=None,
+                   help="model kind (with --config: the file's, unless given)")
+    p.add_argument("--config", metavar="FILE",
+                   help="train from this config JSON (a hub export or a run's config.json); "
+                        "flags given here override its values")
     p.add_argument("--out", required=True, help="run folder to create (or continue with --resume)")
     p.add_argument("--resume", action="store_true", default=False,
                    help="continue the run in --out from its latest checkpoint")
@@ -161,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="open the lesson hub in a browser")
     from genlab.web.server import add_arguments as add_serve_arguments
     add_serve_arguments(p)
+    p = sub.add_parser("export-site", help="write the lesson as static files (no server needed)")
+    from genlab.web.site_export import add_arguments as add_site_arguments
+    add_site_arguments(p)
     p = sub.add_parser("evaluate", help="compute the metrics papers report for a run",
                        description="The metrics that apply to the run's model and data: PacGAN "
                                    "protocol (2D), Fréchet/KID/precision/recall and mode count "
@@ -256,11 +263,27 @@ def cmd_train(args) -> int:
     overrides = _train_overrides(args)
     if "steps" in overrides and "epochs" in overrides:
         raise _error("give --steps or --epochs, not both")
+    model = getattr(args, "model", None)
+    config_file = getattr(args, "config", None)
+    if config_file is None and model is None:
+        raise _error("give a model kind (ae, vae, gan, dcgan) or --config FILE")
+    base = _config_file(config_file) if config_file is not None else None
+    if base is not None and model is not None and model != base.model.kind:
+        raise _error(f"--config {config_file!r} trains a {base.model.kind}, not a {model}; "
+                     f"drop the model kind or give {base.model.kind}")
     if args.resume:
-        overrides["model.kind"] = args.model
+        if model is not None:
+            overrides["model.kind"] = model
+        if base is not None:  # the file's values, then the flags: checked like flags are
+            overrides = {**_flat(base.to_dict()), **overrides}
         events = train(None, args.out, resume=True, overrides=overrides)
     else:
-        cfg = TrainConfig.from_dict({"model": {"kind": args.model}})
+        cfg = base if base is not None else TrainConfig.from_dict({"model": {"kind": model}})
+        if base is not None:  # a file's steps (or epochs) give way to the other flag
+            if "epochs" in overrides:
+                cfg.steps = None
+            elif "steps" in overrides:
+                cfg.epochs = None
         for key, value in overrides.items():
             section, _, name = key.rpartition(".")
             setattr(getattr(cfg, section) if section else cfg, name, value)
@@ -273,6 +296,44 @@ def cmd_train(args) -> int:
             pass
         return 0
     return _show_progress(events, quiet=getattr(args, "quiet", False))
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    """{"model": {"depth": 3}} -> {"model.depth": 3}, leaving out unset (None) values."""
+    out = {}
+    for key, value in d.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        elif value is not None:
+            out[prefix + key] = value
+    return out
+
+
+def _config_file(path: str):
+    """The TrainConfig of `--config FILE`: JSON read here, every field checked by
+    TrainConfig.from_dict (the validation of a run's own config.json)."""
+    import json
+
+    from genlab.config import TrainConfig
+    from genlab.errors import GenlabError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _error(f"--config {path!r}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not UTF-8 text"
+        raise _error(f"--config {path!r}: cannot read it ({reason})") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise _error(f"--config {path!r} is not valid JSON ({_one_line(e)})") from None
+    try:
+        return TrainConfig.from_dict(data)
+    except GenlabError as e:
+        raise _error(f"--config {path!r}: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise _error(f"--config {path!r}: {_one_line(e)}") from None
 
 
 def _error(message: str):
@@ -469,8 +530,16 @@ def cmd_serve(args) -> int:
         import fastapi, uvicorn  # noqa: F401,E401 - the hub's own dependencies
     except ImportError as e:
         raise _error(f"the lesson hub is not available ({e})") from None
-    serve(host=args.host, port=args.port, open_browser=args.open, **limits_from_args(args))
+    extra = ({"runs": {"run_paths": args.run or [], "runs_dir": args.runs}}
+             if args.run or args.runs else {})  # the runs page (genlab.web.runs_browser)
+    serve(host=args.host, port=args.port, open_browser=args.open, **extra,
+          **limits_from_args(args))
     return 0
+
+
+def cmd_export_site(args) -> int:
+    from genlab.web.site_export import run_command
+    return run_command(args)
 
 
 def cmd_bench(args) -> int:
@@ -481,6 +550,7 @@ def cmd_bench(args) -> int:
 COMMANDS = {"train": cmd_train, "bench": cmd_bench, "sample": cmd_sample, "interpolate": cmd_interpolate,
             "reconstruct": cmd_reconstruct, "anomaly": cmd_anomaly, "evaluate": cmd_evaluate,
             "serve": cmd_serve}
+COMMANDS["export-site"] = cmd_export_site
 
 
 # ------------------------------------------------------------------ export

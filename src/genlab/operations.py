@@ -1,7 +1,9 @@
 """What a learned distribution gives: sampling, interpolation, reconstruction, anomaly scores.
 
-Every function takes a `Run` (genlab.load_run) and returns tensors in data space: images as
-float in [0, 1] (N, C, H, W), points in data coordinates (N, 2).
+Every function takes a `Run` (genlab.load_run, or `Run.from_state` for a model as it trains,
+as the hub's live simulations hold it) and returns tensors in data space: images as float in
+[0, 1] (N, C, H, W), points in data coordinates (N, 2). Models are evaluated in eval mode
+(genlab.models.evaluating), then put back in the mode they were in.
 
 Inputs `x` (encode, reconstruct, anomaly_scores, data endpoints of interpolate) are read by
 their dtype (genlab.data.Normalizer.encode_examples): images as uint8 (any integer dtype) are
@@ -12,30 +14,15 @@ are data coordinates. Float images outside [0, 1] and nan/inf are refused (Genla
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 
 from genlab.config import OPTION_BOUNDS
 from genlab.errors import GenlabError, unknown_name
 from genlab.limits import check_fits, tensor_bytes
+from genlab.models.modes import evaluating
 
 INTERPOLATIONS = ("linear", "slerp")
 ANOMALY_METHODS = ("elbo", "iwae")
-
-
-@contextmanager
-def _eval_mode(*modules):
-    """Evaluate in eval mode (batch norm uses running stats), then restore each mode."""
-    was = [m.training for m in modules if m is not None]
-    for m in modules:
-        if m is not None:
-            m.eval()
-    try:
-        yield
-    finally:
-        for m, mode in zip([m for m in modules if m is not None], was):
-            m.train(mode)
 
 
 @torch.no_grad()
@@ -47,10 +34,10 @@ def decode_latent(model, ema, z: torch.Tensor, y: torch.Tensor | None, norm) -> 
     part = family(model.config.kind).generator
     if part is not None:
         net = ema.module if ema is not None else getattr(model, part)
-        with _eval_mode(net):
+        with evaluating(net):
             x = net(z, y)
     else:
-        with _eval_mode(model):
+        with evaluating(model):
             x = model.mean(model.decode(z, y))  # E[x | z] in model space
     return norm.decode(x.float())
 
@@ -108,7 +95,8 @@ def encode(run, x: torch.Tensor, y=None) -> torch.Tensor:
         raise GenlabError(f"a {run.kind} has no encoder; use an ae or vae run")
     x = _as_examples(run, x)
     labels = _labels(run, len(x), y, run.device) if run.num_classes else None
-    out = run.model.encode(run.normalizer.encode_examples(x), labels)
+    with evaluating(run.model):
+        out = run.model.encode(run.normalizer.encode_examples(x), labels)
     return (out[0] if isinstance(out, tuple) else out).float()
 
 
@@ -121,6 +109,14 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return (1 - t)[:, None] * z0 + t[:, None] * z1
     so = torch.sin(omega)
     return (torch.sin((1 - t) * omega) / so)[:, None] * z0 + (torch.sin(t * omega) / so)[:, None] * z1
+
+
+def latent_path(z0: torch.Tensor, z1: torch.Tensor, n_steps: int,
+                method: str = "linear") -> torch.Tensor:
+    """`n_steps` latent vectors (n_steps, latent_dim) from z0 to z1: z_t = (1 − t) z0 + t z1,
+    or `slerp`, at t evenly spaced over [0, 1]."""
+    t = torch.linspace(0, 1, n_steps, device=z0.device)
+    return slerp(z0, z1, t) if method == "slerp" else (1 - t)[:, None] * z0 + t[:, None] * z1
 
 
 def interpolate(run, n_steps: int = 10, method: str = "linear", start=None, end=None,
@@ -141,8 +137,7 @@ def interpolate(run, n_steps: int = 10, method: str = "linear", start=None, end=
     defaults = _latent(run, 2, seed)
     z0 = _endpoint(run, start, defaults[0], space, y)
     z1 = _endpoint(run, end, defaults[1], space, y)
-    t = torch.linspace(0, 1, n_steps, device=run.device)
-    z = slerp(z0, z1, t) if method == "slerp" else (1 - t)[:, None] * z0 + t[:, None] * z1
+    z = latent_path(z0, z1, n_steps, method)
     labels = _labels(run, n_steps, y, run.device) if run.num_classes else None
     if labels is not None and y is None:
         labels = labels[:1].expand(n_steps)  # one class along the path
@@ -212,10 +207,11 @@ def anomaly_scores(run, dataset, method: str = "elbo", k: int = 1, batch_size: i
         raise GenlabError("a conditional model needs the examples' classes to score them")
     gen = torch.Generator().manual_seed(seed)
     out = []
-    for i in range(0, len(x_all), batch_size):
-        x = run.normalizer.encode_examples(x_all[i:i + batch_size])
-        y = None if not run.num_classes else y_all[i:i + batch_size].to(run.device)
-        out.append(_score_batch(run, x, y, method, k, gen))
+    with evaluating(run.model):
+        for i in range(0, len(x_all), batch_size):
+            x = run.normalizer.encode_examples(x_all[i:i + batch_size])
+            y = None if not run.num_classes else y_all[i:i + batch_size].to(run.device)
+            out.append(_score_batch(run, x, y, method, k, gen))
     return torch.cat(out).cpu()
 
 

@@ -20,6 +20,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -66,7 +69,8 @@ def gradient_penalty(discriminator: nn.Module, x_real: torch.Tensor, x_fake: tor
     eps = eps.reshape(batch, *([1] * (x_real.dim() - 1)))  # (B, 1, ...)
     # x̂ = ε x + (1 − ε) x̃                                                       (line 6)
     x_hat = (eps * x_real.detach() + (1 - eps) * x_fake.detach()).requires_grad_(True)
-    d_hat = discriminator(x_hat, y) if y is not None else discriminator(x_hat)
+    with _twice_differentiable():  # the penalty's backward differentiates D's gradient
+        d_hat = discriminator(x_hat, y) if y is not None else discriminator(x_hat)
     (grad,) = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
     grad = grad.reshape(groups, -1)  # (B/pack, pack * prod(data_shape))
     # (‖∇_x̂ D(x̂)‖₂ − 1)², averaged over the m critic inputs                     (lines 7, 9)
@@ -84,6 +88,19 @@ def apply_spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Mo
     for layer in layers:
         torch.nn.utils.parametrizations.spectral_norm(layer, n_power_iterations=n_power_iterations)
     return module
+
+
+_TWICE = contextvars.ContextVar("genlab_twice_differentiable", default=False)
+
+
+@contextlib.contextmanager
+def _twice_differentiable():
+    """Inside: layers avoid ops without a second derivative (the gradient penalty needs one)."""
+    token = _TWICE.set(True)
+    try:
+        yield
+    finally:
+        _TWICE.reset(token)
 
 
 class MinibatchDiscrimination(nn.Module):
@@ -109,7 +126,10 @@ class MinibatchDiscrimination(nn.Module):
         # (B, N, N) memory, not the (N, N, B, C) difference tensor of the direct formula
         # (10-15x the cost of a plain 2D step at N = 128; tests pin it to the direct one).
         m_b = m.transpose(0, 1).contiguous()  # (B, N, C)
-        l1 = torch.cdist(m_b, m_b, p=1.0)  # ‖M_i,b − M_j,b‖_L1: (B, N, N)
+        if _TWICE.get():  # cdist's backward has no derivative (PyTorch): the same L1 by hand
+            l1 = (m_b[:, :, None, :] - m_b[:, None, :, :]).abs().sum(3)  # (B, N, N)
+        else:
+            l1 = torch.cdist(m_b, m_b, p=1.0)  # ‖M_i,b − M_j,b‖_L1: (B, N, N)
         c = torch.exp(-l1)  # c_b(x_i, x_j): (B, N, N)
         # DEVIATION: the paper's Σ_j includes j = i; we subtract that constant term exp(0) = 1
         o = c.sum(2).transpose(0, 1) - 1.0  # o(x_i)_b = Σ_{j≠i} c_b(x_i, x_j): (N, B)

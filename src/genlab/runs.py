@@ -20,13 +20,21 @@ from genlab.errors import GenlabError
 
 @dataclass
 class Run:
-    path: Path
+    path: Path | None  # None: a model as it trains (Run.from_state)
     config: TrainConfig  # the resolved config the run was trained with
     model: torch.nn.Module  # eval mode; a GAN's generator holds the EMA weights if any
     normalizer: Any  # genlab.data.Normalizer: data <-> model space
     device: torch.device
     step: int  # the checkpoint's step
     ema: bool  # True when the generator weights are the EMA average
+
+    @classmethod
+    def from_state(cls, state, normalizer) -> Run:
+        """A training's model as it is now (genlab.training.state.TrainState and the
+        Normalizer its batches went through): the hub's live simulations sample, encode and
+        score with it. The weights are the training's own (no copy; the raw generator, not
+        its EMA), left in the mode training needs; `step` is the state's at this call."""
+        return cls(None, state.cfg, state.model, normalizer, state.device, state.step, False)
 
     @property
     def kind(self) -> str:

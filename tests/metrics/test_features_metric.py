@@ -50,6 +50,11 @@ def test_features_predict_and_input_ranges(tmp_path):
     assert f.shape == (50, 128) and f.dtype == torch.float32
     pred = fx.predict(x)
     assert pred.dtype == torch.int64 and (pred == y).double().mean() > 0.9
+    p = fx.probabilities(x)  # the softmax of the logits, whose argmax is the prediction
+    assert p.shape == (50, 2)
+    torch.testing.assert_close(p.sum(1), torch.ones(50))
+    assert torch.equal(p.argmax(1), pred)
+    torch.testing.assert_close(p, torch.softmax(fx.network(x.float() / 255), 1))
     # uint8 0..255 and float [0, 1] give the same result
     torch.testing.assert_close(fx.features(x.float() / 255), f)
     with pytest.raises(GenlabError, match="shape"):

@@ -63,7 +63,7 @@ def test_sections_cover_the_lessons_topics(html_page):
         assert word.lower() in text["deep-dive"].lower(), word
 
 
-@pytest.mark.parametrize("sim, section", [("beyond", "motivation"), ("vae", "intuition"),
+@pytest.mark.parametrize("sim, section", [("beyond", "math"), ("vae", "intuition"),
                                           ("gan2d", "deep-dive"), ("dcgan", "deep-dive")])
 def test_simulation_placeholders_sit_in_their_sections(html_page, sim, section):
     assert f'<div class="sim" data-sim="{sim}"' in _element(html_page, "section", section)
@@ -193,3 +193,11 @@ def test_page_is_well_formed(html_page):
     checker.feed(html_page)
     assert checker.errors == []
     assert [t for t, _ in checker.stack] == []
+
+
+def test_the_beyond_lab_comes_after_the_elbo_and_beta_with_a_preview_in_the_motivation(html_page):
+    """It shows −ELBO, AUROC, β and the latent dimension: taught first, previewed plainly."""
+    motivation = _element(html_page, "section", "motivation")
+    assert 'data-sim="beyond"' not in motivation and 'href="#beyond"' in motivation
+    assert html_page.index('id="elbo"') < html_page.index('id="beta-vae"') \
+        < html_page.index('id="beyond"') < html_page.index('data-sim="beyond"')

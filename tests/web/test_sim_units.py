@@ -210,6 +210,7 @@ def test_live_settings_apply_in_place_and_shape_changes_rebuild():
                                             "loss": "hinge", "n_critic": 2, "lr_d": 5e-4}))
     st = sim.live.state
     assert sim.live is live and st.model is model and st.step == 1
+    sim.train_step()  # the rates apply from the next step on (loop.advance sets them)
     assert st.optimizers["d"].param_groups[0]["lr"] == 5e-4
     assert st.optimizers["g"].param_groups[0]["lr"] == 1e-3  # lr_g unchanged
     assert st.cfg.n_critic == 2 and st.sampler.batch_size == 64

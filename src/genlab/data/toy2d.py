@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -131,34 +132,56 @@ def load_csv(path: str | Path, split: str = "train") -> Dataset:
     check_split(split)
     path = Path(path).expanduser()
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(enumerate(csv.reader(f), start=1))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise GenlabError(f"{path}: no such CSV file") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise GenlabError(f"{path}: cannot read CSV file ({e})") from None
+    ds = parse_points_csv(raw, str(path))
+    ds.name = f"csv:{path}"
+    ds.split = split
+    return ds
+
+
+def parse_points_csv(raw: bytes, name: str, max_points: int | None = None) -> Dataset:
+    """The points of a CSV file's bytes (`load_csv`, and the hub's uploads): two finite numbers
+    a line, an optional header line, blank lines skipped; at most `max_points` points.
+    Errors name `name` and the line."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise GenlabError(f"{name}: cannot read CSV file (not UTF-8 text: {e.reason} at byte "
+                          f"{e.start})") from None
+    if "\0" in text:
+        raise GenlabError(f"{name}: cannot read CSV file (binary data, not text)")
+    try:
+        rows = list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
+    except csv.Error as e:
+        raise GenlabError(f"{name}: cannot read CSV file ({e})") from None
     values: list[tuple[float, float]] = []
     for line, row in rows:
         cells = [c.strip() for c in row]
         if not any(cells):
             continue  # blank line
         if len(cells) != 2:
-            raise GenlabError(f"{path}: line {line}: expected 2 numeric columns, got {len(cells)}: "
-                              f"{','.join(row)!r}")
+            raise GenlabError(f"{name}: line {line}: expected 2 numeric columns, got {len(cells)}: "
+                              f"{','.join(row)!r:.80}")
         try:
             a, b = float(cells[0]), float(cells[1])
         except ValueError:
             if not values and line == _first_nonblank(rows):
                 continue  # header line
-            raise GenlabError(f"{path}: line {line}: expected two numbers, got {','.join(row)!r}") from None
+            raise GenlabError(f"{name}: line {line}: expected two numbers, got "
+                              f"{','.join(row)!r:.80}") from None
         if not (math.isfinite(a) and math.isfinite(b)):
-            raise GenlabError(f"{path}: line {line}: expected finite numbers, got {','.join(row)!r}")
+            raise GenlabError(f"{name}: line {line}: expected finite numbers, got "
+                              f"{','.join(row)!r:.80}")
         values.append((a, b))
+        if max_points is not None and len(values) > max_points:
+            raise GenlabError(f"{name}: more than {max_points} points (line {line})")
     if not values:
-        raise GenlabError(f"{path}: no points found (expected lines of two numbers, e.g. 0.5,-1.2)")
-    ds = points_dataset(values, name=f"csv:{path}")
-    ds.split = split
-    return ds
+        raise GenlabError(f"{name}: no points found (expected lines of two numbers, e.g. 0.5,-1.2)")
+    return points_dataset(values, name=name)
 
 
 def _first_nonblank(rows: list[tuple[int, list[str]]]) -> int:

@@ -170,6 +170,10 @@ class FeatureExtractor:
         """Predicted classes (N,) int64."""
         return self._batches(x, lambda b: self.network(b).argmax(dim=1))
 
+    def probabilities(self, x) -> torch.Tensor:
+        """Class probabilities (N, num_classes): the softmax of the classifier's logits."""
+        return self._batches(x, lambda b: self.network(b).softmax(dim=1))
+
     @classmethod
     def from_data(cls, dataset: str, train_x, train_y, test_x, test_y, num_classes: int,
                   cache: str | Path | None = None, epochs: int = 4, seed: int = 0,

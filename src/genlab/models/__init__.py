@@ -13,6 +13,7 @@ from genlab.errors import GenlabError, unknown_name
 from genlab.models.autoencoder import Autoencoder
 from genlab.models.dcgan import DCGAN
 from genlab.models.gan import GAN
+from genlab.models.modes import evaluating
 from genlab.models.summary import describe_layers
 from genlab.models.vae import VAE, VAEOutput
 
@@ -51,5 +52,5 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return MODELS[cfg.kind](cfg)
 
 
-__all__ = ["MODELS", "build_model", "uses_convolutions", "describe_layers", "Autoencoder", "VAE", "VAEOutput",
-           "GAN", "DCGAN"]
+__all__ = ["MODELS", "build_model", "uses_convolutions", "describe_layers", "evaluating",
+           "Autoencoder", "VAE", "VAEOutput", "GAN", "DCGAN"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from genlab.models.modes import evaluating
+
 
 def _is_leaf(module: nn.Module) -> bool:
     # a spectral-normalized layer has a `parametrizations` child but is still one layer
@@ -50,14 +52,10 @@ def describe_layers(model_or_module: nn.Module, example_input,
         if name and not name.endswith("parametrizations") and ".parametrizations." not in name \
                 and _is_leaf(module):
             handles.append(module.register_forward_hook(hook_for(name, module)))
-    flags = {m: m.training for m in model_or_module.modules()}
     try:
-        model_or_module.eval()
-        with torch.no_grad():
+        with evaluating(model_or_module), torch.no_grad():
             model_or_module(*args)
     finally:
         for h in handles:
             h.remove()
-        for m, training in flags.items():
-            m.training = training
     return rows

@@ -10,6 +10,7 @@ Routes
   GET /api/health        {"status": "ok"}
   /static/...            files under genlab/web/static only (StaticFiles refuses anything else)
   /ws/sim/..., /api/sim/...  the live simulations' router
+  /runs, /api/runs/...   trained runs (genlab serve --run/--runs; genlab.web.runs_browser)
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def _simulations_router(limits: dict[str, Any]):
     return getattr(sims, "router", None)
 
 
-def create_app(allowed_hosts: list[str] | None = None, **limits: Any) -> FastAPI:
+def create_app(allowed_hosts: list[str] | None = None, runs: dict[str, Any] | None = None,
+               **limits: Any) -> FastAPI:
     """Build the hub. `limits` (e.g. max_sessions) are passed on to the simulations.
 
     `allowed_hosts`: Host names the hub answers to (others get 400); `serve` on a loopback
@@ -129,6 +131,8 @@ def create_app(allowed_hosts: list[str] | None = None, **limits: Any) -> FastAPI
     async def lifespan(_app):
         threading.Thread(target=page, name="genlab-page-build", daemon=True).start()
         yield
+        if runs_router is not None:  # the copies "continue training" made go with the hub
+            runs_router.views.close()
         manager = getattr(router, "manager", None)
         if manager is not None:  # every simulation's worker ends with the server
             await asyncio.to_thread(manager.close_all)
@@ -168,6 +172,12 @@ def create_app(allowed_hosts: list[str] | None = None, **limits: Any) -> FastAPI
     def health() -> dict:
         return {"status": "ok"}
 
+    runs_router = None
+    if runs:  # `genlab serve --run/--runs`: trained runs in their labs, read-only
+        from genlab.web import runs_browser
+
+        runs_router = runs_browser.create_router(**runs)
+        app.include_router(runs_router)
     router = _simulations_router(app.state.limits)
     if router is not None:
         app.include_router(router)

@@ -131,10 +131,15 @@ def mathml_of(tex: str) -> str:
 
 def render_formula(name: str) -> str:
     f = formulas.FORMULAS[name]
-    mathml = "".join(
-        f'<div class="math-scroll" tabindex="0" role="group" aria-label="{html.escape(f["label"])}">'
-        f'{mathml_of(tex)}</div>'
-        for tex in [f["latex"], *f.get("latex_more", [])])
+    def lines(texs) -> str:
+        return "".join(
+            f'<div class="math-scroll" tabindex="0" role="group" aria-label="{html.escape(f["label"])}">'
+            f'{mathml_of(tex)}</div>' for tex in texs)
+
+    mathml = lines([f["latex"], *f.get("latex_more", [])])
+    if f.get("narrow"):  # the same formula in shorter lines, for narrow screens (hub.css)
+        mathml = (f'<div class="math-wide">{mathml}</div>'
+                  f'<div class="math-narrow">{lines(f["narrow"])}</div>')
     parts = []
     for phrase, dotted in f.get("refs", []):
         present = [n for n in dotted if _exists(n)]  # never name what is not there

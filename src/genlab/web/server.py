@@ -49,6 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free one)")
     p.add_argument("--open", action="store_true", help="open the hub in a web browser")
+    p.add_argument("--run", action="append", metavar="RUN",
+                   help="open this run folder (genlab train --out) in the lab that fits it, "
+                        "read-only; may be given several times")
+    p.add_argument("--runs", metavar="DIR",
+                   help="list the run folders under DIR on the hub's runs page (read-only)")
     for flag, (_, kind, low, high, default, text) in LIMIT_FLAGS.items():
         p.add_argument(flag, type=_bounded(kind, low, high), default=None,
                        metavar="N" if kind is int else "S",
@@ -120,18 +125,25 @@ def address(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/"
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, **limits) -> None:
-    """Serve the hub until Ctrl-C. `limits` go to the live simulations (see `create_app`)."""
+def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
+          runs: dict | None = None, **limits) -> None:
+    """Serve the hub until Ctrl-C. `limits` go to the live simulations (see `create_app`);
+    `runs` ({"run_paths", "runs_dir"}) to the runs page (genlab.web.runs_browser)."""
     import uvicorn
 
     from genlab.web.app import create_app
 
+    # on a loopback address, answer only to loopback names (a DNS-rebinding page cannot)
+    app = create_app(allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None, runs=runs,
+                     **limits)  # a bad --run is refused before the port is taken
     sock = bind_socket(host, port)
     url = address(sock)
-    # on a loopback address, answer only to loopback names (a DNS-rebinding page cannot)
-    app = create_app(allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None, **limits)
     server = uvicorn.Server(uvicorn_config(app))
     print(f"genlab hub: {url}  (Ctrl-C to stop)", flush=True)
+    if runs:
+        first = "?run=0" if runs.get("run_paths") else ""
+        print(f"trained runs: {url}runs{first}", flush=True)
+        url = f"{url}runs{first}"
     if limits:
         print("live simulation limits: " + ", ".join(f"{k} {v:g}" for k, v in limits.items()),
               flush=True)

@@ -296,7 +296,8 @@ def optimal_discriminator():
     body += _t(x0 - 6, y0 + h / 2 + 4, "½", "muted", anchor="end", size=14)
     body += _t(x0 - 6, y0 + 8, "1", "muted", anchor="end", size=14)
     body += _t(sx(-3.2), sy(0.44), "D*(x)", "enc", anchor="start", size=14)
-    body += _t(sx(-1), sy(0.53), "p_data", "real", size=14)
+    # left of p_data's rising flank, below the ½ line: clear of D*(x), which is ≈ 1 there
+    body += _t(sx(-2.15), sy(0.22), "p_data", "real", anchor="end", size=14)
     body += _t(sx(2.4), sy(0.38), "p_g", "fake", size=14)
     return (_svg(490, 220, "The optimal discriminator", body),
             "For a fixed G, D*(x) = p_data(x) / (p_data(x) + p_g(x)), computed here for two "

@@ -138,8 +138,9 @@ QUESTIONS: list[dict] = [
         id="beta-sim", concept="ELBO", section="beta-vae", sim="vae",
         question="In the VAE lab, train 1,500 steps at β = 1, then reset and train 1,500 steps "
                  "at β = 10. What do the KL and −log p(x|z) readouts show?",
-        # Run (OMP_NUM_THREADS=1, VaeLab, lab defaults, seeds 0 and 1, mean of the last 50
-        # steps): β = 1: KL ≈ 6.2 nats, −log p(x|z) ≈ 139–141; β = 10: KL ≈ 2.3, −log p(x|z) ≈ 167.
+        # Run (OMP_NUM_THREADS=1, VaeLab, lab defaults: binarized digits, seeds 0 and 1, mean
+        # of the last 50 of 1,500 steps): β = 1: KL ≈ 6.1 nats, −log p(x|z) ≈ 142–143;
+        # β = 10: KL ≈ 2.1–2.2, −log p(x|z) ≈ 168–169.
         options=[
             ("kl-up", "KL rises and −log p(x|z) falls: the stronger KL term sharpens the decoder"),
             ("both-down", "Both fall: a larger β makes the whole objective easier to minimize"),
@@ -149,7 +150,7 @@ QUESTIONS: list[dict] = [
         answer="trade",
         explanation="β = 10 makes each nat of KL ten times as expensive, so the encoder keeps "
                     "less information (in our runs KL ≈ 6 → 2 nats) and the decoder "
-                    "reconstructs worse (−log p(x|z) ≈ 140 → 167). That is the rate–distortion "
+                    "reconstructs worse (−log p(x|z) ≈ 142 → 168). That is the rate–distortion "
                     "trade; pushed further it ends in posterior collapse, KL → 0.",
     ),
     # ------------------------------------------------------------------ Reparameterization

@@ -1,8 +1,8 @@
 """Beyond the playground: what a learned distribution gives, trained live on mnist5k.
 
 - task "anomaly": a VAE (genlab.models.VAE, MLP, `latent` dims) trained by
-  genlab.training.steps.vae_step, optionally without one digit (`holdout`). Each test digit is
-  scored by its −ELBO (genlab.metrics.likelihood.elbo_terms, 1 sample, nats; higher = less
+  genlab.training.loop.advance (vae_step), optionally without one digit (`holdout`). Each test
+  digit is scored by its −ELBO (genlab.operations.anomaly_scores, 1 sample, nats; higher = less
   likely under the model). With a held-out digit, the AUROC of that score for "is the held-out
   digit" comes from genlab.metrics.anomaly.anomaly_auc. A digit the learner draws (28×28 in
   [0, 1]) is scored the same way and placed among the test scores.
@@ -25,10 +25,10 @@ import time
 
 import torch
 
+from genlab import operations
 from genlab.errors import GenlabError
 from genlab.metrics.anomaly import anomaly_auc
-from genlab.metrics.likelihood import elbo_terms
-from genlab.training.steps import vae_step
+from genlab.models import evaluating
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.data import normalizer_for
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
@@ -69,26 +69,26 @@ class BeyondLab:
         self.scored_step, self.scored_at = -1, 0.0
 
     def train_step(self) -> None:
-        self.live.record(vae_step(self.live.state, self.live.next_batch))
+        self.live.train_step()
 
-    @torch.no_grad()
-    def _score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """−ELBO per example (nats), one posterior sample from a fixed stream."""
-        gen = torch.Generator().manual_seed(self.cfg.seed + 19)
-        return -elbo_terms(self.live.state.model, x, y, n_samples=1, generator=gen)["elbo"]
+    def _score(self, x: torch.Tensor) -> torch.Tensor:
+        """−ELBO per image of `x` (in [0, 1]; nats), one posterior sample from a fixed stream,
+        all of `x` in one batch (so one stream for all)."""
+        return operations.anomaly_scores(self.live.as_run(self.norm), x, "elbo", k=1,
+                                         batch_size=len(x), seed=self.cfg.seed + 19)
 
     @torch.no_grad()
     def frame(self, live: bool = False) -> bytes:
-        model = self.live.state.model
-        model.eval()
         last = self.live.last
         meta = {"step": self.live.step, "run": self.live.run, "task": self.cfg.task,
                 **{k: last.get(k) for k in ("loss", "recon", "kl")}}
-        try:
+        with evaluating(self.live.state.model):
             if self.cfg.task == "anomaly":
                 now = time.monotonic()
-                if self.scores is None or (self.scored_step != self.live.step
-                                           and now - self.scored_at > SCORE_EVERY_S):
+                # while playing at most every SCORE_EVERY_S; a frame not live (a step, a
+                # reset, a recording) always scores the model it shows
+                if self.scores is None or (self.scored_step != self.live.step and (
+                        not live or now - self.scored_at > SCORE_EVERY_S)):
                     self.scores = self._score(self.x_test)  # (500,)
                     self.scored_step, self.scored_at = self.live.step, now
                 scores = self.scores
@@ -100,18 +100,15 @@ class BeyondLab:
                 arrays = {"worst": to_uint8(self.x_test[worst]), "wscore": scores[worst],
                           "wlabel": labels[worst], "scores": scores, "labels": labels}
             else:
-                x = model.mean(model.decode(self.z_fixed, self.y_fixed))
+                x = operations.decode_latent(self.live.state.model, None, self.z_fixed,
+                                             self.y_fixed, self.norm)
                 arrays = {"cond": to_uint8(x)}
-        finally:
-            model.train()
         self.frames += 1
         return encode_frame(KIND_STATE, self.live.step, meta, arrays)
 
     @torch.no_grad()
     def handle(self, msg: dict) -> bytes | None:
-        model = self.live.state.model
-        model.eval()
-        try:
+        with evaluating(self.live.state.model):
             if msg["type"] == "score":
                 if self.cfg.task != "anomaly":
                     raise GenlabError("switch to the anomaly task to score a drawing")
@@ -120,8 +117,7 @@ class BeyondLab:
                 if self.scores is None:
                     self.scores = self._score(self.x_test)
                 percentile = float((self.scores < score).float().mean() * 100)
-                mu, _ = model.encode(x)
-                recon = model.mean(model.decode(mu))
+                recon = operations.reconstruct(self.live.as_run(self.norm), x)
                 return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "score", "score": score, "percentile": percentile},
                                     {"recon": to_uint8(recon)})
@@ -130,10 +126,8 @@ class BeyondLab:
                     raise GenlabError("switch to the conditional task to generate a chosen digit")
                 z = torch.randn(8, self.cfg.latent, generator=self.gen)  # z ~ N(0, I)
                 y = torch.full((8,), msg["label"], dtype=torch.long)
-                x = model.mean(model.decode(z, y))
+                x = operations.decode_latent(self.live.state.model, None, z, y, self.norm)
                 return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "generate", "label": msg["label"]},
                                     {"images": to_uint8(x)})
-        finally:
-            model.train()
         raise GenlabError(f"this simulation does not understand {msg['type']!r}")

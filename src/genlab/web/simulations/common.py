@@ -1,8 +1,9 @@
 """What every simulation shares: the trainer's state, datasets cached per process, helpers.
 
-`genlab.training.steps` (vae_step, autoencoder_step, gan_step) take the trainer's `TrainState`
-(genlab.training.state.build_state); a live simulation builds the same state in memory (CPU, fp32, no
-run folder, no checkpoints) and calls the same steps, one at a time.
+A live simulation builds the trainer's own `TrainState` (genlab.training.state.build_state)
+in memory (CPU, fp32, no run folder, no checkpoints) and trains it with the trainer's loop
+body, `genlab.training.loop.advance`, one step at a time; what it shows of the model comes
+from genlab.operations on `genlab.runs.Run.from_state` (LiveTraining.as_run).
 
 A simulation (gan2d.py, vae.py, dcgan.py, beyond.py) holds a `LiveTraining` (the state, the
 batches, the settings that change without a restart) and offers to the worker:
@@ -10,7 +11,7 @@ batches, the settings that change without a restart) and offers to the worker:
     live                its LiveTraining, or None while it cannot train yet (no drawn points)
     LIVE                {setting: LiveTraining.update keywords}: what applies live
     build(cfg)          (re)start training with `cfg` (also Reset)
-    train_step()        one training step
+    train_step()        one training step (LiveTraining.train_step)
     frame(live=False)   the state frame; live=True while playing (it may reuse costly parts)
     handle(msg)         a simulation's own message, answered by a reply frame or None
 """
@@ -22,20 +23,23 @@ import itertools
 import numpy as np
 import torch
 
-from genlab.data import Dataset, EpochSampler, load_dataset
+from genlab.data import Dataset, EpochSampler, batch_binarizer, load_dataset
 from genlab.config import TrainConfig, resolve
 from genlab.errors import GenlabError
+from genlab.runs import Run
+from genlab.training import loop
 
 
 _DATASETS: dict[tuple[str, str], Dataset] = {}
 
 
-def cached_dataset(name: str, split: str) -> Dataset:
+def cached_dataset(name: str, split: str, binarize: str = "none") -> Dataset:
     """A dataset loaded once per process. The forkserver loads mnist5k before it forks any
-    worker, so every worker starts with the digits already in (copy-on-write) memory."""
-    key = (name, split)
+    worker, so every worker starts with the digits already in (copy-on-write) memory.
+    `binarize` as genlab.data.load_dataset takes it ("dynamic": the test split binarized once)."""
+    key = (name, split, binarize)
     if key not in _DATASETS:
-        _DATASETS[key] = load_dataset(name, split)
+        _DATASETS[key] = load_dataset(name, split, binarize=binarize)
     return _DATASETS[key]
 
 
@@ -51,11 +55,6 @@ def make_state(cfg: TrainConfig, ds: Dataset, num_classes: int = 0):
     return build_state(cfg, ds, torch.device("cpu"))
 
 
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
 _RUNS = itertools.count(1)
 
 
@@ -63,11 +62,15 @@ class LiveTraining:
     """One training run of a live simulation: the trainer's state (make_state), batches of `x`
     (model space; `y` labels or None) drawn by an EpochSampler, and the settings that change
     while it trains (`update`). `run` is new for every LiveTraining (the page clears its
-    curves when it changes). `multiple`: batches are a multiple of it (packing)."""
+    curves when it changes). `multiple`: batches are a multiple of it (packing).
+    `encode`: `x` holds the raw uint8 images, and each batch is binarized afresh as it is drawn
+    (cfg.data.binarize "dynamic", genlab.data.batch_binarizer, as the trainer does it), then
+    mapped to model space by `encode` (the Normalizer's)."""
 
     def __init__(self, cfg: TrainConfig, ds: Dataset, x: torch.Tensor,
-                 y: torch.Tensor | None = None, num_classes: int = 0, multiple: int = 1):
-        self.x, self.y, self.multiple = x, y, multiple
+                 y: torch.Tensor | None = None, num_classes: int = 0, multiple: int = 1,
+                 encode=None):
+        self.x, self.y, self.multiple, self.encode = x, y, multiple, encode
         cfg.batch_size = self._fit(cfg.batch_size)
         self.state = make_state(cfg, ds, num_classes=num_classes)
         self.run = next(_RUNS)
@@ -85,14 +88,23 @@ class LiveTraining:
         return self.state.step
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        idx = self.state.sampler.next_batch()
-        return self.x[idx], None if self.y is None else self.y[idx]
+        st = self.state
+        idx = st.sampler.next_batch()
+        x = self.x[idx]
+        if self.encode is not None:  # a fresh binary draw of this batch, then model space
+            x = self.encode(batch_binarizer(st.cfg.data.binarize, st.sampler, st.cfg.seed)(x))
+        return x, None if self.y is None else self.y[idx]
 
-    def record(self, out: dict[str, torch.Tensor]) -> None:
-        """After one step of genlab.training.steps: count it, keep its metrics (as tensors: they
-        become numbers only when a frame reads them)."""
-        self.state.step += 1
-        self._out = out
+    def train_step(self) -> None:
+        """One step of the trainer's loop body (it sets the learning rates from the config,
+        steps the model's family, counts the step); its metrics are kept as tensors: they
+        become numbers only when a frame reads them."""
+        self._out = loop.advance(self.state, self.next_batch)
+
+    def as_run(self, normalizer) -> Run:
+        """The model as it is now, for genlab.operations (`normalizer`: the one its batches
+        went through)."""
+        return Run.from_state(self.state, normalizer)
 
     @property
     def last(self) -> dict[str, float]:
@@ -102,14 +114,13 @@ class LiveTraining:
                n_critic: int | None = None, beta: float | None = None,
                batch: int | None = None) -> None:
         """Settings that apply from the next step on, without a restart: `lr` is the model's
-        (AE/VAE) or the generator's learning rate, `lr_d` the discriminator's."""
+        (AE/VAE) or the generator's learning rate, `lr_d` the discriminator's (advance sets
+        the optimizers' rates from these config fields at every step)."""
         st = self.state
-        for value, names, field in ((lr, ("model", "g"), "lr"), (lr_d, ("d",), "lr_d")):
-            if value is not None:
-                setattr(st.cfg, field, value)
-                for name in names:
-                    if name in st.optimizers:
-                        set_lr(st.optimizers[name], value)
+        if lr is not None:
+            st.cfg.lr = lr
+        if lr_d is not None:
+            st.cfg.lr_d = lr_d
         if n_critic is not None:
             st.cfg.n_critic = n_critic
         if beta is not None:

@@ -1,6 +1,6 @@
 """DCGAN lab: a small DCGAN (genlab.models.DCGAN, "classic" preset at 28×28: 7 → 14 → 28)
-trained live on mnist5k by the library's step (genlab.training.steps.gan_step), with the
-non-saturating loss or the WGAN-GP variant (critic with layer norm, gradient penalty).
+trained live on mnist5k by the library's loop body (genlab.training.loop.advance: gan_step),
+with the non-saturating loss or the WGAN-GP variant (critic with layer norm, gradient penalty).
 
 State frame (frames.py):
     grid  uint8 (16, 28, 28)   G(z) for 16 fixed noise vectors (the same z all along, so the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from genlab.data import normalizer_for
-from genlab.training.steps import gan_step
+from genlab.models import evaluating
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
 
@@ -29,13 +29,17 @@ class DcganLab:
 
     def __init__(self, cfg, limits):
         self.limits = limits
-        self.train = cached_dataset("mnist5k", "train")
-        self.norm = normalizer_for(self.train, "symmetric")  # tanh generator: [-1, 1]
-        self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
+        self.uploaded = None  # a Dataset of the learner's images (uploads.py)
         self.build(cfg)
 
     def build(self, cfg) -> None:
         self.cfg = cfg
+        # mnist5k, or the uploaded images (until a set is loaded, the digits)
+        self.need_upload = cfg.data == "uploaded" and self.uploaded is None
+        self.train = (self.uploaded if cfg.data == "uploaded" and self.uploaded is not None
+                      else cached_dataset("mnist5k", "train"))
+        self.norm = normalizer_for(self.train, "symmetric")  # tanh generator: [-1, 1]
+        self.x_train = self.norm.encode(self.train.x)  # (4500, 1, 28, 28)
         tc = cfg.train_config()  # schemas.py: what these settings train
         self.live = LiveTraining(tc, self.train, self.x_train)
         g = torch.Generator().manual_seed(cfg.seed + 11)
@@ -43,7 +47,7 @@ class DcganLab:
         self.probe = self.x_train[torch.randperm(len(self.train), generator=g)[:PROBE]]
 
     def train_step(self) -> None:
-        self.live.record(gan_step(self.live.state, self.live.next_batch))
+        self.live.train_step()
 
     @torch.no_grad()
     def _probabilities(self, fake: torch.Tensor) -> tuple[float, float]:
@@ -64,16 +68,13 @@ class DcganLab:
     @torch.no_grad()
     def frame(self, live: bool = False) -> bytes:
         model = self.live.state.model
-        model.generator.eval()
-        try:
+        with evaluating(model.generator):
             fake = model.generator(self.z_fixed)  # (16, 1, 28, 28) in [-1, 1]
-        finally:
-            model.generator.train()
         images = self.norm.decode(fake)  # [0, 1]
         last = self.live.last
         critic = self.cfg.loss == "wgan-gp"
         meta = {"step": self.live.step, "run": self.live.run, "loss": self.cfg.loss,
-                "critic": critic,
+                "critic": critic, "data": self.train.name, "need_upload": self.need_upload,
                 **{k: last.get(k) for k in ("loss_d", "loss_g", "gp", "d_real", "d_fake")}}
         if not critic:
             meta["p_real"], meta["p_fake"] = self._probabilities(fake)

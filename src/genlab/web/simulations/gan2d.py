@@ -1,5 +1,6 @@
 """GAN playground on 2D points: a real MLP GAN (genlab.models) trained live by the library's
-own step (genlab.training.steps.gan_step: `# (1) discriminator step`, `# (2) generator step`).
+own loop body (genlab.training.loop.advance, which runs genlab.training.steps.gan_step:
+`# (1) discriminator step`, `# (2) generator step`).
 
 Each state frame (frames.py) carries, in data coordinates:
     real  float32 (512, 2)     a fixed sample of the training data
@@ -31,11 +32,11 @@ import time
 import numpy as np
 import torch
 
-from genlab import losses
+from genlab import losses, operations
 from genlab.data import load_dataset, normalizer_for, points_dataset
 from genlab.errors import GenlabError
 from genlab.metrics.toy2d import mode_coverage, mode_protocol
-from genlab.training.steps import gan_step
+from genlab.models import evaluating
 from genlab.web.simulations.common import LiveTraining
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
 
@@ -70,6 +71,7 @@ class GanPlayground:
     def __init__(self, cfg, limits):
         self.limits = limits
         self.points: list | None = None
+        self.uploaded = None  # a Dataset of the learner's CSV points (uploads.py)
         self.build(cfg)
 
     # -- setup
@@ -80,6 +82,10 @@ class GanPlayground:
             if not self.points or len(self.points) < MIN_DRAWN:
                 return  # waiting for the learner's points: frames say so, steps refuse
             ds = points_dataset(self.points)
+        elif cfg.data == "uploaded":
+            if self.uploaded is None:
+                return  # waiting for the learner's file: frames say so, steps refuse
+            ds = self.uploaded
         else:
             ds = load_dataset(cfg.data, "train", seed=cfg.seed, n_train=20_000, n_test=10)
         self.norm = normalizer_for(ds, "standard")
@@ -103,10 +109,12 @@ class GanPlayground:
 
     # -- training
     def train_step(self) -> None:
+        if self.live is None and self.cfg.data == "uploaded":
+            raise GenlabError("load a CSV file of points first (x,y a line)")
         if self.live is None:
             raise GenlabError(f"draw at least {MIN_DRAWN} points on the canvas first "
                               f"({len(self.points or [])} so far)")
-        self.live.record(gan_step(self.live.state, self.live.next_batch))
+        self.live.train_step()
 
     # -- messages
     def handle(self, msg: dict) -> bytes | None:
@@ -139,7 +147,8 @@ class GanPlayground:
 
     def _protocol(self) -> dict:
         """The PacGAN protocol on EVAL_SAMPLES generated points (data coordinates)."""
-        fake = self.norm.decode(self.live.state.model.generator(self.z_eval))  # (2500, 2)
+        fake = operations.decode_latent(self.live.state.model, None, self.z_eval, None,
+                                        self.norm)  # (2500, 2)
         report = mode_coverage(fake, self.protocol.modes, self.protocol.std)
         return dict(modes=report.modes_covered, num_modes=report.num_modes,
                     hq=100.0 * report.high_quality_fraction, kl=report.reverse_kl,
@@ -148,12 +157,14 @@ class GanPlayground:
     def frame(self, live: bool = False) -> bytes:
         """The state frame. While playing (`live`), the heat map and the PacGAN metrics are
         recomputed only as often as their cost allows (class Every); otherwise always."""
-        if self.live is None:  # drawn data, not enough points yet
+        if self.live is None:  # drawn data, not enough points yet (or no file loaded yet)
+            need = ({"need_upload": True} if self.cfg.data == "uploaded"
+                    else {"need_points": MIN_DRAWN})
             return encode_frame(KIND_STATE, 0, {"step": 0, "run": 0, "view": list(
-                DRAWN_VIEW), "loss": self.cfg.loss, "need_points": MIN_DRAWN}, {})
+                DRAWN_VIEW), "loss": self.cfg.loss, **need}, {})
         model, cfg = self.live.state.model, self.cfg
-        model.eval()  # spectral norm: no power iteration outside training steps
-        try:
+        # eval mode: spectral norm does no power iteration outside training steps
+        with evaluating(model):
             with torch.no_grad():
                 fake_model = model.generator(self.z_eval[:SHOWN])  # (512, 2) model space
                 heat = self._heat.get(live, lambda: self._critic(self.grid).reshape(GRID, GRID))
@@ -164,8 +175,6 @@ class GanPlayground:
             loss_g = losses.generator_loss(cfg.loss, model.discriminator(x))
             (grad,) = torch.autograd.grad(loss_g, x)
             push = -grad / self.scale  # chain rule: x_model = (x_data − shift) / scale
-        finally:
-            model.train()
         fake = self.norm.decode(fake_model)  # data coordinates
         arrows = torch.cat([fake[:len(push)], push], 1)[:ARROWS]  # (64, 4)
         last = self.live.last

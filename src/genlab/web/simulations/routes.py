@@ -12,12 +12,16 @@
     GET /api/sim/limits      the server's limits and every setting's default and bounds
     GET /api/sim/presets     named GAN playground configurations (mode collapse and remedies)
     GET /api/sim/status      {"running": n, "max_sessions": m}
+    POST /api/sim/upload     the learner's own data for the session whose "hello" gave the
+                             token (header X-Genlab-Upload): uploads.py. Answers
+                             {"ok", "message"} (one line: what was loaded, or which file and why
+                             not), once the simulation's worker has decoded it.
 
 A worker process starts at the first message that needs one (play, step, config...), so an
 open page costs nothing until the learner presses Play. The socket (and its worker) is closed
 after `idle_seconds` without a message: the page sends {"type": "ping"} while it is visible,
 every `heartbeat_seconds` (from "hello": at most a third of idle_seconds).
-No message names a file; nothing here reads or writes one.
+No message names a file; nothing here reads or writes one (uploads stay in memory).
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ import time
 from dataclasses import fields
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 
 from genlab.web.origin import same_origin
-from genlab.web.simulations import protocol
+from genlab.web.simulations import protocol, uploads
 from genlab.web.simulations.protocol import (CLOSE_FULL, CLOSE_IDLE, CLOSE_POLICY,
                                              CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, MAX_MESSAGE_BYTES)
 from genlab.web.simulations.challenges import LockedSetting, Locks
@@ -65,8 +70,10 @@ def create_router(**limits: Any) -> APIRouter:
         raise TypeError(f"unknown simulation limit(s): {', '.join(sorted(unknown))}")
     lim = SimLimits(**{k: v for k, v in limits.items() if v is not None})
     manager = SessionManager(lim)
+    slots = uploads.Slots()
     router = APIRouter()
     router.manager = manager  # tests and the app can inspect it
+    router.slots = slots
 
     @router.get("/api/sim/limits")
     def get_limits() -> dict:
@@ -84,6 +91,29 @@ def create_router(**limits: Any) -> APIRouter:
         manager.reap()
         return {"running": len(manager), "max_sessions": lim.max_sessions}
 
+    @router.post(uploads.URL)
+    async def upload(request: Request) -> JSONResponse:
+        def answer(ok: bool, message: str, status: int = 200) -> JSONResponse:
+            return JSONResponse({"ok": ok, "message": message}, status_code=status)
+
+        if not same_origin(request.scope):  # another site's page may not send us files
+            return answer(False, "uploads come from the hub's own page", 403)
+        slot = slots.get(request.headers.get(uploads.TOKEN_HEADER))
+        if slot is None:
+            return answer(False, "no live simulation holds this upload token (reload the "
+                                 "page)", 403)
+        try:
+            body = await uploads.read_body(request.stream(),
+                                           request.headers.get("content-length"), lim)
+            files = await uploads.parse_form(request.headers, body, lim)
+            received = await asyncio.to_thread(uploads.receive, slot.kind, files, lim)
+            verdict = await slot.deliver(received)
+        except uploads.UploadError as e:
+            return answer(False, str(e), e.status)
+        except ServerFull as full:
+            return answer(False, str(full), 503)
+        return answer(verdict["ok"], verdict["message"], 200 if verdict["ok"] else 400)
+
     @router.websocket("/ws/sim/{kind}")
     async def simulation(websocket: WebSocket, kind: str) -> None:
         if not same_origin(websocket.scope):  # another site's page may not drive our CPUs
@@ -95,10 +125,18 @@ def create_router(**limits: Any) -> APIRouter:
                                     f"{', '.join(CONFIGS)}")
             await websocket.close(code=CLOSE_POLICY, reason=f"unknown simulation {kind!r:.60}")
             return
-        await websocket.send_text(json.dumps({
-            "type": "hello", "heartbeat_seconds": protocol.heartbeat_seconds(lim.idle_seconds),
-            "max_message_bytes": MAX_MESSAGE_BYTES}))
-        await _serve(websocket, kind, manager)
+        slot = slots.open(kind)
+        try:
+            hello = {"type": "hello",
+                     "heartbeat_seconds": protocol.heartbeat_seconds(lim.idle_seconds),
+                     "max_message_bytes": MAX_MESSAGE_BYTES}
+            if kind in uploads.UPLOAD_LABS:
+                hello["upload"] = {"url": uploads.URL, "token": slot.token,
+                                   "max_bytes": lim.upload_bytes}
+            await websocket.send_text(json.dumps(hello))
+            await _serve(websocket, kind, manager, slot)
+        finally:  # the session's data goes with its connection
+            slots.close(slot)
 
     return router
 
@@ -107,7 +145,8 @@ async def _error(websocket: WebSocket, message: str) -> None:
     await websocket.send_text(json.dumps({"type": "error", "message": message}))
 
 
-async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> None:
+async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
+                 slot: uploads.Slot) -> None:
     lim = manager.limits
     session = None
     config: dict[str, Any] = {}
@@ -115,6 +154,29 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
     locks = Locks(kind)  # teacher mode: the challenge and the settings it locks
     challenge: dict[str, Any] | None = None
     pump: asyncio.Task | None = None
+    starting = asyncio.Lock()  # the page's messages and an upload may both start it
+
+    async def start():
+        """The connection's running session, started if needed (ServerFull when no slot)."""
+        async with starting:
+            return await _start()
+
+    async def _start():
+        nonlocal session, pump
+        if session is None or session.closed:
+            if session is not None:
+                manager.release(session)
+                session = None
+            if pump is not None:
+                pump.cancel()
+            session = await asyncio.to_thread(manager.open, kind, config)
+            session.attach(asyncio.get_running_loop())
+            pump = asyncio.create_task(forward())
+            if slot.accepted is not None:  # a restarted worker gets the learner's data back
+                session.send("upload", slot.accepted)
+        return session
+
+    slot.start = start
 
     async def forward() -> None:  # worker → page
         while True:
@@ -125,6 +187,8 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
                                                  "again"}))
                 return
             if data[:1] == b"{":
+                if data.startswith(b'{"type": "upload"'):  # the worker's verdict on an upload
+                    slot.verdict(json.loads(data))
                 await websocket.send_text(data.decode())
             else:
                 await websocket.send_bytes(data)
@@ -180,19 +244,14 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager) -> No
                     await websocket.send_text(json.dumps({"type": "status", "playing": False}))
                     continue
                 if session is None or session.closed:
-                    if session is not None:
-                        manager.release(session)
-                        session = None
                     try:
-                        session = await asyncio.to_thread(manager.open, kind, config)
+                        await start()
                     except ServerFull as full:  # not the learner's fault: say so, page retries
                         await websocket.send_text(json.dumps({
                             "type": "full", "running": full.running,
                             "max_sessions": full.max_sessions, "message": str(full)}))
                         await websocket.close(code=CLOSE_FULL, reason="the hub is full")
                         return
-                    session.attach(asyncio.get_running_loop())
-                    pump = asyncio.create_task(forward())
                     if msg.type == "config":
                         session.send("challenge", challenge)
                         continue  # the worker starts with this configuration

@@ -20,6 +20,7 @@ Messages are JSON text frames `{"type": ..., ...}`:
     {"type": "interpolate", "a": i, "b": j}          VAE: interpolate two shown digits
     {"type": "score", "image": [784 floats 0..1]}    beyond: anomaly score of a drawn digit
     {"type": "generate", "label": 0..9}              beyond: conditional samples of a class
+    {"type": "export"}                               any: the run folder and the train command
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from genlab.config import GAN_LOSSES, LOSS_DEFAULTS, DataConfig, ModelConfig, Tr
 
 # The playground's target data (names of genlab.data, plus the learner's drawing) and labels.
 GAN_DATA = {"ring8": "ring of 8", "grid25": "grid of 25", "spiral": "spiral", "moons": "two moons",
-            "drawn": "points I draw"}
+            "drawn": "points I draw", "uploaded": "my CSV file"}
+# The image labs' data: the embedded digits, or the learner's own images (uploads.py)
+IMAGE_DATA = {"mnist5k": "MNIST digits", "uploaded": "my images"}
 LOSS_LABELS = {"wgan-gp": "WGAN-GP"}  # the others show their genlab.losses name
 # The DCGAN lab offers every loss but the original minimax one (its D saturates on images).
 DCGAN_LOSSES = tuple(name for name in GAN_LOSSES if name != "minimax")
@@ -53,6 +56,16 @@ class SimLimits:
     max_depth: int = 6
     max_batch: int = 1024
     threads_per_session: int = 1  # torch threads in each simulation's worker process
+    # uploads (uploads.py): one POST of at most upload_bytes; each file (and each member of a
+    # zip, uncompressed) at most upload_file_bytes; a zip's members together at most
+    # upload_unpacked_bytes; images at most max_upload_images, each at most max_image_pixels
+    # (read from its header, before decoding); a CSV at most max_upload_points points
+    upload_bytes: int = 8 * 1024 * 1024
+    upload_file_bytes: int = 2 * 1024 * 1024
+    upload_unpacked_bytes: int = 32 * 1024 * 1024
+    max_upload_images: int = 2000
+    max_image_pixels: int = 4096 * 4096
+    max_upload_points: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,10 +111,12 @@ def _recipes(data_kind: str) -> dict[str, dict[str, Any]]:
             if kind == data_kind and d.get("n_critic", 1) != 1}
 
 
-def _train_config(kind: str, data: str, **fields: Any) -> TrainConfig:
+def _train_config(kind: str, data: str, binarize: str = "none", **fields: Any) -> TrainConfig:
     model = {k: fields.pop(k) for k in list(fields) if k in ModelConfig.__dataclass_fields__}
-    return TrainConfig(model=ModelConfig(kind=kind, **model), data=DataConfig(name=data),
-                       steps=10**9, **fields)
+    # open-ended (steps=10**9) at a constant rate: the learner changes it live (lr_decay_start=1)
+    return TrainConfig(model=ModelConfig(kind=kind, **model),
+                       data=DataConfig(name=data, binarize=binarize), steps=10**9,
+                       lr_decay_start=1.0, **fields)
 
 
 class _Strict(BaseModel):
@@ -152,7 +167,8 @@ class GanConfig(_Strict):
         return self
 
     def train_config(self) -> TrainConfig:
-        return _train_config("gan", self.data if self.data != "drawn" else "ring8",
+        data = self.data if self.data not in ("drawn", "uploaded") else "ring8"  # shape only
+        return _train_config("gan", data,
                              latent_dim=self.latent, hidden_dim=self.width, depth=self.depth,
                              spectral_norm=self.spectral_norm,
                              minibatch_disc=self.minibatch_disc, pack=self.pack,
@@ -161,7 +177,14 @@ class GanConfig(_Strict):
                              seed=self.seed)  # betas, λ: the library's
 
 
+def _image_data() -> Any:
+    return setting("mnist5k", "Data", "your own images: a zip or several files, each resized "
+                   "and converted as `genlab train --data folder:PATH` does",
+                   choices=_labelled(IMAGE_DATA, IMAGE_DATA), shapes_model=True)
+
+
 class VaeConfig(_Strict):
+    data: Literal[tuple(IMAGE_DATA)] = _image_data()
     model: Literal["vae", "ae"] = setting("vae", "Model", choices=[["vae", "VAE (μ, σ)"],
                                           ["ae", "Autoencoder (z)"]], shapes_model=True)
     beta: float = _beta()
@@ -173,13 +196,17 @@ class VaeConfig(_Strict):
     speed: int = _speed(4, 50)
 
     def train_config(self) -> TrainConfig:
-        # two latent dimensions: the map the lab draws is the latent space itself
-        return _train_config(self.model, "mnist5k", latent_dim=2, architecture="mlp",
+        # two latent dimensions: the map the lab draws is the latent space itself. Binarized
+        # digits (Burda et al. 2016: each training batch afresh, the test split once), so the
+        # Bernoulli decoder's −log p(x|z) the lab shows is a likelihood, as the lesson says.
+        return _train_config(self.model, "mnist5k", binarize="dynamic", latent_dim=2,
+                             architecture="mlp",
                              hidden_dim=self.width, depth=2, lr=self.lr, batch_size=self.batch,
                              seed=self.seed, beta=self.beta)
 
 
 class DcganConfig(_Strict):
+    data: Literal[tuple(IMAGE_DATA)] = _image_data()
     loss: Literal[DCGAN_LOSSES] = setting("non-saturating", "Loss",
                                           choices=_labelled(DCGAN_LOSSES,
                                                             {"non-saturating": "DCGAN"}),
@@ -215,9 +242,12 @@ class BeyondConfig(_Strict):
     speed: int = _speed(4, 50)
 
     def train_config(self) -> TrainConfig:
-        return _train_config("vae", "mnist5k", latent_dim=self.latent, architecture="mlp",
-                             hidden_dim=256, depth=2, conditional=self.task == "conditional",
-                             lr=2e-3, batch_size=128, seed=self.seed, beta=self.beta)
+        cfg = _train_config("vae", "mnist5k", latent_dim=self.latent, architecture="mlp",
+                            hidden_dim=256, depth=2, conditional=self.task == "conditional",
+                            lr=2e-3, batch_size=128, seed=self.seed, beta=self.beta)
+        if self.task == "anomaly" and self.holdout >= 0:
+            cfg.data.holdout_class = self.holdout  # the lab never shows the VAE this digit
+        return cfg
 
 
 # The GAN playground's presets: the one copy (GET /api/sim/presets; the page reads them from
@@ -327,8 +357,12 @@ class GenerateMsg(_Strict):
     label: int = Field(ge=0, le=9)
 
 
+class ExportMsg(_Strict):
+    type: Literal["export"]  # any simulation: its command, config and run folder (export_run.py)
+
+
 Message = Annotated[Union[ConfigMsg, PlayMsg, StepMsg, PointsMsg, DecodeMsg, InterpolateMsg,
-                          ScoreMsg, GenerateMsg], Field(discriminator="type")]
+                          ScoreMsg, GenerateMsg, ExportMsg], Field(discriminator="type")]
 _MESSAGE = TypeAdapter(Message)
 MESSAGE_TYPES = ("config", "play", "pause", "reset", "step", "points", "decode", "interpolate",
                  "score", "generate")

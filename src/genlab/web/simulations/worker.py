@@ -5,7 +5,10 @@ torch, so a start costs tens of milliseconds): several learners use every core, 
 event loop never waits for a training step, and stopping a simulation frees its memory.
 
 Parent → worker (multiprocessing.Connection, pickled tuples):
-    ("config", dict)  ("challenge", dict | None)  ("play",)  ("pause",)  ("step", n)  ("reset",)  ("msg", dict)  ("stop",)
+    ("config", dict)  ("challenge", dict | None)  ("play",)  ("pause",)  ("step", n)  ("reset",)
+    ("msg", dict)  ("stop",)
+    ("upload", {"id", "label", "files", "zipped"})   the learner's data (uploads.py), answered
+                                         by {"type": "upload", "id", "ok", "message"}
 Worker → parent (`send_bytes`): a binary frame (frames.py, starts with b"GLF1") or a small
 UTF-8 JSON object (starts with b"{": {"type": "error" | "status", ...}) for the page.
 
@@ -157,6 +160,28 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                     for _ in range(cmd[1]):
                         sim.train_step()
                     send(sim.frame())
+                elif op == "msg" and sim is not None and cmd[1]["type"] == "export":
+                    from genlab.web.simulations.export_run import export_frame
+
+                    send(export_frame(sim, kind))  # the model to the library (export_run.py)
+                elif op == "upload":
+                    from genlab.web.simulations import uploads
+
+                    try:
+                        if sim is None:
+                            raise GenlabError("fix the settings first")
+                        dataset = uploads.decode(kind, cmd[1], limits)
+                        uploads.apply(sim, dataset)
+                    except (GenlabError, MessageError) as e:  # the page's line; the data stays
+                        ok, text = False, str(e)
+                    except Exception as e:  # noqa: BLE001 - a bug: the log keeps the traceback
+                        traceback.print_exc()
+                        ok, text = False, f"the upload failed: {type(e).__name__}: {e}"
+                    else:
+                        ok, text = True, uploads.summary(dataset)
+                    send(_json("upload", id=cmd[1]["id"], ok=ok, message=text))
+                    if sim is not None:
+                        send(sim.frame())
                 elif op == "msg" and sim is not None:
                     reply = sim.handle(cmd[1])
                     if reply is not None:

@@ -133,6 +133,14 @@ async function loadSchema() {
   return response.ok ? response.json() : null;
 }
 
+// sim + the settings that shape its model (in field order, defaults filled in): the key of
+// a diagram in the static site (genlab/web/site_export.py writes the same)
+export function archKey(sim, config) {
+  const shaping = ((schema && schema[sim]) || []).filter((f) => f.shapes_model)
+    .map((f) => (config[f.name] === undefined ? f.value : config[f.name]));
+  return `${sim}:${JSON.stringify(shaping)}`;
+}
+
 async function load(sim, config) {
   const figure = document.querySelector(`figure.arch[data-arch="${CSS.escape(sim)}"]`);
   if (!figure) return;
@@ -146,6 +154,13 @@ async function load(sim, config) {
   for (const [k, v] of Object.entries(config || {})) {
     if (v === null || v === undefined || typeof v === "object") continue;
     query.set(k, String(v));
+  }
+  const site = window.GENLAB_SITE; // the static site: the diagrams traced when it was exported
+  if (site && site.architecture) {
+    const data = site.architecture[archKey(sim, config || {})];
+    if (data) render(figure, data);
+    else status(figure, "This copy of the lesson has the diagrams of the recorded settings only.", true);
+    return;
   }
   const ticket = (latest.get(sim) || 0) + 1;
   latest.set(sim, ticket);

@@ -5,8 +5,16 @@ import { initDiagrams } from "./diagrams.js";
 const KEY = "genlab.progress.v1";
 const empty = () => ({ answers: {}, read: {}, sims: {}, challenges: {}, learner: newLearner() });
 
+// The static site (genlab export-site) carries the option orders of a set of learner ids,
+// computed by the server's shuffle when it was exported: a learner there is one of them.
+const SITE_QUIZ = window.GENLAB_SITE && window.GENLAB_SITE.quiz;
+
 // A random id for this browser: the seed of its option order (GET /api/quiz?learner=ID).
 function newLearner() {
+  if (SITE_QUIZ) {
+    const ids = Object.keys(SITE_QUIZ.orders);
+    return ids[Math.floor(Math.random() * ids.length)];
+  }
   const bytes = new Uint8Array(8);
   crypto.getRandomValues(bytes);
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -35,6 +43,7 @@ function loadProgress() {
       challenges: validChallenges(saved.challenges),
       learner:
         typeof saved.learner === "string" && /^[0-9a-f]{16}$/.test(saved.learner)
+          && (!SITE_QUIZ || saved.learner in SITE_QUIZ.orders)
           ? saved.learner
           : fresh.learner,
     };
@@ -117,9 +126,13 @@ async function shuffleForLearner() {
   const forms = new Map([...document.querySelectorAll("form.q")].map((f) => [f.dataset.qid, f]));
   if (!forms.size) return;
   try {
-    const reply = await fetch(`/api/quiz?learner=${encodeURIComponent(progress.learner)}`);
-    if (!reply.ok) return;
-    const data = await reply.json();
+    let data;
+    if (SITE_QUIZ) data = { questions: SITE_QUIZ.orders[progress.learner] || [] };
+    else {
+      const reply = await fetch(`/api/quiz?learner=${encodeURIComponent(progress.learner)}`);
+      if (!reply.ok) return;
+      data = await reply.json();
+    }
     for (const q of data.questions) {
       const form = forms.get(q.id);
       const box = form && form.querySelector(".opts");
@@ -340,6 +353,25 @@ async function initSims() {
     console.error("genlab: the live simulations could not start:", err);
   }
 }
+
+// ------------------------------------------------------------------ formulas
+// A formula line wider than its box (a narrow window between the CSS breakpoints, a large
+// default font) is set in a smaller font, down to 60 %, so that nothing is clipped.
+function fitFormulas() {
+  for (const box of document.querySelectorAll(".math-scroll")) {
+    const math = box.querySelector("math");
+    if (!math) continue;
+    math.style.fontSize = "";
+    if (!box.clientWidth || box.scrollWidth <= box.clientWidth + 1) continue;
+    const base = parseFloat(getComputedStyle(math).fontSize);
+    const scale = Math.max(0.6, (box.clientWidth - 2) / box.scrollWidth);
+    math.style.fontSize = `${(base * scale).toFixed(2)}px`;
+  }
+}
+let fitTimer = null;
+window.addEventListener("resize", () => { clearTimeout(fitTimer); fitTimer = setTimeout(fitFormulas, 100); });
+if (document.fonts && document.fonts.ready) document.fonts.ready.then(fitFormulas);
+fitFormulas();
 
 initQuiz();
 initReading();

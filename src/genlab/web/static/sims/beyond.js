@@ -11,7 +11,7 @@ export function mount(root, fields) {
   const worst = el("canvas", { class: "sim-images sim-worst", role: "img", "aria-label": "the least likely test digits" });
   const worstCaption = el("p", { class: "sim-caption", text: "Press Play: the VAE learns the digits, then ranks the test digits by −ELBO." });
   const hist = el("canvas", { class: "sim-chart sim-hist", role: "img", "aria-label": "histogram of anomaly scores" });
-  const pad = el("canvas", { class: "sim-canvas sim-pad", width: 280, height: 280, tabindex: "0", role: "img",
+  const pad = el("canvas", { class: "sim-canvas sim-pad sim-capture", width: 280, height: 280, tabindex: "0", role: "img",
                              "aria-label": "drawing pad: draw a digit with the mouse or a finger" });
   const scoreText = el("p", { class: "sim-caption sim-score", "aria-live": "polite", text: "Draw a digit, then press “Score my digit”." });
   const recon = el("canvas", { class: "sim-images sim-pad-recon", width: 28, height: 28, role: "img", "aria-label": "the VAE's reconstruction of the drawing" });

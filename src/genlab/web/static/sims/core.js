@@ -1,5 +1,6 @@
 // Shared page side of the live simulations: the socket, settings <-> URL, controls, events.
 import { decodeFrame } from "./frames.js";
+import { RecordingSocket, recordingsFor } from "./playback.js";
 
 // ---------------------------------------------------------------- small DOM helpers
 export function el(tag, attrs = {}, ...children) {
@@ -82,7 +83,9 @@ export function buildControls(id, fields, values, onChange) {
     }
     inputs[f.name] = input;
     const output = f.type === "range" ? el("output", { for: inputId, class: "sim-range-value" }) : null;
-    const wrap = el("div", { class: `sim-field sim-field-${f.type}`, "data-field": f.name },
+    // a choice with long names takes two columns, so none is cut ("Conditional generation")
+    const wide = f.type === "choice" && Math.max(...f.choices.map(([, label]) => String(label).length)) > 14;
+    const wrap = el("div", { class: `sim-field sim-field-${f.type}${wide ? " sim-field-wide" : ""}`, "data-field": f.name },
       el("label", { for: inputId, text: f.label, title: f.help || null }), input, output);
     form.append(wrap);
     const handler = () => {
@@ -152,7 +155,7 @@ export class SimSocket {
     ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") {
         const msg = JSON.parse(event.data);
-        if (msg.type === "hello") this.startHeartbeat(msg.heartbeat_seconds);
+        if (msg.type === "hello") { this.hello = msg; this.startHeartbeat(msg.heartbeat_seconds); }
         else if (msg.type === "error") this.handlers.onError(msg.message);
         else if (msg.type === "status") this.handlers.onStatus(msg);
         else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
@@ -182,6 +185,7 @@ export class SimSocket {
   // forget the socket (the server closes it, or has closed it)
   drop() {
     this.ws = null;
+    this.hello = null; // its upload token (upload.js) went with it
     this.queue = [];
     clearInterval(this.heartbeat);
   }
@@ -208,6 +212,8 @@ export function retryDelay(n) {
 
 // ---------------------------------------------------------------- a simulation's frame
 // The common shell: title row, play/pause/step/reset/share buttons, status and error lines.
+const NOTICE_MS = 5000; // how long a notice stays, at least
+
 export class SimShell {
   constructor(root, { kind, prefix, fields, title }) {
     this.root = root;
@@ -218,13 +224,16 @@ export class SimShell {
     this.playing = false;
     this.started = false;
     this.listeners = { frame: [], reply: [] };
-    this.socket = new SimSocket(kind, {
+    const handlers = {
       onFrame: (f) => this.handleFrame(f),
       onError: (m) => this.showError(m),
       onStatus: (s) => this.setPlaying(s.playing),
       onClosed: (reason, code) => this.handleClosed(reason, code),
       onFull: (msg) => this.handleFull(msg),
-    });
+    };
+    // the static site (genlab export-site) plays recorded runs through the same handlers
+    this.socket = recordingsFor(kind).length ? new RecordingSocket(kind, handlers)
+      : new SimSocket(kind, handlers);
     this.retry = { timer: null, tries: 0, command: null };
     root.classList.add("sim-mounted");
     root.replaceChildren();
@@ -241,13 +250,19 @@ export class SimShell {
                                       onclick: () => this.share() }, "Copy link");
     this.status = el("span", { class: "sim-status", role: "status", "aria-live": "polite" },
       "Not started — press Play.");
+    // transient notices ("Link copied", a recipe applied) live beside the per-frame status
+    // line, so frames never overwrite them; each stays at least NOTICE_MS (notify)
+    this.notice = el("span", { class: "sim-notice", role: "status", "aria-live": "polite", hidden: true });
+    this.noticeTimer = null;
+    this.lastStep = null;
     this.error = el("p", { class: "sim-error", role: "alert", hidden: true });
     this.toolbar = el("div", { class: "sim-toolbar" }, this.playButton, this.stepButton,
-      this.resetButton, this.shareButton, this.status);
+      this.resetButton, this.shareButton, this.status, this.notice);
     this.body = el("div", { class: "sim-body" });
     root.append(el("h3", { class: "sim-title", text: title }), this.toolbar, this.error,
       this.body, this.controls.form);
     this.announce();
+    if (this.socket.attach) this.socket.attach(this);
   }
 
   config() {
@@ -339,19 +354,34 @@ export class SimShell {
     this.playButton.textContent = playing ? "❚❚ Pause" : "▶ Play";
     this.playButton.setAttribute("aria-pressed", playing ? "true" : "false");
     this.root.dataset.playing = playing ? "1" : "0";
+    if (this.lastStep !== null) this.renderStatus(); // never "training" beside ▶ Play
+  }
+
+  // the per-frame status line: the step, and whether it trains (with its speed) or waits
+  renderStatus() {
+    const step = this.lastStep;
+    this.status.textContent = this.playing ? `step ${step} — training${this.rate(step)}`
+      : `step ${step} — paused`;
+  }
+
+  // a transient message, shown for at least `ms` whatever the frames do; a newer one replaces it
+  notify(content, ms = NOTICE_MS) {
+    this.notice.replaceChildren(...[content].flat());
+    this.notice.hidden = false;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => { this.notice.hidden = true; this.notice.replaceChildren(); }, ms);
   }
 
   share() {
     const url = window.location.href;
-    const done = () => { this.status.textContent = "Link copied: it opens these settings."; };
+    const done = () => this.notify("Link copied: it opens these settings.");
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(url).then(done, () => this.showLink(url));
     } else this.showLink(url);
   }
 
   showLink(url) {
-    this.status.textContent = "";
-    this.status.append("Share this link: ", el("a", { href: url, text: "link to these settings" }));
+    this.notify(["Share this link: ", el("a", { href: url, text: "link to these settings" })], 4 * NOTICE_MS);
   }
 
   showError(message) {
@@ -383,7 +413,8 @@ export class SimShell {
     this.retry.tries = 0; // started: the next full hub waits from the shortest delay again
     if (frame.kind === 2) { for (const fn of this.listeners.reply) fn(frame); return; }
     this.root.dataset.step = String(frame.step);
-    this.status.textContent = `step ${frame.step}${this.playing ? ` — training${this.rate(frame.step)}` : ""}`;
+    this.lastStep = frame.step;
+    this.renderStatus();
     for (const fn of this.listeners.frame) fn(frame);
   }
 

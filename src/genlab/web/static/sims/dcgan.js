@@ -2,6 +2,7 @@
 // server (genlab/web/simulations/dcgan.py; settings: schemas.py). The 4×4 grid always shows
 // G(z) for the same 16 z.
 import { SimShell, el, drawChart, drawImages, fmt } from "./core.js";
+import { mountUpload } from "./upload.js";
 
 const HISTORY = 400;
 
@@ -19,13 +20,20 @@ export function mount(root, fields) {
   const dChart = el("canvas", { class: "sim-chart", role: "img", "aria-label": "D(x) and D(G(z)) over time" });
   const note = el("p", { class: "sim-caption",
     text: "Same 16 noise vectors z all along: watch noise turn into strokes, then digits. At the game's equilibrium D(x) = D(G(z)) = ½." });
-  shell.body.append(el("div", { class: "sim-main" }, grid, note),
+  const useUploaded = () => { if (shell.values.data !== "uploaded") shell.setValues({ data: "uploaded" }); };
+  const uploader = mountUpload(shell, { label: "⇪ Load my images (a zip or several files)",
+    accept: ".zip,application/zip,image/*", multiple: true, dropTarget: shell.body, onLoaded: useUploaded });
+  const needUpload = el("p", { class: "sim-hint", hidden: true,
+    text: "Load your own images (a zip, or several image files; each is resized to 28×28 grey): training on the MNIST digits until then." });
+  shell.body.append(el("div", { class: "sim-main" }, uploader, needUpload, grid, note),
     el("div", { class: "sim-side" }, metrics, lossChart, dChart));
 
   const history = { d: [], g: [], pr: [], pf: [], run: null };
   shell.on("frame", (f) => {
     const m = f.meta;
     if (history.run !== m.run) { history.d = []; history.g = []; history.pr = []; history.pf = []; history.run = m.run; }
+    needUpload.hidden = !m.need_upload;
+    grid.dataset.data = m.data || "";
     const push = (a, v) => { a.push(v ?? NaN); if (a.length > HISTORY) a.shift(); };
     const critic = Boolean(m.critic); // the server says whether D is a critic, not a classifier
     push(history.d, m.loss_d); push(history.g, m.loss_g);

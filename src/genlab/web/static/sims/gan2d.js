@@ -1,5 +1,6 @@
 // GAN playground: a real 2D GAN training in the server (genlab/web/simulations/gan2d.py).
 import { SimShell, el, drawChart, fitCanvas, fmt } from "./core.js";
+import { mountUpload } from "./upload.js";
 
 const DRAWN_VIEW = [-1, 1, -1, 1];
 const MAX_POINTS = 2000;
@@ -77,7 +78,12 @@ export function mount(root, serverFields) {
     "snapped to a 256 × 256 grid). ", pointCount, " ",
     el("button", { type: "button", "data-action": "clear-points",
                    onclick: () => { points = []; sendPoints(); redraw(); } }, "Clear drawing"));
-  shell.body.append(el("div", { class: "sim-main" }, canvas, legend, drawHint),
+  const main = el("div", { class: "sim-main" }, canvas, legend, drawHint);
+  main.append(mountUpload(shell, { label: "⇪ Load a CSV of points", accept: ".csv,.txt,text/csv",
+    dropTarget: main, onLoaded: () => {
+      if (shell.values.data !== "uploaded") { shell.setValues({ data: "uploaded" }); shell.onChange("data", "uploaded"); }
+    } }));
+  shell.body.append(main,
     el("div", { class: "sim-side" }, metrics,
       el("p", { class: "sim-note", text: "Modes, high quality and reverse KL: the PacGAN " +
         "protocol on 2,500 samples, measured up to 5 times a second while training." }),
@@ -100,6 +106,7 @@ export function mount(root, serverFields) {
     }
     applyRecipe(name, value);
     drawHint.hidden = shell.values.data !== "drawn";
+    canvas.classList.toggle("sim-capture", shell.values.data === "drawn"); // touch draws
     redraw();
   };
   // A choice with its own recipe (the server's `recipes`: a loss's paper trains D several times
@@ -116,10 +123,11 @@ export function mount(root, serverFields) {
     shell.setValues(fresh);
     const label = (k) => shell.fields.find((f) => f.name === k).label;
     const choice = field.choices.find(([v]) => v === value);
-    shell.status.textContent = Object.entries(fresh).map(([k, v]) => `${label(k)} set to ${v}`)
-      .join(", ") + `, ${choice ? choice[1] : value}'s recipe.`;
+    shell.notify(Object.entries(fresh).map(([k, v]) => `${label(k)} set to ${v}`)
+      .join(", ") + `, ${choice ? choice[1] : value}'s recipe.`);
   }
   drawHint.hidden = shell.values.data !== "drawn";
+    canvas.classList.toggle("sim-capture", shell.values.data === "drawn"); // touch draws
   shell.beforeStart = () => { if (points.length) shell.socket.send({ type: "points", points }); };
 
   shell.on("frame", (f) => {
@@ -132,6 +140,11 @@ export function mount(root, serverFields) {
     set("hq", m.hq === undefined ? "n/a" : `${fmt(m.hq, 3)} %`);
     set("kl", m.kl === undefined ? "n/a" : fmt(m.kl));
     set("loss_d", fmt(m.loss_d)); set("loss_g", fmt(m.loss_g));
+    if (f.arrays.real) { // the real data's box, for whoever checks what the scatter shows
+      const r = f.arrays.real.data, lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+      for (let i = 0; i < r.length; i++) { lo[i % 2] = Math.min(lo[i % 2], r[i]); hi[i % 2] = Math.max(hi[i % 2], r[i]); }
+      canvas.dataset.real = `${r.length / 2}:${lo[0]},${hi[0]},${lo[1]},${hi[1]}`;
+    }
     if (m.diverged) shell.showError("Training diverged (non-finite values): lower the learning rates or press Reset.");
     redraw();
   });
@@ -178,6 +191,9 @@ export function mount(root, serverFields) {
       ctx.fillStyle = "rgba(21,101,192,0.9)";
       for (const [x, y] of points) { ctx.beginPath(); ctx.arc(sx(x), sy(y), 2, 0, 7); ctx.fill(); }
       if (!points.length) hint(ctx, size, "Draw your data here, then press Play.");
+    }
+    if (shell.values.data === "uploaded" && frame && frame.meta.need_upload) {
+      hint(ctx, size, "Load a CSV of x,y points (the button below, or drop it here).");
     }
   }
 
@@ -246,6 +262,7 @@ export function mount(root, serverFields) {
   }
   function sendPoints() {
     savePoints(points);
+    shell.clearError(); // "draw at least … (n so far)" was about the points before these
     showCount();
     clearTimeout(sendTimer);
     sendTimer = setTimeout(() => { if (shell.socket.open) shell.socket.send({ type: "points", points }); }, 150);

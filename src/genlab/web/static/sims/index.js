@@ -2,6 +2,8 @@
 import { mountChallenge } from "./challenge.js";
 
 // Each simulation is a plain ES module exporting mount(root, fields); they load on demand.
+import { attachExport } from "./export.js";
+
 const MODULES = {
   gan2d: "./gan2d.js",
   vae: "./vae.js",
@@ -32,7 +34,7 @@ async function loadSettings() {
 export async function mountAll(root = document) {
   ensureStyles();
   // Lets the server start its simulation workers' forkserver while the learner reads.
-  fetch("/api/sim/status", { cache: "no-store" }).catch(() => {});
+  if (!window.GENLAB_RECORDINGS) fetch("/api/sim/status", { cache: "no-store" }).catch(() => {});
   const nodes = [...root.querySelectorAll("div.sim[data-sim]")].filter((n) => !n.classList.contains("sim-mounted"));
   if (!nodes.length) return [];
   let settings;
@@ -52,7 +54,12 @@ export async function mountAll(root = document) {
     try {
       const module = await import(MODULES[kind]);
       const shell = module.mount(node, settings[kind]);
-      mountChallenge(shell); // teacher mode: a linked challenge and the builder
+      // every live simulation: export.js (a recording has no live model to export) and
+      // teacher mode (challenge.js: a challenge is checked by the server's live training)
+      if (shell && shell.toolbar && !window.GENLAB_RECORDINGS) {
+        attachExport(shell);
+        mountChallenge(shell);
+      }
       mounted.push(shell);
     } catch (error) {
       node.textContent = `This simulation could not start: ${error.message}`;
