@@ -11,8 +11,9 @@ raised to the largest count measured) and stopped at the end. Each client speaks
 protocol (src/genlab/web/simulations/routes.py): a {"type": "config"} message, then
 {"type": "play"}; the server answers with binary state frames (frames.py: b"GLF1", kind 1 =
 state, uint32 step at offset 8). From `--warmup` s after a session's first state frame (its
-worker process has started), frames and steps are counted for `--seconds`: frames/s = frames received / time, steps/s = (last step − first
-step) / time. Every count is bounded in time; a session that sends nothing counts as 0.
+worker process has started), frames and steps are counted for `--seconds`: frames/s = frames
+received / time, steps/s = (last step − first step) / time. Every count is bounded in time; a
+session that sends nothing counts as 0.
 
 The table is written into docs/results/speed.md between the hub_sessions markers (the rest of
 the page belongs to benchmarks/speed.py).

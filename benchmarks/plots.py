@@ -106,7 +106,7 @@ def _fit(d, text: str, font, width: int) -> list[str]:
 def bar_chart(path: Path, groups: list[str], series: dict[str, list[float]], title: str,
               ylabel: str, size=(900, 480), ymax: float | None = None) -> Path:
     """Grouped vertical bars: one group per label in `groups`, one bar per series (Pillow)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     w, h = size
     left, right, top, bottom = 60, 150, 36, 110
@@ -125,7 +125,7 @@ def bar_chart(path: Path, groups: list[str], series: dict[str, list[float]], tit
     bar = slot * 0.8 / max(1, len(series))
     for g, label in enumerate(groups):
         x_start = left + g * slot + slot * 0.1
-        for s, (name, vals) in enumerate(series.items()):
+        for s, vals in enumerate(series.values()):
             v = vals[g] if g < len(vals) else None
             if v is None or not math.isfinite(v):
                 continue

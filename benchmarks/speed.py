@@ -37,8 +37,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from genlab.errors import GenlabError  # noqa: E402
 from common import COMMIT_AT_START, ROOT, format_seconds, machine, markdown_table  # noqa: E402
+
+from genlab.errors import GenlabError  # noqa: E402
 
 PAGE = ROOT / "docs" / "results" / "speed.md"
 TOLERANCE = 0.5  # nats: seed-to-seed spread of the 3-epoch test loss is larger than this
@@ -96,8 +97,8 @@ class GenlabVAERun:
 
     def __init__(self, precision: str, epochs: float, work: Path, x_train, x_test,
                  recipe: str, data: str):
-        from genlab.config import TrainConfig, resolve
         from genlab import train
+        from genlab.config import TrainConfig, resolve
 
         cfg = TrainConfig(epochs=epochs, seed=1, precision=precision, sample_every=10 ** 9,
                           log_every=10 ** 9)
@@ -255,7 +256,8 @@ def throughput_section(report: dict) -> str:
     peak = report["peak"]
     lines = [f"## Training steps, {report['threads']} thread(s)", "",
              f"GEMM peak measured now (best warmed-up run of a 2048² torch.mm and of a "
-             f"DCGAN convolution, {report['threads']} thread(s)): fp32 **{peak.get('fp32', 0):.0f} GFLOP/s**, "
+             f"DCGAN convolution, {report['threads']} thread(s)): "
+             f"fp32 **{peak.get('fp32', 0):.0f} GFLOP/s**, "
              f"bf16 **{peak.get('bf16', 0):.0f} GFLOP/s**; {report['threads']} torch "
              f"thread(s) for every run (`--threads`).",
              "", "Ratios (genlab ÷ reference, medians of runs interleaved round-robin; in "

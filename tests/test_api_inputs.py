@@ -9,8 +9,8 @@ import sys
 
 import pytest
 import torch
-
 from cli_helpers import cli_env
+
 from genlab.data import Normalizer
 from genlab.errors import GenlabError
 

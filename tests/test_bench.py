@@ -8,8 +8,7 @@ import argparse
 import pytest
 import torch
 
-from genlab import bench
-from genlab import flops
+from genlab import bench, flops
 from genlab.flops import count_flops, gemm_peak, gemm_rates
 
 

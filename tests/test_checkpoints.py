@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.training import atomic, checkpoints
 from genlab.errors import GenlabError
+from genlab.training import atomic, checkpoints
 
 
 def _adam_with_state():

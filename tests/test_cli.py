@@ -8,9 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from cli_helpers import cli_env, run_cli
+from PIL import Image
 
 
 def _one_error_line(proc, *fragments):

@@ -11,8 +11,8 @@ import urllib.request
 from dataclasses import fields
 
 import pytest
-
 from cli_helpers import cli_env
+
 from genlab import cli
 from genlab.web import server
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from genlab.config import (KIND_DEFAULTS, DataConfig, ModelConfig, TrainConfig, resolve)
+from genlab.config import KIND_DEFAULTS, DataConfig, ModelConfig, TrainConfig, resolve
 from genlab.errors import GenlabError
 
 
@@ -61,7 +61,7 @@ def test_unknown_kind_and_mismatches():
 
 
 def test_every_kind_has_defaults_for_what_resolve_reads():
-    for (kind, data_kind), defaults in KIND_DEFAULTS.items():
+    for kind, data_kind in KIND_DEFAULTS:
         shape = (2,) if data_kind == "points" else (1, 28, 28)
         cfg = resolve(_cfg(kind), data_kind, shape, 0, 5000)
         assert cfg.steps >= 1 and cfg.batch_size >= 1 and cfg.lr > 0

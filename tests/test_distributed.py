@@ -51,8 +51,7 @@ def make_state(kind: str, rank: int = 0, world_size: int = 1):
 def one_step(state, ds) -> dict[str, torch.Tensor]:
     """One optimizer step (GAN: one D step and one G step) with genlab's own step functions."""
     from genlab.data import normalizer_for
-    from genlab.training.steps import normalization_target
-    from genlab.training.steps import gan_step, vae_step
+    from genlab.training.steps import gan_step, normalization_target, vae_step
 
     norm = normalizer_for(ds, normalization_target(state.cfg, ds.kind))
 

@@ -4,17 +4,17 @@ and keys that apply, with sane values; the `genlab evaluate` command on a 2D run
 from __future__ import annotations
 
 import json
-import re
 import math
+import re
 
 import pytest
 import torch
 
+from genlab import train
 from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.errors import GenlabError
 from genlab.evaluate import evaluate_run
 from genlab.evaluate_cli import to_jsonable
-from genlab import train
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,8 @@ import shlex
 import numpy as np
 import pytest
 import yaml
-from PIL import Image
-
 from cli_helpers import cli_env, run_cli
+from PIL import Image
 
 pytestmark = pytest.mark.slow  # trains two tiny models (a few seconds each)
 
@@ -231,7 +230,7 @@ def test_push_uploads_through_hfapi(runs, tmp_path, monkeypatch, capsys):
                           "Repo id must use"),
                          (ConnectionError("Failed to resolve 'huggingface.co'"), "resolve")):
         class RefusingApi(FakeApi):
-            def create_repo(self, repo_id, **kw):
+            def create_repo(self, repo_id, error=error, **kw):
                 raise error
 
         monkeypatch.setattr(huggingface_hub, "HfApi", RefusingApi)

@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genlab"
 
 def test_every_model_kind_has_a_family_and_config_agrees_with_it():
     assert set(FAMILIES) == set(MODEL_KINDS)
-    for (kind, data_kind), defaults in KIND_DEFAULTS.items():
+    for (kind, _), defaults in KIND_DEFAULTS.items():
         assert ("loss" in defaults) == FAMILIES[kind].adversarial, kind  # config's is_gan
     from genlab.models import MODELS
 
@@ -72,8 +72,8 @@ def test_no_module_decides_by_the_kind_name():
 
 
 def test_genlab_train_is_the_function(tmp_path):
-    from genlab import train
     import genlab
+    from genlab import train
 
     assert callable(train) and genlab.train is train
     cfg = TrainConfig(model=ModelConfig(kind="ae", hidden_dim=8, depth=1, latent_dim=2),

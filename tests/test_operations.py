@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import genlab
+from genlab import train
 from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.errors import GenlabError
 from genlab.operations import slerp
-from genlab import train
 
 
 def _train(tmp_path_factory, name, kind, data, **kw):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import run_cli
+
 from genlab.training import checkpoints
 from genlab.training.atomic import WriteError, atomic_write_bytes, check_writable
 
@@ -98,8 +98,8 @@ def _one_error_line(proc, *fragments):
 
 @pytest.fixture(scope="module")
 def vae_run(tmp_path_factory):
-    from genlab.config import DataConfig, ModelConfig, TrainConfig
     from genlab import train
+    from genlab.config import DataConfig, ModelConfig, TrainConfig
 
     out = tmp_path_factory.mktemp("os") / "vae"
     cfg = TrainConfig(model=ModelConfig(kind="vae", hidden_dim=16), data=DataConfig("digits"),

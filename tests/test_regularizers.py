@@ -151,7 +151,7 @@ def test_spectral_norm_matches_largest_singular_value(kind, shape):
     model.train()
     for layer in layers:
         for _ in range(200):  # each training-mode access runs one power iteration
-            layer.weight
+            _ = layer.weight
         w = layer.parametrizations.weight.original
         w_mat = w.reshape(w.shape[0], -1)  # (out, in · kh · kw)
         sigma = torch.linalg.matrix_norm(w_mat, ord=2)

@@ -16,11 +16,11 @@ import logging
 
 import pytest
 import torch
+from cli_helpers import run_cli
 from safetensors.torch import load_file, save
 
-from cli_helpers import run_cli
-from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab import train
+from genlab.config import DataConfig, ModelConfig, TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

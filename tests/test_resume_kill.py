@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from cli_helpers import cli_env, run_cli
+from safetensors.torch import load_file
 
 pytestmark = pytest.mark.slow
 

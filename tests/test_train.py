@@ -15,7 +15,6 @@ from genlab.training import steps as steps_module
 from genlab.training.loop import TrainingDiverged, learning_rate
 from genlab.training.steps import kl_weight
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

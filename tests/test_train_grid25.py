@@ -19,8 +19,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from cli_helpers import cli_env, run_cli
+
 from genlab.metrics.toy2d import mode_coverage, mode_protocol
 
 pytestmark = pytest.mark.slow

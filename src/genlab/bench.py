@@ -24,9 +24,9 @@ import importlib.util
 import json
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 MODELS = ("dcgan", "vae", "mlp-vae")
 SIZES = (28, 32, 64)
@@ -170,7 +170,6 @@ def _load(path: Path, name: str):
 
 def reference_workload(model: str, folder: Path, batch: int | None = None) -> Workload | None:
     """The PyTorch examples' loop for `model` (dcgan at 64 px, mlp-vae at 28 px), fp32, CPU."""
-    import torch
 
     if model == "dcgan":
         ref = _load(folder / "reference_dcgan.py", "genlab_reference_dcgan")

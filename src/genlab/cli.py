@@ -257,8 +257,8 @@ def _train_overrides(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from genlab.config import TrainConfig
     from genlab import train
+    from genlab.config import TrainConfig
 
     overrides = _train_overrides(args)
     if "steps" in overrides and "epochs" in overrides:
@@ -355,8 +355,14 @@ def _StepsPerSecond():
 
 def _show_progress(events, quiet: bool = False) -> int:
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     start = next(events)
@@ -395,8 +401,8 @@ def _write_tensor(path: Path, x, image_writer=None) -> None:
     """.png through `image_writer`, .npy / .csv as numbers (images flattened per row)."""
     import numpy as np
 
-    from genlab.training.atomic import atomic_write_bytes
     from genlab.errors import GenlabError
+    from genlab.training.atomic import atomic_write_bytes
 
     suffix = path.suffix.lower()
     if suffix == ".png":
@@ -437,7 +443,8 @@ def cmd_sample(args) -> int:
     run = _load(args, use_ema=not args.raw)
     x = sample(run, args.n, y=args.label, seed=args.seed)
     k = run.num_classes
-    _write_tensor(Path(args.out), x, _image_or_scatter(run, x, k if 0 < k <= 16 and args.label is None else None))
+    columns = k if 0 < k <= 16 and args.label is None else None
+    _write_tensor(Path(args.out), x, _image_or_scatter(run, x, columns))
     print(f"wrote {args.n} samples to {args.out}")
     return 0
 
@@ -501,8 +508,8 @@ def cmd_reconstruct(args) -> int:
 def cmd_anomaly(args) -> int:
     import torch
 
-    from genlab.training.atomic import atomic_write_bytes
     from genlab.operations import anomaly_scores
+    from genlab.training.atomic import atomic_write_bytes
 
     run = _load(args)
     ds = _dataset_for(run, args, args.split)
@@ -526,8 +533,10 @@ def cmd_evaluate(args) -> int:
 def cmd_serve(args) -> int:
     from genlab.web.server import limits_from_args
     try:
+        import fastapi  # noqa: F401 - the hub's own dependencies
+        import uvicorn  # noqa: F401
+
         from genlab.web.server import serve
-        import fastapi, uvicorn  # noqa: F401,E401 - the hub's own dependencies
     except ImportError as e:
         raise _error(f"the lesson hub is not available ({e})") from None
     extra = ({"runs": {"run_paths": args.run or [], "runs_dir": args.runs}}

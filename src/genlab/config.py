@@ -171,7 +171,7 @@ class DataConfig:
     binarize: str = "none"  # none, fixed or dynamic: pixels ~ Bernoulli (genlab.data.binarize)
     strict: bool = False  # image folders: refuse unreadable files instead of skipping them
 
-    def validate(self) -> "DataConfig":
+    def validate(self) -> DataConfig:
         validate_fields(self, "data.")
         return self
 
@@ -195,7 +195,7 @@ class ModelConfig:
     preset: str = "classic"  # dcgan: "classic" (Radford et al.) or "lesson"
     discriminator_norm: str | None = None  # "batch" | "layer" | "none"; None: by loss
 
-    def validate(self) -> "ModelConfig":
+    def validate(self) -> ModelConfig:
         validate_fields(self, "model.")
         return self
 
@@ -226,7 +226,7 @@ class TrainConfig:
     sample_every: int | None = None
     log_every: int = 10
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Check every field (types, finite numbers, FIELD_BOUNDS), this config's sections
         included; a GenlabError names the first bad field and its value."""
         validate_fields(self)
@@ -236,7 +236,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """The config of a dict (a run's config.json), checked by validate()."""
         d = dict(_mapping(d, "config"))
         model = _from_dict(ModelConfig, _mapping(d.pop("model", {}), "model"))

@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genlab.errors import GenlabError
+
+if TYPE_CHECKING:  # torch is imported inside the functions (see below)
+    import torch
 
 # numpy and torch are imported inside the functions: `genlab --help` must not load torch
 
@@ -62,10 +65,9 @@ def evaluate_run(run, data: str | None = None, n: int | None = None, k: int = IW
     log: optional callable(str) told what is being computed. progress: optional
     callable(section, done, total) told how far each section is (units of work: decodes for
     the likelihood, steps elsewhere), for a progress bar with an ETA."""
+    from genlab.config import OPTION_BOUNDS
     from genlab.data import load_dataset
     from genlab.runs import Run, load_run
-
-    from genlab.config import OPTION_BOUNDS
 
     started = time.perf_counter()
     say = log or (lambda message: None)

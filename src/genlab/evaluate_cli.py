@@ -26,7 +26,8 @@ def add_arguments(parser) -> None:
                              f"run's time; Burda et al.'s protocol: --k {PAPER_IWAE_K})")
     parser.add_argument("--iwae-examples", type=option_type("count"), default=IWAE_EXAMPLES,
                         help="test examples the IWAE bound is averaged over")
-    parser.add_argument("--n-test", type=option_type("count"), default=None, help="use at most N test examples")
+    parser.add_argument("--n-test", type=option_type("count"), default=None,
+                        help="use at most N test examples")
     parser.add_argument("--features", default="classifier",
                         help="evaluation network: classifier (genlab's, per dataset) or "
                              "inception:PATH (TorchScript inception-2015-12-05.pt)")
@@ -45,9 +46,14 @@ def run_command(args) -> int:
     import json
 
     from rich.console import Console
-
-    from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     bars = Progress(TextColumn("[bold]{task.description:<16}"), BarColumn(), TaskProgressColumn(),
@@ -111,7 +117,8 @@ ROWS = {  # section -> (key, label, format)
                 ("recall", "recall (k=3)", "{:.3f}"), ("density", "density (k=5)", "{:.3f}"),
                 ("coverage", "coverage (k=5)", "{:.3f}"), ("skipped", "skipped", "{}")],
     "mode_count": [("modes_found", "classes found", "{}"), ("kl", "KL(classes ‖ data)", "{:.4f}")],
-    "likelihood": [("elbo", "test ELBO (nats)", "{:.2f}"), ("recon_nll", "  reconstruction −E log p(x|z)", "{:.2f}"),
+    "likelihood": [("elbo", "test ELBO (nats)", "{:.2f}"),
+                   ("recon_nll", "  reconstruction −E log p(x|z)", "{:.2f}"),
                    ("kl", "  KL(q(z|x) ‖ p(z))", "{:.2f}"),
                    ("nll_text", "NLL ≈ −L_k (nats, ± standard error)", "{}"),
                    ("iwae_text", "  k (importance samples)", "{}"),

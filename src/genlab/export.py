@@ -21,11 +21,12 @@ import os
 import shlex
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from genlab.training.atomic import _FILE_MODE, _UMASK
 from genlab.errors import GenlabError
+from genlab.training.atomic import _FILE_MODE, _UMASK
 
 FORMAT = "genlab-export-1"
 CONFIG, WEIGHTS, CARD, IMAGE = "config.json", "model.safetensors", "README.md", "samples.png"
@@ -160,11 +161,10 @@ def model_card(run, command: str, results: list[dict], license: str, name: str,
                repo: str | None = None):
     """The README.md: huggingface_hub.ModelCardData's YAML, then what the model is, a sample
     picture, how to load it, how it was trained and what `genlab evaluate` measured."""
-    from genlab.training.steps import family
-
     from huggingface_hub import ModelCard, ModelCardData
 
     from genlab import __version__
+    from genlab.training.steps import family
 
     image = run.data_kind == "image"
     cfg, own_data = run.config, ":" not in run.dataset  # csv:PATH / folder:PATH: a local path

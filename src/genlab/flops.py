@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -56,7 +56,8 @@ def gemm_rates(dtype: torch.dtype = torch.float32, n: int = 2048, repeats: int =
         conv, image = peak_conv(n, dtype, device, fmt, gen)
         with torch.no_grad():
             flops = 2 * conv(image).numel() * conv.in_channels * conv.kernel_size[0] ** 2
-            rates[name] = _best_rate(lambda: conv(image), flops, repeats, min_seconds, device)
+            rates[name] = _best_rate(lambda c=conv, x=image: c(x), flops, repeats, min_seconds,
+                                     device)
     return rates
 
 

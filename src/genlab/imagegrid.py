@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from genlab.training.atomic import atomic_path
 from genlab.errors import GenlabError
+from genlab.training.atomic import atomic_path
 
 
 def make_grid(x: torch.Tensor, nrow: int | None = None, padding: int = 2,

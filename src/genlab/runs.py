@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from genlab.training import checkpoints
-from genlab.training.steps import family
 from genlab.config import TrainConfig
 from genlab.errors import GenlabError
+from genlab.training import checkpoints
+from genlab.training.steps import family
 
 
 @dataclass

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 import genlab.data as data
+from genlab import train
 from genlab.config import DataConfig, ModelConfig, TrainConfig
 from genlab.data import EpochSampler, binarize_fixed, load_dataset
 from genlab.data.binarize import DynamicBinarizer
 from genlab.errors import GenlabError
-from genlab import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.data import load_dataset
 from genlab.data import idx as idx_module
+from genlab.data import load_dataset
 from genlab.data.idx import IMAGES_MAGIC, read_idx, write_idx
 from genlab.errors import GenlabError
 

@@ -18,7 +18,8 @@ def test_image_ranges(target, low, high):
     norm = normalizer_for(ds, target)
     z = norm.encode(ds.x)
     assert z.dtype == torch.float32
-    assert norm.encode(torch.tensor([0, 255], dtype=torch.uint8).reshape(1, 1, 1, 2).expand(1, 3, 1, 2)).tolist()[0][0][0] == [low, high]
+    pixels = torch.tensor([0, 255], dtype=torch.uint8).reshape(1, 1, 1, 2).expand(1, 3, 1, 2)
+    assert norm.encode(pixels).tolist()[0][0][0] == [low, high]
     assert torch.allclose(norm.decode(z), ds.x.float() / 255, atol=1e-6)
 
 

@@ -4,8 +4,16 @@ import pytest
 import torch
 
 from genlab.data import load_dataset
-from genlab.data.shapes import (FACTOR_SIZES, HALF_SIZE, MARGIN, SIZE, factors_to_index,
-                                index_to_factors, render_shapes, sample_factors)
+from genlab.data.shapes import (
+    FACTOR_SIZES,
+    HALF_SIZE,
+    MARGIN,
+    SIZE,
+    factors_to_index,
+    index_to_factors,
+    render_shapes,
+    sample_factors,
+)
 from genlab.errors import GenlabError
 
 

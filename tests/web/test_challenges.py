@@ -14,11 +14,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from genlab.web.simulations import create_router
-from genlab.web.simulations.challenges import (LINK_PREFIXES, METRICS, Locks, LockedSetting,
-                                               Tracker, challenge_id, encode_link,
-                                               metric_lists, parse_challenge)
-from genlab.web.simulations.lesson_challenges import READY, ready_challenges
+from genlab.web.simulations.challenges import (
+    LINK_PREFIXES,
+    METRICS,
+    LockedSetting,
+    Locks,
+    Tracker,
+    challenge_id,
+    encode_link,
+    metric_lists,
+    parse_challenge,
+)
 from genlab.web.simulations.frames import KIND_STATE, decode_frame, encode_frame
+from genlab.web.simulations.lesson_challenges import READY, ready_challenges
 from genlab.web.simulations.schemas import CONFIGS, MessageError, parse_config
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "genlab" / "web" / "static" / "sims"

@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cli_helpers import run_cli  # noqa: E402
 
 import genlab  # noqa: E402
+from genlab.web.simulations.common import reconfigure  # noqa: E402
 from genlab.web.simulations.export_run import export_config, export_zip, write_run  # noqa: E402
 from genlab.web.simulations.schemas import SimLimits, parse_config  # noqa: E402
-from genlab.web.simulations.common import reconfigure  # noqa: E402
 from genlab.web.simulations.worker import build  # noqa: E402
 
 # what a run of the library adds to what the lab trains (export_run.py's docstring)
@@ -129,6 +129,7 @@ def test_drawn_points_go_with_the_export(tmp_path):
     assert cfg.data.name == "csv:drawn_points.csv"
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
     import subprocess
+
     from cli_helpers import cli_env
     proc = subprocess.run([sys.executable, "-m", "genlab", "train", "--config", "config.json",
                            "--steps", "5", "--out", "again", "--quiet"], cwd=tmp_path / name,

@@ -8,14 +8,12 @@ import json
 import urllib.request
 
 import pytest
-
 from hub_process import Hub
 
 websockets_sync = pytest.importorskip("websockets.sync.client")
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
-from genlab.web.simulations.protocol import (CLOSE_POLICY, CLOSE_TOO_BIG,  # noqa: E402
-                                             CLOSE_UNSUPPORTED, MAX_MESSAGE_BYTES)
+from genlab.web.simulations.protocol import CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, MAX_MESSAGE_BYTES  # noqa: E402
 
 
 @pytest.fixture(scope="module")

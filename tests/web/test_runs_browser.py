@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 

@@ -39,7 +39,8 @@ def test_gan_playground_wgan_gp_covers_more_modes_over_time(server_url, page, sc
     sim.scroll_into_view_if_needed()
     sim.locator("button[data-action=play]").click()
     page.wait_for_function(
-        "() => document.querySelector('div.sim[data-sim=gan2d] [data-metric=modes]').textContent.includes('/ 25')",
+        "() => document.querySelector('div.sim[data-sim=gan2d] [data-metric=modes]')"
+        ".textContent.includes('/ 25')",
         timeout=90_000)
     first = modes_covered(page)
     seen = [first]

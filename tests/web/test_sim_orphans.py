@@ -15,7 +15,6 @@ import sys
 import time
 
 import pytest
-
 from hub_process import Hub, children, forkserver_of, running_pid, wait_until
 
 websockets_sync = pytest.importorskip("websockets.sync.client")

@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 
 from genlab.web.simulations import create_router
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, decode_frame, encode_frame
-from genlab.web.simulations.schemas import (MessageError, SimLimits, parse_config,
-                                            parse_message)
+from genlab.web.simulations.schemas import MessageError, SimLimits, parse_config, parse_message
 
 
 # ------------------------------------------------------------------ validation

@@ -59,7 +59,8 @@ def _play_every_recording(page, shots=None):
         assert "Recording" in root.locator(".sim-recording-note").inner_text()
         assert "genlab serve" in root.locator(".sim-recording-note").inner_text()
         # settings that would change training are shown, not editable
-        assert root.locator(".sim-controls select:enabled, .sim-controls input[type=number]:enabled").count() == 0
+        live = ".sim-controls select:enabled, .sim-controls input[type=number]:enabled"
+        assert root.locator(live).count() == 0
         picker = root.locator("[data-recording-picker]")
         names = picker.locator("option").evaluate_all("os => os.map((o) => o.value)")
         for i, name in enumerate(names):
@@ -83,7 +84,9 @@ def _play_every_recording(page, shots=None):
             scrub(root, 1)
             assert root.get_attribute("data-frame") == "1"
             assert int(root.get_attribute("data-step")) < int(
-                json.loads(page.evaluate(f"() => JSON.stringify(window.GENLAB_RECORDINGS.find((r) => r.sim === '{sim}' && r.name === '{name}').steps)")))
+                json.loads(page.evaluate(
+                    f"() => JSON.stringify(window.GENLAB_RECORDINGS.find((r) => r.sim === '{sim}'"
+                    f" && r.name === '{name}').steps)")))
         if shots:
             root.screenshot(path=str(shots / f"{sim}.png"))
     # the quiz: the first question answered right
@@ -133,7 +136,7 @@ def static_server(site):
         except OSError:
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
-                raise RuntimeError("python -m http.server did not start")
+                raise RuntimeError("python -m http.server did not start") from None
             time.sleep(0.05)
     yield url
     proc.terminate()
@@ -158,7 +161,8 @@ def test_site_from_a_static_server_plays_and_asks_nothing_else(static_server, ne
         shot.screenshot(path=str(screenshot_dir / f"site-{width}-top.png"))
         shot.locator("#sim-gan2d").scroll_into_view_if_needed()
         shot.locator('#sim-gan2d button[data-action="play"]').click()
-        shot.wait_for_function("() => document.querySelector('#sim-gan2d').dataset.playing === '0' && document.querySelector('#sim-gan2d').dataset.frame")
+        shot.wait_for_function("() => document.querySelector('#sim-gan2d').dataset.playing === '0'"
+                               " && document.querySelector('#sim-gan2d').dataset.frame")
         shot.locator("#sim-gan2d").screenshot(path=str(screenshot_dir / f"site-{width}-gan2d.png"))
         assert shot.evaluate("() => document.documentElement.scrollWidth") <= width
         assert shot.console_errors == []
@@ -180,8 +184,8 @@ def test_recordings_are_the_frames_the_simulation_streams():
     import torch
 
     from genlab.web import recordings
-    from genlab.web.simulations.worker import build
     from genlab.web.simulations.schemas import SimLimits
+    from genlab.web.simulations.worker import build
 
     frames, config = recordings.record("dcgan", {}, steps=4, frames=3)
     assert recordings.unpack(recordings.pack(frames)) == frames

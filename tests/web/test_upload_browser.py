@@ -5,7 +5,6 @@ from them, and bad files (dropped or picked) get one line while training goes on
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 
 import numpy as np
@@ -37,7 +36,8 @@ def stroke_zip() -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for k in range(8):
             for name, draw in (("zero", lambda d, s: d.ellipse((7 + s, 4, 21 - s, 24), outline=255, width=3)),
-                               ("one", lambda d, s: d.line((14 + s - 2, 4, 14 - s + 2, 24), fill=255, width=3)),
+                               ("one", lambda d, s: d.line((14 + s - 2, 4, 14 - s + 2, 24),
+                                                           fill=255, width=3)),
                                ("seven", lambda d, s: (d.line((6, 5, 22, 5), fill=255, width=3),
                                                        d.line((22, 5, 10 + s, 24), fill=255, width=3)))):
                 image = Image.new("L", (28, 28), 0)
@@ -55,8 +55,9 @@ def drop(page, selector: str, name: str, text: str) -> None:
         const dt = new DataTransfer();
         dt.items.add(new File([text], name, { type: "text/csv" }));
         const target = document.querySelector(sel);
-        target.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
-        target.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        const options = { dataTransfer: dt, bubbles: true, cancelable: true };
+        target.dispatchEvent(new DragEvent("dragover", options));
+        target.dispatchEvent(new DragEvent("drop", options));
     }""", [selector, name, text])
 
 
@@ -109,7 +110,8 @@ def test_a_csv_trains_the_playground_and_a_bad_one_leaves_it_training(
 def canvas_pixels(page, selector):
     return page.evaluate(
         """(sel) => { const c = document.querySelector(sel);
-                      return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)]; }""",
+                      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                      return [c.width, c.height, Array.from(data)]; }""",
         selector)
 
 

@@ -13,11 +13,17 @@ mnist, fashion-mnist, cifar10, folder:PATH, shapes. One name -> loader dict (`DA
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from genlab.data.batches import EpochSampler
-from genlab.data.binarize import (BINARIZATIONS, DynamicBinarizer, batch_binarizer,
-                                  binarize_fixed, check_binarize)
+from genlab.data.binarize import (
+    BINARIZATIONS,
+    DynamicBinarizer,
+    batch_binarizer,
+    binarize_fixed,
+    check_binarize,
+)
 from genlab.data.dataset import Dataset, resize_images, stratified_split
 from genlab.data.normalize import TARGETS, Normalizer, normalizer_for
 from genlab.data.shapes import FACTOR_NAMES, FACTOR_SIZES, render_shapes, sample_factors

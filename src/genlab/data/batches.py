@@ -13,7 +13,8 @@ Batching does no per-item Python work: `ds.x[idx]` gathers a whole batch in one 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 

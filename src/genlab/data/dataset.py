@@ -50,13 +50,13 @@ class Dataset:
     def example_shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape[1:])
 
-    def subset(self, index: torch.Tensor) -> "Dataset":
+    def subset(self, index: torch.Tensor) -> Dataset:
         """The examples at `index` (an int64 index tensor or a bool mask), with all metadata."""
         return dataclasses.replace(
             self, x=self.x[index], y=None if self.y is None else self.y[index],
             factors=None if self.factors is None else self.factors[index])
 
-    def without_class(self, label: int) -> "Dataset":
+    def without_class(self, label: int) -> Dataset:
         """Leave one class out (anomaly detection: train on the others, score the held-out one)."""
         if self.y is None:
             raise GenlabError(f"{self.name} has no class labels, so no class can be held out")
@@ -64,7 +64,7 @@ class Dataset:
             raise GenlabError(f"holdout class must be in [0, {self.num_classes - 1}], got {label}")
         return self.subset(self.y != label)
 
-    def to(self, device: torch.device | str) -> "Dataset":
+    def to(self, device: torch.device | str) -> Dataset:
         """A copy whose tensors live on `device` (index batches there without host copies)."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
         return dataclasses.replace(self, x=move(self.x), y=move(self.y),
@@ -83,7 +83,8 @@ def generator(*parts: object) -> torch.Generator:
     return g
 
 
-def stratified_split(y: torch.Tensor, test_fraction: float, seed: object = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def stratified_split(y: torch.Tensor, test_fraction: float,
+                     seed: object = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Deterministic per-class split: (train_index, test_index), both sorted int64.
 
     Within each class a seeded permutation decides; round(count * test_fraction) go to test.

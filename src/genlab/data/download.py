@@ -13,11 +13,11 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from genlab.training.atomic import atomic_path
 from genlab.errors import GenlabError
+from genlab.training.atomic import atomic_path
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60

@@ -21,8 +21,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, Union
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ NAMED = 3  # unreadable files named in the warning
 STRICT_NOTE = " (--strict: every file must be readable)"
 
 log = logging.getLogger("genlab.data")
-Source = Union[Path, bytes]  # a file on disk, or its bytes in memory
+Source = Path | bytes  # a file on disk, or its bytes in memory
 _UNREADABLE = (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 

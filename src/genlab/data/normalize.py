@@ -84,7 +84,7 @@ class Normalizer:
                 "scale": list(self.scale)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Normalizer":
+    def from_dict(cls, d: dict[str, Any]) -> Normalizer:
         try:
             return cls(d["kind"], d["target"], list(d["shift"]), list(d["scale"]))
         except (KeyError, TypeError) as e:

@@ -30,7 +30,7 @@ call per chunk), so the random stream differs from disentanglement_lib's, not th
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.metrics import mutual_info_score

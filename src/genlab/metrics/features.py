@@ -34,8 +34,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
-from genlab.training.atomic import atomic_path
 from genlab.errors import GenlabError
+from genlab.training.atomic import atomic_path
 
 __all__ = ["ARCH_VERSION", "ClassifierNet", "FeatureExtractor", "InceptionFeatures", "cache_dir"]
 
@@ -148,7 +148,7 @@ class FeatureExtractor:
     def __repr__(self) -> str:
         return f"FeatureExtractor({self.name})"
 
-    def to(self, device) -> "FeatureExtractor":
+    def to(self, device) -> FeatureExtractor:
         """Run the network on `device` (inputs are moved there batch by batch)."""
         self.network.to(device)
         return self
@@ -177,7 +177,7 @@ class FeatureExtractor:
     @classmethod
     def from_data(cls, dataset: str, train_x, train_y, test_x, test_y, num_classes: int,
                   cache: str | Path | None = None, epochs: int = 4, seed: int = 0,
-                  max_steps: int | None = None) -> "FeatureExtractor":
+                  max_steps: int | None = None) -> FeatureExtractor:
         """Load the cached classifier for exactly this data and recipe, or train and cache it.
 
         x: uint8 (N, C, H, W) 0..255 or float in [0, 1]; y: int64 (N,)."""
@@ -215,7 +215,7 @@ class FeatureExtractor:
     @classmethod
     def for_dataset(cls, name: str = "mnist5k", cache: str | Path | None = None,
                     data_dir: str | None = None, epochs: int = 4, seed: int = 0,
-                    **load_options) -> "FeatureExtractor":
+                    **load_options) -> FeatureExtractor:
         """The evaluation classifier of a genlab data set (trained on its train split, scored on
         its test split), from the cache when present."""
         from genlab.data import load_dataset
@@ -242,13 +242,13 @@ class InceptionFeatures:
         self.path = path
         self.device = torch.device("cpu")
 
-    def to(self, device) -> "InceptionFeatures":
+    def to(self, device) -> InceptionFeatures:
         self.device = torch.device(device)
         self.module.to(self.device)
         return self
 
     @classmethod
-    def from_file(cls, path: str | Path | None) -> "InceptionFeatures":
+    def from_file(cls, path: str | Path | None) -> InceptionFeatures:
         hint = ("Inception weights cannot be downloaded here: pass a local TorchScript "
                 "inception-2015-12-05.pt (stylegan2-ada-pytorch), or use the genlab classifier "
                 "(FeatureExtractor.for_dataset)")

@@ -19,8 +19,7 @@ from torch import nn
 from genlab.config import DCGAN_PRESETS
 from genlab.errors import GenlabError, unknown_name
 from genlab.models.gan import GAN
-from genlab.models.layers import Discriminator, concat_label, discriminator_head, norm_layer
-from genlab.models.layers import downsample_plan
+from genlab.models.layers import Discriminator, concat_label, discriminator_head, downsample_plan, norm_layer
 from genlab.regularizers import MinibatchStdDev
 
 
@@ -101,7 +100,7 @@ def dcgan_discriminator(cfg) -> Discriminator:
         nn.LeakyReLU(0.2),  # (B/pack, f, S/2, S/2)
     ]
     c = f
-    for i in range(1, n):
+    for _ in range(1, n):
         c_out = c * 2 if cfg.preset == "classic" else min(c * 2, f * 8)
         layers.append(nn.Conv2d(c, c_out, 4, 2, 1, bias=bias))  # (B/pack, 2c, s/2, s/2)
         layers += norm_layer(norm, c_out, conv=True)  # (B/pack, 2c, s/2, s/2)

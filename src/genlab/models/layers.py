@@ -22,7 +22,8 @@ from torch import nn
 
 from genlab.config import ARCHITECTURES, NORMS
 from genlab.errors import GenlabError, unknown_name
-from genlab.regularizers import MinibatchDiscrimination, pack as pack_samples
+from genlab.regularizers import MinibatchDiscrimination
+from genlab.regularizers import pack as pack_samples
 
 
 def check_labels(y: torch.Tensor | None, num_classes: int) -> None:

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.training.atomic import atomic_write_bytes, atomic_write_json, remove_temp_files
 from genlab.errors import GenlabError
+from genlab.training.atomic import atomic_write_bytes, atomic_write_json, remove_temp_files
 
 FORMAT = "genlab-checkpoint-1"
 LATEST = "latest.json"

@@ -28,8 +28,9 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -38,10 +39,21 @@ from genlab.devices import choose_device, make_deterministic, seed_everything
 from genlab.errors import GenlabError
 from genlab.training import checkpoints, distributed
 from genlab.training.atomic import WriteError, atomic_write_json, write_error
-from genlab.training.run_folder import (empty_folder, prepare_folder, resume_config,
-                                        stored_config, truncate_metrics)
-from genlab.training.state import (TrainState, build_state, compile_model, finite_weights,
-                                   load_checkpoint_into, state_to_checkpoint)
+from genlab.training.run_folder import (
+    empty_folder,
+    prepare_folder,
+    resume_config,
+    stored_config,
+    truncate_metrics,
+)
+from genlab.training.state import (
+    TrainState,
+    build_state,
+    compile_model,
+    finite_weights,
+    load_checkpoint_into,
+    state_to_checkpoint,
+)
 from genlab.training.steps import NextBatch, family, normalization_target
 
 KEEP_CHECKPOINTS = 3

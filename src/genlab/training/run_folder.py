@@ -11,8 +11,7 @@ from typing import Any
 
 from genlab.config import TrainConfig
 from genlab.errors import GenlabError
-from genlab.training.atomic import (atomic_write_bytes, check_writable, remove_temp_files,
-                                    write_error)
+from genlab.training.atomic import atomic_write_bytes, check_writable, remove_temp_files, write_error
 
 # Fields a resumed run may change: they do not change what is computed, only how long or where.
 RESUMABLE_FIELDS = {"steps", "epochs", "device", "checkpoint_every", "sample_every", "log_every",

@@ -16,18 +16,17 @@ restores them exactly.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
-
 from torch import nn
 
 from genlab import losses
 from genlab.errors import unknown_name
+from genlab.regularizers import gradient_penalty
 from genlab.training import cpu_bf16
 from genlab.training.distributed import randn_shard
-from genlab.regularizers import gradient_penalty
 
 Batch = tuple[torch.Tensor, "torch.Tensor | None"]
 NextBatch = Callable[[], Batch]
@@ -128,7 +127,7 @@ def gan_step(state, next_batch: NextBatch) -> dict[str, torch.Tensor]:
     The generator step reuses the fake batch of the last discriminator step (scored again by
     the updated D), as the PyTorch examples' dcgan/main.py does with `fake` for errG: one
     generator forward per step instead of two, the same update order."""
-    cfg, device = state.cfg, state.device
+    cfg = state.cfg
     generator, discriminator = state.units.generator, state.units.discriminator
     plain_d = state.model.discriminator  # no gradient sync needed where D is not updated
     latent_dim = state.model.latent_dim

@@ -128,7 +128,7 @@ def _describe(sim: str, cfg: schemas._Strict) -> dict:
                 data_shape=list(mcfg.data_shape), params_total=total, blocks=blocks)
 
 
-_CACHE: "OrderedDict[tuple, dict]" = OrderedDict()
+_CACHE: OrderedDict[tuple, dict] = OrderedDict()
 _LOCK = Lock()
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import gzip
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from genlab.errors import GenlabError
 

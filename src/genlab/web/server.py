@@ -11,7 +11,6 @@ import webbrowser
 
 from genlab.errors import GenlabError
 
-
 # `genlab serve` flags for the live simulations' limits (genlab.web.simulations.schemas.
 # SimLimits; its defaults are repeated here so that building the command line imports neither
 # pydantic nor FastAPI — tests/test_cli_serve.py checks that they agree):

@@ -27,11 +27,12 @@ import hashlib
 import html
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from genlab.training.atomic import atomic_write_bytes, check_writable
 from genlab.errors import GenlabError
+from genlab.training.atomic import atomic_write_bytes, check_writable
 
 STATIC = Path(__file__).resolve().parent / "static"
 MARKER = "genlab-site.json"
@@ -108,7 +109,8 @@ def _page(recorded: list[dict]) -> str:
     scripts.append('<script defer src="static/site.js"></script>')
     swaps = [  # (server's text, the site's, required)
         ('<link rel="icon" href="/static/favicon.svg"', '<link rel="icon" href="static/favicon.svg"', True),
-        ('<link rel="stylesheet" href="/static/hub.css">', '<link rel="stylesheet" href="static/hub.css">', True),
+        ('<link rel="stylesheet" href="/static/hub.css">',
+         '<link rel="stylesheet" href="static/hub.css">', True),
         ('<script type="module" src="/static/hub.js"></script>', "\n".join(scripts), True),
         ('<header class="hero">', f'<header class="hero">\n  {NOTICE}', True),
         ("served locally, nothing leaves this\nmachine", "a static copy: nothing leaves this page", False),

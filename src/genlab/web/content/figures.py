@@ -75,7 +75,7 @@ def discriminative_vs_generative():
         body += f'<rect x="{ox + 10}" y="30" width="220" height="190" rx="8" class="panel"/>'
         body += _t(ox + 120, 20, label, "b")
         if gen:
-            for k, (cx, cy, cls) in enumerate(((80, 90, "s-real"), (160, 160, "s-fake"))):
+            for cx, cy, cls in ((80, 90, "s-real"), (160, 160, "s-fake")):
                 for r in (14, 28, 42):
                     body += (f'<ellipse cx="{ox + cx}" cy="{cy}" rx="{r * 1.2:.0f}" ry="{r:.0f}" '
                              f'class="{cls}" fill="none" stroke-width="1.5" opacity="0.8"/>')
@@ -385,7 +385,8 @@ def dcgan_upsampling():
         cls = ("f-latent s-ink" if i == 0 else
                "f-fake-soft s-fake" if i == len(stages) - 1 else "f-dec-soft s-dec")
         body += (f'<path d="M{x + depth},{top - depth * 0.6:.1f} l{side:.1f},0 l0,{side:.1f} '
-                 f'l{-depth},{depth * 0.6:.1f} l0,{-side:.1f} Z" class="{cls}" stroke-width="1.2" opacity="0.55"/>')
+                 f'l{-depth},{depth * 0.6:.1f} l0,{-side:.1f} Z" class="{cls}" stroke-width="1.2" '
+                 'opacity="0.55"/>')
         body += _box(x, top, side, side, cls, rx=2)
         body += _t(x + side / 2, 212, label, size=14)
         body += _t(x + side / 2, 228, f"{ch} ch", "muted", size=14)

@@ -26,11 +26,11 @@ import time
 import torch
 
 from genlab import operations
+from genlab.data import normalizer_for
 from genlab.errors import GenlabError
 from genlab.metrics.anomaly import anomaly_auc
 from genlab.models import evaluating
 from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
-from genlab.data import normalizer_for
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
 WORST = 8

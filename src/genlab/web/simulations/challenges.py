@@ -71,7 +71,8 @@ METRICS: dict[str, dict[str, Metric]] = {kind: {m.name: m for m in ms} for kind,
         _m("d_real", "D on real (logit)"), _m("d_fake", "D on fake (logit)"),
     ],
     "vae": [  # vae.py: the last training batch's terms, nats per image
-        _m("loss", "−ELBO (AE: reconstruction)", "nats", 0), _m("recon", "Reconstruction −log p(x|z)", "nats", 0),
+        _m("loss", "−ELBO (AE: reconstruction)", "nats", 0),
+        _m("recon", "Reconstruction −log p(x|z)", "nats", 0),
         _m("kl", "KL(q(z|x) ‖ p(z))", "nats", 0, needs={"model": ["vae"]}),
     ],
     "dcgan": [  # dcgan.py: mean σ(D(·)) on a fixed real batch and on the fixed noise

@@ -23,12 +23,11 @@ import itertools
 import numpy as np
 import torch
 
-from genlab.data import Dataset, EpochSampler, batch_binarizer, load_dataset
 from genlab.config import TrainConfig, resolve
+from genlab.data import Dataset, EpochSampler, batch_binarizer, load_dataset
 from genlab.errors import GenlabError
 from genlab.runs import Run
 from genlab.training import loop
-
 
 _DATASETS: dict[tuple[str, str], Dataset] = {}
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 import math
 import struct
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from genlab.web.simulations.challenges import (LINK_PREFIXES, Tracker, challenge_id,
-                                               encode_link, parse_challenge)
+from genlab.web.simulations.challenges import (
+    LINK_PREFIXES,
+    Tracker,
+    challenge_id,
+    encode_link,
+    parse_challenge,
+)
 from genlab.web.simulations.schemas import parse_config
-
 
 # One per concept where a simulation fits. `settings`: what the link sets (the rest take
 # their defaults); `solution`: settings that pass it, used only to verify it (`verify`: each

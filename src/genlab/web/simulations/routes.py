@@ -38,11 +38,24 @@ from fastapi.responses import JSONResponse
 
 from genlab.web.origin import same_origin
 from genlab.web.simulations import protocol, uploads
-from genlab.web.simulations.protocol import (CLOSE_FULL, CLOSE_IDLE, CLOSE_POLICY,
-                                             CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, MAX_MESSAGE_BYTES)
 from genlab.web.simulations.challenges import LockedSetting, Locks
-from genlab.web.simulations.schemas import (CONFIGS, GAN_PRESETS, MessageError, SimLimits,
-                                            field_list, parse_config, parse_message)
+from genlab.web.simulations.protocol import (
+    CLOSE_FULL,
+    CLOSE_IDLE,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    CLOSE_UNSUPPORTED,
+    MAX_MESSAGE_BYTES,
+)
+from genlab.web.simulations.schemas import (
+    CONFIGS,
+    GAN_PRESETS,
+    MessageError,
+    SimLimits,
+    field_list,
+    parse_config,
+    parse_message,
+)
 from genlab.web.simulations.sessions import ServerFull, SessionManager, warm_up
 
 PRESETS = GAN_PRESETS  # schemas.py

@@ -25,10 +25,10 @@ Messages are JSON text frames `{"type": ..., ...}`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
-from typing import Annotated, Any, ClassVar, Literal, Union
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from genlab.config import GAN_LOSSES, LOSS_DEFAULTS, DataConfig, ModelConfig, TrainConfig
 
@@ -278,8 +278,8 @@ _KINDS = {"integer": "int", "number": "float", "boolean": "bool", "string": "str
 def field_list(kind: str) -> list[dict[str, Any]]:
     """The page's controls of simulation `kind`, in order, read from its pydantic model:
     {name, label, type (the control: "choice" | "bool" | "int" | "float" | "range"), kind (the
-    value: "int" | "float" | "bool" | "str"), value (the default), min, max (bounds; exclusive ones flagged), step, choices [[value, label]], help, recipes,
-    shapes_model}."""
+    value: "int" | "float" | "bool" | "str"), value (the default), min, max (bounds; exclusive
+    ones flagged), step, choices [[value, label]], help, recipes, shapes_model}."""
     out = []
     for name, p in CONFIGS[kind].model_json_schema()["properties"].items():
         f: dict[str, Any] = {"name": name, "label": p["title"], "value": p["default"],
@@ -361,8 +361,8 @@ class ExportMsg(_Strict):
     type: Literal["export"]  # any simulation: its command, config and run folder (export_run.py)
 
 
-Message = Annotated[Union[ConfigMsg, PlayMsg, StepMsg, PointsMsg, DecodeMsg, InterpolateMsg,
-                          ScoreMsg, GenerateMsg, ExportMsg], Field(discriminator="type")]
+Message = Annotated[ConfigMsg | PlayMsg | StepMsg | PointsMsg | DecodeMsg | InterpolateMsg
+                    | ScoreMsg | GenerateMsg | ExportMsg, Field(discriminator="type")]
 _MESSAGE = TypeAdapter(Message)
 MESSAGE_TYPES = ("config", "play", "pause", "reset", "step", "points", "decode", "interpolate",
                  "score", "generate")

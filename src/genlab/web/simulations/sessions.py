@@ -7,8 +7,8 @@ Workers are counted and stopped by their own process state (lifeline.WorkerHandl
 through the forkserver, and each exits by itself when the server side goes away.
 Reading the pipe never blocks the event loop: `Session.attach` starts a reader thread that
 hands each message to the loop (call_soon_threadsafe; add_reader is not used because uvloop
-makes the pipe non-blocking under multiprocessing's blocking reads); at most a few state frames wait in the queue (a
-slow page sees fewer frames, never a growing backlog).
+makes the pipe non-blocking under multiprocessing's blocking reads); at most a few state frames
+wait in the queue (a slow page sees fewer frames, never a growing backlog).
 """
 
 from __future__ import annotations
