@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,14 +88,25 @@ def test_the_memory_estimate_counts_the_real_parameters(kind, data_kind, shape, 
 
 
 def test_a_model_too_large_for_the_machine_is_refused_before_it_is_built(monkeypatch):
-    from genlab import limits
+    from genlab import limits, models
     from genlab.config import resolve
+    from genlab.data import load_dataset
+    from genlab.training.state import build_state
 
     monkeypatch.setattr(limits, "available_bytes", lambda device=None: 10 ** 6)
-    cfg = TrainConfig.from_dict({"model": {"kind": "gan"}, "steps": 1})
+    built, real_build = [], models.build_model
+
+    def spy(*args, **kwargs):  # the estimate builds on the meta device; training would not
+        model = real_build(*args, **kwargs)
+        built.append(next(model.parameters()).device.type)
+        return model
+
+    monkeypatch.setattr(models, "build_model", spy)
+    cfg = resolve(TrainConfig.from_dict({"model": {"kind": "gan"}, "steps": 1}), "points", (2,))
     with pytest.raises(GenlabError, match=r"hidden_dim 128, depth 3.*would need about .* MB of "
                                           r"memory, 1\.0 MB available"):
-        resolve(cfg, "points", (2,))
+        build_state(cfg, load_dataset("ring8"), torch.device("cpu"))
+    assert "cpu" not in built  # refused before the model was built in memory
 
 
 def test_available_memory_is_read_from_the_machine():

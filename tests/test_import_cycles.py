@@ -71,21 +71,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-# Known, not yet removed: config.resolve() imports, inside the function, the binarization check
-# (genlab.data.binarize) and the memory check (genlab.limits, which builds the model), and both
-# build on config. And genlab.runs reads a `genlab export` folder through genlab.export, which
-# itself loads runs (its reading side belongs below runs, its writing side above). Every other
-# edge counts; an excused edge that disappears must leave this set.
-EXCUSED = {("genlab.config", "genlab.limits"), ("genlab.config", "genlab.data.binarize"),
-           ("genlab.runs", "genlab.export")}
-
-
 def test_genlab_has_no_import_cycle():
-    graph = import_graph()
-    for a, b in EXCUSED:
-        assert b in graph[a], f"{a} no longer imports {b}: drop it from EXCUSED"
-        graph[a] = graph[a] - {b}
-    cycle = find_cycle(graph)
+    cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 

@@ -16,6 +16,16 @@ from genlab.errors import GenlabError, unknown_name
 
 MODEL_KINDS = ("ae", "vae", "gan", "dcgan")
 GAN_LOSSES = ("minimax", "non-saturating", "hinge", "least-squares", "wgan-gp")
+# Binarization of image pixels (Burda et al. 2016, Sec. 5; genlab.data.binarize does it)
+BINARIZATIONS = ("none", "fixed", "dynamic")
+
+
+def check_binarize(mode: str, kind: str = "image") -> str:
+    if mode not in BINARIZATIONS:
+        raise unknown_name("binarization", mode, BINARIZATIONS)
+    if mode != "none" and kind != "image":
+        raise GenlabError(f"--binarize {mode} applies to images, not {kind}")
+    return mode
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv")
 DCGAN_PRESETS = ("classic", "lesson")
@@ -301,7 +311,7 @@ LOSS_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
 def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
             num_classes: int = 0, dataset_size: int | None = None) -> TrainConfig:
     """Return a copy of `cfg` with every `None` filled and every value checked, including
-    that the model fits in the memory of its device (genlab.limits)."""
+    (the model's memory is checked where it is built: genlab.training.state.build_state)."""
     cfg.validate()
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model),
                               data=dataclasses.replace(cfg.data))
@@ -324,8 +334,6 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
         cfg.loss = loss
     elif cfg.loss is not None:
         raise GenlabError(f"--loss applies to gan and dcgan, not {m.kind}")
-
-    from genlab.data.binarize import check_binarize
 
     check_binarize(cfg.data.binarize, data_kind)
     m.data_shape = tuple(example_shape)
@@ -397,9 +405,6 @@ def resolve(cfg: TrainConfig, data_kind: str, example_shape: tuple[int, ...],
     if cfg.precision not in PRECISIONS:
         raise unknown_name("precision", cfg.precision, PRECISIONS)
     cfg.validate()  # the filled-in values too (e.g. --epochs 1e9 of a large data set -> steps)
-    from genlab.limits import check_training_memory
-
-    check_training_memory(cfg)
     return cfg
 
 

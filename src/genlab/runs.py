@@ -59,11 +59,11 @@ class Run:
 
 def _read(path: str | Path, use_ema: bool):
     """(meta, tensors) of a run folder or checkpoint, or of a folder `genlab export` wrote
-    (genlab.export: Hugging Face layout, weights checked against their SHA-256)."""
-    from genlab import export
+    (genlab.hub_layout: Hugging Face layout, weights checked against their SHA-256)."""
+    from genlab import hub_layout
 
-    if export.is_export(path):
-        return export.read(path, use_ema=use_ema)
+    if hub_layout.is_export(path):
+        return hub_layout.read(path, use_ema=use_ema)
     return checkpoints.load(path)
 
 

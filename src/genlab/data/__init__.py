@@ -16,14 +16,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from genlab.config import BINARIZATIONS, check_binarize
 from genlab.data.batches import EpochSampler
-from genlab.data.binarize import (
-    BINARIZATIONS,
-    DynamicBinarizer,
-    batch_binarizer,
-    binarize_fixed,
-    check_binarize,
-)
+from genlab.data.binarize import DynamicBinarizer, batch_binarizer, binarize_fixed
 from genlab.data.dataset import Dataset, resize_images, stratified_split
 from genlab.data.normalize import TARGETS, Normalizer, normalizer_for
 from genlab.data.shapes import FACTOR_NAMES, FACTOR_SIZES, render_shapes, sample_factors

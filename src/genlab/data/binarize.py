@@ -23,19 +23,10 @@ from __future__ import annotations
 
 import torch
 
+from genlab.config import check_binarize
 from genlab.data.batches import EpochSampler
 from genlab.data.dataset import generator
-from genlab.errors import GenlabError, unknown_name
-
-BINARIZATIONS = ("none", "fixed", "dynamic")
-
-
-def check_binarize(mode: str, kind: str = "image") -> str:
-    if mode not in BINARIZATIONS:
-        raise unknown_name("binarization", mode, BINARIZATIONS)
-    if mode != "none" and kind != "image":
-        raise GenlabError(f"--binarize {mode} applies to images, not {kind}")
-    return mode
+from genlab.errors import GenlabError
 
 
 def bernoulli_pixels(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:

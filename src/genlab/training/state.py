@@ -41,11 +41,14 @@ class TrainState:
 
 def build_state(cfg: TrainConfig, ds, device: torch.device, rank: int = 0,
                 world_size: int = 1) -> TrainState:
-    """Model, optimizers, EMA, scalers, sampler and random streams of a fresh run."""
+    """Model, optimizers, EMA, scalers, sampler and random streams of a fresh run, once the
+    machine is known to hold them (genlab.limits: estimated before anything is allocated)."""
     from genlab.data import EpochSampler
+    from genlab.limits import check_training_memory
     from genlab.models import build_model, uses_convolutions
     from genlab.regularizers import make_ema
 
+    check_training_memory(cfg)
     model = build_model(cfg.model).to(device)
     model.train()
     precision = choose_precision(cfg.precision, device,

@@ -71,7 +71,7 @@ def has_checkpoints(folder: Path) -> bool:
 
 def is_run(folder: Path) -> bool:
     """A run folder (genlab train --out) or a folder `genlab export` wrote (genlab.export)."""
-    from genlab.export import is_export
+    from genlab.hub_layout import is_export
 
     return has_checkpoints(folder) or is_export(folder)
 
