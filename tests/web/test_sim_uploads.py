@@ -4,6 +4,7 @@ names the file and why; good ones read exactly as the library's own readers read
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import struct
 import zipfile
@@ -21,6 +22,13 @@ from genlab.web.simulations import uploads
 from genlab.web.simulations.gan2d import GanPlayground
 from genlab.web.simulations.schemas import SimLimits, parse_config
 from genlab.web.simulations.uploads import UploadError, decode, receive
+
+
+def run_coroutine(coro):
+    """asyncio.run in a thread of its own: a browser test's Playwright (sync API) may hold an
+    event loop in this thread for the rest of the session, and asyncio.run refuses to nest."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 LIM = SimLimits()
 
@@ -182,12 +190,12 @@ def test_body_bound_checked_on_the_header_and_on_the_bytes():
             yield b"x" * 1000
 
     with pytest.raises(UploadError, match="an upload may have at most 1000 bytes") as e:
-        asyncio.run(uploads.read_body(stream(1), str(10**9), lim))
+        run_coroutine(uploads.read_body(stream(1), str(10**9), lim))
     assert e.value.status == 413
     with pytest.raises(UploadError) as e:  # no (or a lying) Content-Length: the bytes count
-        asyncio.run(uploads.read_body(stream(200), "10", lim))
+        run_coroutine(uploads.read_body(stream(200), "10", lim))
     assert e.value.status == 413
-    assert asyncio.run(uploads.read_body(stream(3), None, lim)) == b"x" * 3000
+    assert run_coroutine(uploads.read_body(stream(3), None, lim)) == b"x" * 3000
 
 
 # ---------------------------------------------------------------- a failed upload keeps the data
@@ -227,7 +235,7 @@ def test_the_form_parser_keeps_files_in_memory(monkeypatch):
     body = (b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n"
             b"Content-Type: text/csv\r\n\r\n" + content + b"\r\n--B--\r\n")
     headers = Headers({"content-type": "multipart/form-data; boundary=B"})
-    files = asyncio.run(uploads.parse_form(headers, body, LIM))
+    files = run_coroutine(uploads.parse_form(headers, body, LIM))
     assert files == [("a.csv", content)] and rolled == []
 
     async def stock():  # Starlette's own parser on the same body does roll over: the check bites
@@ -236,7 +244,7 @@ def test_the_form_parser_keeps_files_in_memory(monkeypatch):
         form = await formparsers.MultiPartParser(headers, replay()).parse()
         await form.close()
 
-    asyncio.run(stock())
+    run_coroutine(stock())
     assert rolled == [1024 * 1024]
 
 
@@ -262,4 +270,4 @@ def test_an_upload_waiting_when_the_page_closes_gets_one_line():
             await waiting
         assert e.value.status == 409 and len(slots) == 0 and slots.get(slot.token) is None
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
