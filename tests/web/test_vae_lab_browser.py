@@ -28,14 +28,19 @@ def wait_step(page, sim: str, at_least: int, timeout: int = 120_000) -> None:
         arg=at_least, timeout=timeout)
 
 
+def step_until_digits_shown(page) -> None:
+    """One training step, then wait for the test digits' frame."""
+    page.locator(f"{VAE} button[data-action=step]").click()
+    page.wait_for_function(f"() => document.querySelector('{VAE} canvas.sim-recons').dataset.labels",
+                           timeout=90_000)  # the first worker of a session starts cold
+
+
 def test_the_vae_lab_shows_a_digit_of_each_class_and_interpolates_between_two(
         server_url, page, new_page, screenshot_dir):
     page.goto(f"{server_url}/?v_speed=10#sim-vae")
     sim = page.locator(VAE)
     sim.scroll_into_view_if_needed()
-    sim.locator("button[data-action=step]").click()
-    page.wait_for_function(f"() => document.querySelector('{VAE} canvas.sim-recons').dataset.labels",
-                         timeout=90_000)  # the first worker of a session starts cold
+    step_until_digits_shown(page)
     labels = sim.locator("canvas.sim-recons").get_attribute("data-labels").split(",")
     assert sorted(labels) == [str(d) for d in range(10)] and labels != sorted(labels)
     assert sim.locator("canvas.sim-recons").evaluate("c => c.width") == 10 * 30 - 2  # 10 columns
@@ -54,9 +59,7 @@ def test_the_vae_lab_shows_a_digit_of_each_class_and_interpolates_between_two(
     sim.screenshot(path=str(screenshot_dir / "vae_lab_vae_1280.png"))
     phone = new_page(width=375, height=812)
     phone.goto(f"{server_url}/?v_speed=10#sim-vae")
-    phone.locator(f"{VAE} button[data-action=step]").click()
-    phone.wait_for_function(f"() => document.querySelector('{VAE} canvas.sim-recons').dataset.labels",
-                         timeout=90_000)  # the first worker of a session starts cold
+    step_until_digits_shown(phone)
     assert phone.evaluate(f"() => document.querySelector('{VAE}').scrollWidth") <= 375
     phone.locator(VAE).screenshot(path=str(screenshot_dir / "vae_lab_vae_375.png"))
     assert errors(page) == [] and errors(phone) == []

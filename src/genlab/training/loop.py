@@ -246,7 +246,7 @@ def _train(cfg, out: Path, resume: bool, force: bool, overrides, ctx,
         if resume:
             truncate_metrics(metrics_path, state.step)
     tb = _tensorboard(out) if writer else None
-    fixed = _fixed_inputs(cfg, device)
+    fixed = fixed_inputs(cfg, device)
     yield {"event": "start", "step": state.step, "steps": cfg.steps, "config": cfg.to_dict(),
            "resumed_from": resumed_from, "device": str(device), "precision": state.precision.name,
            "dataset_size": len(ds)}
@@ -351,7 +351,7 @@ def _tensorboard(out: Path):
     return SummaryWriter(str(out / "tensorboard"))
 
 
-def _fixed_inputs(cfg: TrainConfig, device: torch.device) -> dict[str, torch.Tensor]:
+def fixed_inputs(cfg: TrainConfig, device: torch.device) -> dict[str, torch.Tensor]:
     """The same latent vectors (and classes) for every sample grid of a run: progress shows."""
     gen = torch.Generator().manual_seed(cfg.seed + 12345)  # never touches the training streams
     n = SCATTER_COUNT if len(cfg.model.data_shape) == 1 else SAMPLE_COUNT

@@ -46,10 +46,10 @@ DRAWN_CSV = "drawn_points.csv"
 def _library():
     """The training package's writers (one place to follow it when it moves)."""
     from genlab.training import checkpoints
-    from genlab.training.loop import _fixed_inputs, write_samples
+    from genlab.training.loop import fixed_inputs, write_samples
     from genlab.training.state import state_to_checkpoint
 
-    return checkpoints, state_to_checkpoint, _fixed_inputs, write_samples
+    return checkpoints, state_to_checkpoint, fixed_inputs, write_samples
 
 
 def _drawn(sim) -> bool:
