@@ -66,3 +66,23 @@ def test_summary_applies_the_goal_to_every_seed():
     assert not s["met"]["time"] and s["median"] == 50.0
     s = m.summary([good, dict(good, high_quality=0.93)])  # mean 94.5%
     assert not s["met"]["high quality"]
+
+
+def test_speed_py_keeps_the_block_when_it_rewrites_the_page(tmp_path):
+    """benchmarks/speed.py rebuilds speed.md from its own sections and the hub's block: the
+    time-to-goal block after them survives, with or without a hub block."""
+    m = _module()
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import speed
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    block = f"{m.BEGIN}\n## grid25 time to goal\n\n| seed |\n{m.END}\n"
+    for hub in (f"{speed.HUB_BEGIN}\n## Hub sessions\n{speed.HUB_END}\n\n", ""):
+        page = tmp_path / "speed.md"
+        page.write_text(f"# Speed\n\n<!-- speed:startup -->\nold\n<!-- /speed:startup -->\n\n"
+                        f"{hub}{block}")
+        speed.write_page({}, 0.0, None, page=page)
+        text = page.read_text()
+        assert text.count(m.BEGIN) == 1 and block in text
+        assert "<!-- speed:startup -->\nold" in text and speed.HUB_BEGIN in text
