@@ -151,6 +151,52 @@ def write_table(rows: list[list], args, started: float) -> None:
     print(f"wrote {PAGE}")
 
 
+def smaps(pid: int) -> dict[str, int]:
+    """RSS, PSS and USS (its private pages) of process `pid` in bytes (smaps_rollup)."""
+    out = {"uss": 0}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Rss", "Pss"):
+            out[name.lower()] = int(rest.split()[0]) * 1024
+        elif name in ("Private_Clean", "Private_Dirty"):
+            out["uss"] += int(rest.split()[0]) * 1024
+    return out
+
+
+async def worker_memory(kind: str, config: dict, seconds: float) -> dict[str, int]:
+    """One worker of `kind` started by the hub's own SessionManager (forked from the
+    forkserver that preloads torch), `seconds` of training, then its RSS and PSS."""
+    from genlab.web.simulations.schemas import SimLimits
+    from genlab.web.simulations.sessions import SessionManager
+
+    manager = SessionManager(SimLimits())
+    session = await asyncio.to_thread(manager.open, kind, config)
+    try:
+        session.attach(asyncio.get_running_loop())
+        session.send("config", config)
+        session.send("play")
+        loop = asyncio.get_running_loop()
+        end, frames = loop.time() + seconds, 0
+        while (now := loop.time()) < end:
+            try:
+                frames += await asyncio.wait_for(session.next_message(), end - now) is not None
+            except asyncio.TimeoutError:
+                break
+        return {**smaps(session.process.pid), "frames": frames}
+    finally:
+        await asyncio.to_thread(manager.close, session)
+
+
+def measure_memory(seconds: float) -> None:
+    """Print each kind's worker RSS / PSS: the figure capacity.WORKER_BYTES comes from."""
+    sys.path.insert(0, str(ROOT / "src"))
+    for kind in ("gan2d", "vae", "dcgan", "beyond"):
+        m = asyncio.run(worker_memory(kind, CONFIGS[kind], seconds))
+        print(f"{kind}: RSS {m['rss'] / 2**20:.0f} MiB, PSS {m['pss'] / 2**20:.0f} MiB, "
+              f"USS {m['uss'] / 2**20:.0f} MiB "
+              f"after {seconds:g} s ({m['frames']} frames)", flush=True)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kind", default="gan2d", choices=sorted(CONFIGS))
@@ -162,7 +208,13 @@ def main() -> int:
                    help="override one setting of the simulation (JSON value or text), e.g. "
                         "--set loss=wgan-gp")
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--memory", action="store_true",
+                   help="print the RSS and PSS of one worker of each kind (after --seconds of "
+                        "training) and stop: the figure of capacity.WORKER_BYTES")
     args = p.parse_args()
+    if args.memory:
+        measure_memory(args.seconds)
+        return 0
     config = dict(CONFIGS[args.kind])
     for item in args.set:
         name, sep, value = item.partition("=")

@@ -18,20 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Learners one core serves at ≥ 20 frames/s each (each worker 1 torch thread). Measured with
-# `python benchmarks/hub_sessions.py --sessions 1,2,4,8 --seconds 5 --warmup 3` (gan2d, the
-# playground's defaults) on a shared 2-core machine: 4 learners (2 per core) kept 27.9
-# frames/s each (min 25.5), 8 learners (4 per core) got 14.3 (min 12.6): docs/results/speed.md.
+# `python benchmarks/hub_sessions.py --sessions 1,2,4,8 --seconds 5 --warmup 3` (gan2d at the
+# playground's defaults; a shared 2-core machine, other work running): 1, 2, 4, 8 learners got
+# 29.4, 26.8, 23.1 (min 22.8), 16.6 frames/s each — 2 per core keep ≥ 20, 4 per core do not
+# (docs/results/speed.md, "Hub sessions").
 SESSIONS_PER_CORE = 2
 
-# Memory one simulation's worker process holds, the largest of the four kinds. Measured by
-# benchmarks/hub_sessions.py --memory (one worker of each kind started by the hub's own
-# SessionManager, forked from the forkserver that preloads torch, 8 s of training at the
-# page's defaults, then /proc/PID/smaps_rollup): PSS, the worker's share of the pages it
-# shares with the forkserver and the other workers, is what each further worker costs;
-# RSS counts the shared torch pages again in every worker.
-#     gan2d RSS 283 MB PSS 140 MB (the figure) ... see WORKER_MEMORY_MEASURED
-WORKER_MEMORY_MEASURED = {}  # filled in below from the measurement (MB: rss, pss)
-WORKER_BYTES = 200 * 1024 * 1024
+# Memory one simulation's worker holds: the largest of the four kinds (the VAE lab), rounded
+# up. Measured with `python benchmarks/hub_sessions.py --memory --seconds 8`: one worker of
+# each kind started by the hub's own SessionManager (forked from the forkserver that preloads
+# torch and the digits), 8 s of training at the page's defaults, then /proc/PID/smaps_rollup:
+#     gan2d RSS 386 MiB PSS 301 USS 227 · vae RSS 573 PSS 487 USS 412
+#     dcgan RSS 424 PSS 339 USS 265 · beyond RSS 422 PSS 338 USS 264
+# USS (its private pages) is what one more worker adds; PSS also charges it its share of the
+# pages it shares with the forkserver. The 283 MB RSS / 140 MB PSS (gan2d) was taken
+# with several workers sharing those pages; one vae worker's PSS is the safe bound.
+WORKER_BYTES = 490 * 1024 * 1024
 # kept free for the server itself (uvicorn, the page, frames in flight, the forkserver)
 SERVER_RESERVE_BYTES = 512 * 1024 * 1024
 HIGHEST = 256  # the most `--max-sessions` accepts
