@@ -236,8 +236,13 @@ class SessionManager:
                 self._reserved -= 1
             self._slot_freed()  # a start that failed gives its slot back
 
+    def in_use(self) -> int:
+        """Slots taken: workers running or stopping, and workers being started."""
+        with self._lock:
+            return self._running() + self._reserved
+
     def full(self) -> ServerFull:
-        return ServerFull(len(self), self.limits.max_sessions, len(self.waiters))
+        return ServerFull(self.in_use(), self.limits.max_sessions, len(self.waiters))
 
     def open(self, kind: str, config: dict[str, Any]) -> Session:
         """Start a session now, or ServerFull (also when learners are waiting: no one jumps
@@ -276,7 +281,7 @@ class SessionManager:
                 return
             if on_place is not None and ticket.place != told:
                 told = ticket.place
-                await on_place(told, told - 1, len(self))
+                await on_place(told, told - 1, self.in_use())
                 continue
             ticket.wake.clear()
             try:
