@@ -174,3 +174,37 @@ def test_queue_places_disconnect_overflow_and_admission(hub):
     while hub.get("/api/sim/status") != {"running": 0, "max_sessions": 1, "queued": 0}:
         assert time.monotonic() < deadline, hub.get("/api/sim/status")
         time.sleep(0.1)
+
+
+def test_an_upload_while_in_line_is_refused_for_now_and_the_place_is_kept():
+    """An HTTP request does not wait in line: 503 with the reason; the learner stays queued."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from genlab.web.simulations import create_router
+    from genlab.web.simulations.uploads import TOKEN_HEADER, URL
+
+    router = create_router(max_sessions=1)
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws/sim/gan2d") as first:
+            json.loads(first.receive_text())  # hello
+            first.send_text(json.dumps({"type": "config", "config": CONFIG}))
+            while "bytes" not in first.receive():  # its worker runs
+                pass
+            with client.websocket_connect("/ws/sim/gan2d") as second:
+                token = json.loads(second.receive_text())["upload"]["token"]
+                second.send_text(json.dumps({"type": "config", "config": CONFIG}))
+                assert json.loads(second.receive_text()) == queued(1)
+                r = client.post(URL, headers={TOKEN_HEADER: token},
+                                files=[("file", ("a.csv", b"1,2\n" * 20))])
+                assert r.status_code == 503
+                assert r.json()["message"] == ("the hub is full: 1 of 1 live simulations are "
+                                               "running (one per learner), 1 more learner is "
+                                               "waiting")
+                assert router.manager.queued() == 1 and len(router.manager) == 1
+        deadline = time.monotonic() + 10
+        while (len(router.manager) or router.manager.queued()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(router.manager) == 0 and router.manager.queued() == 0

@@ -63,7 +63,8 @@ class ServerFull(MessageError):
 
     def __init__(self, running: int, max_sessions: int, queued: int = 0):
         self.running, self.max_sessions, self.queued = running, max_sessions, queued
-        waiting = f", {queued} more learners are waiting" if queued else ""
+        waiting = (f", {queued} more learner{'s are' if queued != 1 else ' is'} waiting"
+                   if queued else "")
         super().__init__(f"the hub is full: {running} of {max_sessions} live simulations are "
                          f"running (one per learner){waiting}")
 
