@@ -43,6 +43,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
+from starlette.websockets import WebSocketState
 
 from genlab.web.origin import same_origin
 from genlab.web.simulations import protocol, uploads
@@ -166,6 +167,11 @@ def create_router(**limits: Any) -> APIRouter:
     return router
 
 
+def _connected(websocket: WebSocket) -> bool:
+    return (websocket.client_state == WebSocketState.CONNECTED
+            and websocket.application_state == WebSocketState.CONNECTED)
+
+
 async def _error(websocket: WebSocket, message: str) -> None:
     await websocket.send_text(json.dumps({"type": "error", "message": message}))
 
@@ -223,8 +229,13 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
         nonlocal admission
         try:
             await manager.wait_turn(ticket, tell_place)
-            async with starting:
-                await _open(ticket)
+            try:
+                async with starting:
+                    await _open(ticket)
+            except OSError as e:  # no process could be started (memory, process limit)
+                await _error(websocket, f"the simulation could not start in the server: {e}")
+                await websocket.send_text(json.dumps({"type": "status", "playing": False}))
+                return
             if ticket.place:  # it waited: the page stops showing its place
                 await websocket.send_text(json.dumps({
                     "type": "admitted",
@@ -237,7 +248,9 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
             while pending:
                 _relay(session, pending.popleft(), config)
         except (WebSocketDisconnect, RuntimeError, OSError):
-            pass  # the page left while it waited: the receive loop ends the connection
+            if _connected(websocket):  # not a send to a page that has left: a fault
+                raise
+            # the page left while it waited: the receive loop ends the connection
         finally:
             manager.leave(ticket)
             admission = None
