@@ -21,7 +21,8 @@ from pathlib import Path
 # `python benchmarks/hub_sessions.py --sessions 1,2,4,8 --seconds 5 --warmup 3` (gan2d at the
 # playground's defaults; a shared 2-core machine, other work running): 1, 2, 4, 8 learners got
 # 29.4, 26.8, 23.1 (min 22.8), 16.6 frames/s each — 2 per core keep ≥ 20, 4 per core do not
-# (docs/results/speed.md, "Hub sessions").
+# (docs/results/speed.md, "Hub sessions"). An earlier 10 s run (commit 1313a108605e) had 8 at
+# 22.2: 4 per core is borderline, so the default keeps the margin.
 SESSIONS_PER_CORE = 2
 
 # Memory one simulation's worker holds: the largest of the four kinds (the VAE lab), rounded
