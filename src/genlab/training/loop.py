@@ -104,11 +104,13 @@ def load_training_data(cfg: TrainConfig):
     module itself, so a folder of images is resized once from its originals."""
     from genlab.data import load_dataset
 
-    strict = {"strict": True} if cfg.data.strict else {}  # an option of image folders only
+    folder = {"strict": True} if cfg.data.strict else {}  # options of image folders only
+    if cfg.data.test_fraction is not None:
+        folder["test_fraction"] = cfg.data.test_fraction
     return load_dataset(cfg.data.name, split="train", data_dir=cfg.data.data_dir,
                         download=cfg.data.download, image_size=cfg.data.image_size,
                         holdout_class=cfg.data.holdout_class, binarize=cfg.data.binarize,
-                        **strict)
+                        **folder)
 
 
 def learning_rate(cfg: TrainConfig, base: float, step: int) -> float:
