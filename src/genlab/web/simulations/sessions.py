@@ -62,12 +62,12 @@ class ServerFull(MessageError):
                          f"running (one per learner)")
 
 
-def _worker_main(conn, lifeline, kind, config, limits):  # module-level: picklable
+def _worker_main(conn, lifeline, kind, config, limits, run=None):  # module-level: picklable
     exit_with_parent(lifeline)  # first: before the imports, which take the longest
     from genlab.web.simulations.worker import preload, run_worker
 
     preload()
-    run_worker(conn, kind, config, limits)
+    run_worker(conn, kind, config, limits, run)
 
 
 class Session:
@@ -75,7 +75,8 @@ class Session:
 
     _ids = itertools.count(1)
 
-    def __init__(self, kind: str, config: dict[str, Any], limits: SimLimits):
+    def __init__(self, kind: str, config: dict[str, Any], limits: SimLimits,
+                 run: str | None = None):
         self.id = next(self._ids)
         self.kind = kind
         self.started = self.last_seen = time.monotonic()
@@ -85,7 +86,7 @@ class Session:
         lifeline_r, self.lifeline = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_worker_main, name=f"genlab-sim-{kind}-{self.id}",
                                    args=(child, lifeline_r, kind, dict(config),
-                                         limits.to_dict()),
+                                         limits.to_dict(), run),
                                    daemon=True)
         self.process.start()
         child.close()
@@ -189,12 +190,13 @@ class SessionManager:
     def _running(self) -> int:
         return sum(s.alive() for s in [*self.sessions.values(), *self.stopping])
 
-    def open(self, kind: str, config: dict[str, Any]) -> Session:
+    def open(self, kind: str, config: dict[str, Any], run: str | None = None) -> Session:
+        """A new session of `kind` (`run`: the path of a CLI-trained run it opens)."""
         with self._lock:
             running = self._running()
             if running >= self.limits.max_sessions:
                 raise ServerFull(running, self.limits.max_sessions)
-            session = Session(kind, config, self.limits)
+            session = Session(kind, config, self.limits, run)
             self.sessions[session.id] = session
             return session
 

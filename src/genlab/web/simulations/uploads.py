@@ -263,6 +263,11 @@ def decode(kind: str, message: dict[str, Any], lim: SimLimits):
 def apply(sim, dataset) -> None:
     """Give simulation `sim` the uploaded `dataset`; when it trains on uploads now, rebuild
     it — and if that fails, put the previous data back before the error goes to the page."""
+    from genlab.errors import GenlabError
+
+    if getattr(sim, "seed", None) is not None:  # a CLI-trained run trains on its own data
+        raise GenlabError(f"run {sim.seed.name} is open in this lab: choose the lab's own "
+                          "model (Open a trained run) to train on your data")
     previous = sim.uploaded
     sim.uploaded = dataset
     if sim.cfg.data == "uploaded":
