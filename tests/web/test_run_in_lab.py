@@ -198,3 +198,14 @@ def test_the_server_opens_its_runs_by_id_over_the_websocket(runs):
         ws.receive_text()
         ws.send_text(json.dumps({"type": "config", "config": {}, "run": 0}))
         assert _errors(ws).startswith("this hub opens no trained runs")
+
+
+def test_exporting_an_open_run_exports_the_runs_config(runs, tmp_path):
+    from genlab.web.simulations.export_run import write_run
+
+    sim = build("vae", {"width": 64}, SimLimits(), run=str(runs / "vae6"))
+    sim.train_step()
+    cfg = write_run(sim, tmp_path / "out")
+    run = genlab.load_run(runs / "vae6")
+    assert cfg.model == run.config.model and cfg.data.name == "digits"  # not the lab's settings
+    assert cfg.steps == 4 and genlab.load_run(tmp_path / "out").step == 4

@@ -2,7 +2,8 @@
 that train what the simulation trains, and its current model as a run folder.
 
 - `export_config(sim)`: the simulation's settings model says what it trains
-  (schemas.py, `train_config()`); that config, resolved by genlab.config.resolve exactly as
+  (schemas.py, `train_config()`; a CLI-trained run open in the lab: the run's own config,
+  from_run.RunSeed.live_config, its data named as the run names it); that config, resolved by genlab.config.resolve exactly as
   the lab resolved it, with what a run of the library needs to train the same thing:
       steps           the steps the lab has taken (at least 1): the command trains as far
       lr_decay_start  1.0, as train_config() says: the lab holds its learning rates
@@ -102,8 +103,9 @@ def export_config(sim) -> TrainConfig:
     if live is None:
         raise GenlabError("nothing to export yet: the simulation has no model (draw points "
                           "or fix the settings first)")
-    trained = live.state.cfg  # the lab's own resolved config
-    cfg = sim.cfg.train_config()
+    trained = live.state.cfg  # the lab's own resolved config (or an open run's)
+    seed = getattr(sim, "seed", None)  # a CLI-trained run open in the lab (from_run.py)
+    cfg = sim.cfg.train_config() if seed is None else seed.live_config()
     uploaded = _uploaded(sim)
     if _drawn(sim):
         cfg.data.name = f"csv:{DRAWN_CSV}"

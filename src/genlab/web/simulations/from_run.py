@@ -107,13 +107,17 @@ class RunSeed:
 
     def describe(self) -> dict[str, Any]:
         """What the page shows of the run: its name, kind, data and settings (read-only)."""
+        from genlab.models import uses_convolutions
+
         cfg = self.run.config
         m = cfg.model
+        conv = uses_convolutions(m)
         settings = [["model", m.kind], ["data", cfg.data.name],
                     ["data shape", "×".join(str(s) for s in m.data_shape)],
-                    ["latent dim", m.latent_dim]]
-        for label, value in (("architecture", m.architecture), ("width", m.hidden_dim),
-                             ("depth", m.depth), ("filters", m.filters),
+                    ["latent dim", m.latent_dim], ["architecture", "conv" if conv else "mlp"]]
+        for label, value in (("width", None if conv else m.hidden_dim),
+                             ("depth", None if conv else m.depth),
+                             ("filters", m.filters if conv else None),
                              ("loss", cfg.loss if m.kind in ("gan", "dcgan") else None),
                              ("β", cfg.beta if m.kind == "vae" else None),
                              ("binarize", None if cfg.data.binarize == "none" else cfg.data.binarize),
