@@ -5,8 +5,8 @@ server's ids only."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cli_helpers import folder_snapshot  # noqa: E402
 
 import genlab
 from genlab import operations
@@ -30,11 +33,6 @@ RUNS = {  # name: (kind, data, model settings, steps) — each trains in well un
     "gan": ("gan", "ring8", dict(latent_dim=3, hidden_dim=16, depth=1), 3),
     "dcgan": ("dcgan", "mnist5k", dict(latent_dim=8, filters=4), 2),
 }
-
-
-def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +115,7 @@ def test_an_image_gan_shows_samples_and_interpolates(runs):
 
 
 def test_play_trains_a_copy_and_reset_reloads_the_run(runs):
-    before = snapshot(runs)
+    before = folder_snapshot(runs)
     sim = build("gan2d", {}, SimLimits(), run=str(runs / "gan"))
     first = _frame(sim)[3]["fake"]
     for _ in range(4):
@@ -126,7 +124,7 @@ def test_play_trains_a_copy_and_reset_reloads_the_run(runs):
     assert step == 7 and not np.allclose(arrays["fake"], first)  # it trains on
     sim.build(sim.cfg)  # Reset
     assert _frame(sim)[1] == 3 and np.array_equal(_frame(sim)[3]["fake"], first)
-    assert snapshot(runs) == before  # the run folder: not one byte, not one mtime
+    assert folder_snapshot(runs) == before  # the run folder: not one byte, not one mtime
 
 
 def test_a_run_that_does_not_fit_says_why_in_one_line(runs):
@@ -163,7 +161,7 @@ def _errors(ws, timeout=30):
 
 @pytest.mark.slow
 def test_the_server_opens_its_runs_by_id_over_the_websocket(runs):
-    before = snapshot(runs)
+    before = folder_snapshot(runs)
     app = create_app(runs={"run_paths": [runs / "vae6", runs / "gan"], "runs_dir": None})
     with TestClient(app) as client:
         listing = client.get("/api/runs").json()["runs"]
@@ -193,7 +191,7 @@ def test_the_server_opens_its_runs_by_id_over_the_websocket(runs):
             assert _errors(ws) == "no run 7: this hub lists runs 0..1"
             ws.send_text(json.dumps({"type": "config", "config": {}, "run": "../../etc"}))
             assert "run" in _errors(ws)  # an id, never a path
-    assert snapshot(runs) == before
+    assert folder_snapshot(runs) == before
     with TestClient(create_app()) as client, client.websocket_connect("/ws/sim/vae") as ws:
         ws.receive_text()
         ws.send_text(json.dumps({"type": "config", "config": {}, "run": 0}))

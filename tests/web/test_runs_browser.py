@@ -3,7 +3,6 @@ labs that fit them, read-only. Real subprocesses (genlab train, genlab serve) an
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cli_helpers import cli_env, run_cli  # noqa: E402
+from cli_helpers import cli_env, folder_snapshot, run_cli  # noqa: E402
 from hub_process import Hub  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path("/tmp/h11/shots")
-
-
-def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +42,7 @@ def _wait_run(page, lab: str, name: str) -> None:
 
 def test_serve_run_opens_the_runs_in_the_lessons_labs(runs, new_page, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    before = snapshot(runs)
+    before = folder_snapshot(runs)
     hub = Hub(tmp_path / "hub.log", "--run", str(runs / "vae_digits"), "--runs", str(runs))
     try:
         out = hub.output()
@@ -100,7 +94,7 @@ def test_serve_run_opens_the_runs_in_the_lessons_labs(runs, new_page, tmp_path):
         assert page.locator("a[data-run='2']").get_attribute("href") == "/?d_run=2#sim-dcgan"
     finally:
         hub.stop()
-    assert snapshot(runs) == before  # the run folders: nothing written, nothing touched
+    assert folder_snapshot(runs) == before  # the run folders: nothing written, nothing touched
 
 
 def test_serve_refuses_a_folder_that_is_no_run(tmp_path):

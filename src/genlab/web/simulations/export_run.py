@@ -3,8 +3,9 @@ that train what the simulation trains, and its current model as a run folder.
 
 - `export_config(sim)`: the simulation's settings model says what it trains
   (schemas.py, `train_config()`; a CLI-trained run open in the lab: the run's own config,
-  from_run.RunSeed.live_config, its data named as the run names it); that config, resolved by genlab.config.resolve exactly as
-  the lab resolved it, with what a run of the library needs to train the same thing:
+  from_run.RunSeed.live_config, its data named as the run names it); that config,
+  resolved by genlab.config.resolve exactly as the lab resolved it, with what a run of
+  the library needs to train the same thing:
       steps           the steps the lab has taken (at least 1): the command trains as far
       lr_decay_start  1.0, as train_config() says: the lab holds its learning rates
                       constant (the library's default for 2-D GANs decays them over the
