@@ -170,12 +170,17 @@ def test_the_server_opens_its_runs_by_id_over_the_websocket(runs):
         with client.websocket_connect("/ws/sim/vae") as ws:
             assert json.loads(ws.receive_text())["type"] == "hello"
             ws.send_text(json.dumps({"type": "config", "config": {}, "run": 0}))
-            (_, step, meta, _), = _frames(ws, 1)  # the worker's first frame: the run
+            (_, step, meta, first), = _frames(ws, 1)  # the worker's first frame: the run
             run = genlab.load_run(runs / "vae6")
             assert step == run.step and meta["from_run"]["name"] == "vae6"
-            ws.send_text(json.dumps({"type": "decode", "z": [0.0, 0.0]}))
+            here = build("vae", {}, SimLimits(), run=str(runs / "vae6"))  # the same, in-process
+            codes = operations.encode(run, here.x_test) @ here.plane["components"].T
+            assert np.allclose(first["latent"], codes.numpy(), atol=1e-4)  # the run's encoder
+            ws.send_text(json.dumps({"type": "decode", "z": [0.5, -0.5]}))
             (_, _, reply, arrays), = _frames(ws, 1, kind=2)
-            assert reply["reply"] == "decode" and arrays["image"].shape == (1, 8, 8)
+            z = here.plane["offset"] + torch.tensor([[0.5, -0.5]]) @ here.plane["components"]
+            assert reply["reply"] == "decode" and np.array_equal(arrays["image"], to_uint8(
+                operations.decode_latent(run.model, None, z, None, run.normalizer)))  # its decoder
             ws.send_text(json.dumps({"type": "step", "n": 3}))
             assert _frames(ws, 1)[0][1] == step + 3  # Play/Step: the copy in memory trains
             # back to the lab's own model, then a run of another lab and an id it lacks

@@ -51,7 +51,8 @@ def test_the_listing_is_bounded_and_names_each_lab(tmp_path, monkeypatch):
 
 def test_without_runs_there_is_no_runs_page():
     client = TestClient(create_app())
-    assert client.get("/api/runs").status_code == 404
+    assert client.get("/runs").status_code == 404
+    assert client.get("/api/runs").json()["runs"] == []  # the labs' lists: empty, no control
 
 
 def test_bad_folders_are_one_line(tmp_path):

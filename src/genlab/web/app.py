@@ -11,7 +11,8 @@ Routes
   /static/...            files under genlab/web/static only (StaticFiles refuses anything else)
   /ws/sim/..., /api/sim/...  the live simulations' router
   /runs, /api/runs       trained runs (genlab serve --run/--runs; genlab.web.runs_browser):
-                         their listing; each opens in its lab (the simulations' config "run")
+                         their listing; each opens in its lab (the simulations' config "run");
+                         without runs, /api/runs lists none and /runs is not served
 """
 
 from __future__ import annotations
@@ -179,6 +180,10 @@ def create_app(allowed_hosts: list[str] | None = None, runs: dict[str, Any] | No
         runs_router = runs_browser.create_router(**runs)
         app.include_router(runs_router)
         app.state.runs = runs_router.runs  # the one list: the labs open runs by its ids
+    else:  # the labs ask for the list; without --run/--runs it is empty (no 404 in the console)
+        @app.get("/api/runs")
+        def no_runs() -> dict:
+            return {"runs": [], "truncated": False, "max_runs": 0}
     router = _simulations_router(app.state.limits, app.state.runs)
     if router is not None:
         app.include_router(router)

@@ -1,7 +1,7 @@
 // Trained runs in the labs (genlab serve --run/--runs; server: genlab/web/runs_browser.py and
 // genlab/web/simulations/from_run.py): each lab gets "Open a trained run", listing the runs the
 // server knows that fit it; picking one opens it as the lab's model (SimShell.openRun: the
-// lab's own drawing code shows it). Without --run/--runs the hub has no /api/runs: no control.
+// lab's own drawing code shows it). Without --run/--runs the hub lists no runs: no control.
 import { el } from "./core.js";
 
 let listing = null;
@@ -17,7 +17,7 @@ export function listRuns() {
 
 export async function attachRuns(shell) {
   const data = await listRuns();
-  if (!data) return null;
+  if (!data || !data.runs.length) return null;
   const fitting = data.runs.filter((r) => r.lab === shell.kind && !r.error);
   const others = data.runs.length - fitting.length;
   const select = el("select", { id: `${shell.id}-run`, name: "run", "data-runs": shell.kind },
