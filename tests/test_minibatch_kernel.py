@@ -229,3 +229,24 @@ def test_the_float32_exp_is_within_one_ulp_and_keeps_nan():
     m[1, :, 0] = torch.tensor([float("nan"), float("inf"), 100.0])
     out = minibatch_l1.similarity(m)[0]
     assert out[0].isnan() and out[1] == 0.0 and out[2] == 0.0
+
+
+def test_the_hubs_gan_playground_steps_with_the_kernel(monkeypatch):
+    """The gan2d lab's minibatch-discrimination preset trains and draws its frame (the critic's
+    heat map scores grid points in chunks beside generated ones) through the kernel."""
+    from genlab.web.simulations.gan2d import GanPlayground
+    from genlab.web.simulations.schemas import GAN_PRESETS, SimLimits, parse_config
+
+    _kernel()
+    calls = []
+    real = minibatch_l1.similarity
+    monkeypatch.setattr(minibatch_l1, "similarity", lambda m: calls.append(m.shape) or real(m))
+    cfg = parse_config("gan2d", GAN_PRESETS["minibatch-discrimination"]["values"])
+    playground = GanPlayground(cfg, SimLimits())
+    for _ in range(3):
+        playground.train_step()
+    frame = playground.frame()
+    assert len(frame) > 1000 and calls and all(shape[0] <= 128 for shape in calls)
+    layers = [m for m in playground.live.state.model.modules()
+              if isinstance(m, regularizers.MinibatchDiscrimination)]
+    assert len(layers) == 1 and torch.isfinite(layers[0].T).all()
