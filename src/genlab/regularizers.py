@@ -142,7 +142,7 @@ class MinibatchDiscrimination(nn.Module):
         m = (f @ self.T).reshape(-1, self.num_kernels, self.kernel_dim)  # M: (N, B, C)
         if not _TWICE.get() and minibatch_l1.usable(m):
             # the same o by a fused CPU kernel (genlab.kernels.minibatch_l1, compiled on first
-            # use): each pair once, the differences never stored, ~8x faster
+            # use): each pair once, the differences never stored, ~7x faster
             o = minibatch_l1.similarity(m)  # (N, B)
         else:
             o = minibatch_similarity_eager(m)
