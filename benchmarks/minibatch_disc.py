@@ -123,7 +123,7 @@ def main() -> int:
         args.repeats, args.steps = 2, 2
     started = time.perf_counter()
 
-    from genlab.metrics.features import cache_dir
+    from genlab.cache import cache_dir
 
     # a fresh cache folder: the compile (not in --fast: it is the slow part of a smoke test)
     cold = None if args.fast else build_seconds(None)

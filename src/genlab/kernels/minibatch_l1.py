@@ -15,7 +15,7 @@ N² (the backward recomputes c, cheaper than writing and re-reading a (B, N, N) 
 exp (within 1 ulp on [−86, 0], measured; 0 below, < 1e-37 off); float64 uses std::exp.
 
 Compiled on first use with torch.utils.cpp_extension into $GENLAB_CACHE/kernels (see
-genlab.metrics.features.cache_dir); `GENLAB_KERNELS=0` turns it off. Only CPU tensors come
+genlab.cache.cache_dir); `GENLAB_KERNELS=0` turns it off. Only CPU tensors come
 here: other devices, torch.compile'd graphs and the twice-differentiable path use the eager
 code (`usable` says which).
 """
@@ -309,7 +309,7 @@ def _flags() -> list[str]:
 def _build():
     from torch.utils import cpp_extension
 
-    from genlab.metrics.features import cache_dir
+    from genlab.cache import cache_dir
 
     flags = _flags()
     key = " ".join([_SOURCE, *flags, torch.__version__, sys.version])
