@@ -24,6 +24,12 @@
                              {"ok", "message"} (one line: what was loaded, or which file and why
                              not), once the simulation's worker has decoded it.
 
+Trained runs (`genlab serve --run/--runs`): a config message may carry "run": an id of the
+server's run list (`runs`, genlab.web.runs_browser.RunList); the route resolves it to the run's
+path — a page never names a path — and checks that the run fits this lab, and the worker opens
+it as the lab's model (from_run.py). An id the list does not hold, or a run of another lab, is
+one line on the page.
+
 A worker process starts at the first message that needs one (play, step, config...), so an
 open page costs nothing until the learner presses Play. The socket (and its worker) is closed
 after `idle_seconds` without a message: the page sends {"type": "ping"} while it is visible,
@@ -45,6 +51,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
+from genlab.errors import GenlabError
 from genlab.web.origin import same_origin
 from genlab.web.simulations import protocol, uploads
 from genlab.web.simulations.challenges import LockedSetting, Locks
@@ -87,8 +94,9 @@ def _bounds(kind: str) -> list[dict[str, Any]]:
     return field_list(kind)  # the controls the page shows (schemas.py), as it embeds them
 
 
-def create_router(**limits: Any) -> APIRouter:
-    """A router with its own session manager; unknown limit names are refused."""
+def create_router(runs=None, **limits: Any) -> APIRouter:
+    """A router with its own session manager; unknown limit names are refused. `runs`: the
+    trained runs a page may open in a lab (runs_browser.RunList), or None."""
     known = {f.name for f in fields(SimLimits)}
     unknown = set(limits) - known
     if unknown:
@@ -160,7 +168,7 @@ def create_router(**limits: Any) -> APIRouter:
                 hello["upload"] = {"url": uploads.URL, "token": slot.token,
                                    "max_bytes": lim.upload_bytes}
             await websocket.send_text(json.dumps(hello))
-            await _serve(websocket, kind, manager, slot)
+            await _serve(websocket, kind, manager, slot, runs)
         finally:  # the session's data goes with its connection
             slots.close(slot)
 
@@ -176,11 +184,25 @@ async def _error(websocket: WebSocket, message: str) -> None:
     await websocket.send_text(json.dumps({"type": "error", "message": message}))
 
 
+def _run_path(runs, run_id: int | None, kind: str) -> str | None:
+    """The path of the server's run `run_id` for lab `kind` (None: the lab's own model)."""
+    if run_id is None:
+        return None
+    if runs is None:
+        raise MessageError("this hub opens no trained runs (start it with genlab serve --run "
+                           "RUN or --runs DIR)")
+    try:
+        return str(runs.path_for(run_id, kind))
+    except GenlabError as e:
+        raise MessageError(str(e)) from None
+
+
 async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
-                 slot: uploads.Slot) -> None:
+                 slot: uploads.Slot, runs=None) -> None:
     lim = manager.limits
     session = None
     config: dict[str, Any] = {}
+    run_path: str | None = None  # the trained run the lab shows (the server's path), or None
     bad_config: str | None = None
     locks = Locks(kind)  # teacher mode: the challenge and the settings it locks
     challenge: dict[str, Any] | None = None
@@ -211,7 +233,7 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
             session = None
         if pump is not None:
             pump.cancel()
-        session = await manager.start(claim, kind, config)
+        session = await manager.start(claim, kind, config, run_path)
         session.attach(asyncio.get_running_loop())
         pump = asyncio.create_task(forward())
         if slot.accepted is not None:  # a restarted worker gets the learner's data back
@@ -316,11 +338,14 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
                 continue
             try:
                 msg = parse_message(data)
+                run_changed = False
                 if msg.type == "config":
                     try:
                         new = parse_config(kind, msg.config, lim).model_dump()
+                        wanted = _run_path(runs, msg.run, kind)  # refuses an unknown id
                         challenge = locks.apply(new, msg.challenge)  # refuses a locked change
                         config, bad_config = new, None
+                        run_changed, run_path = wanted != run_path, wanted
                     except LockedSetting:  # refused; the settings in use stay valid
                         raise
                     except MessageError as e:
@@ -341,9 +366,11 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
                             await websocket.close(code=CLOSE_FULL, reason="the hub is full")
                             return
                         admission = asyncio.create_task(admit())
-                    keep(msg)  # the worker starts with the settings; the rest follows
+                    keep(msg)  # the worker starts with the settings (and run); the rest follows
                     continue
                 _relay(session, msg, config)
+                if run_changed:  # after the settings: the run opens with them (its speed)
+                    session.send("run", run_path)
                 if msg.type == "config":
                     session.send("challenge", challenge)
             except MessageError as e:

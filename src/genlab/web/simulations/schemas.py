@@ -14,10 +14,14 @@ Messages are JSON text frames `{"type": ..., ...}`:
     {"type": "config", "config": {...}}   replace the settings (restarts training when a
                                            setting that shapes the model or data changes)
                                            + "challenge": {...} in teacher mode (challenges.py)
+                                           + "run": id, a CLI-trained run the server lists
+                                           (genlab serve --run/--runs; from_run.py) opened as
+                                           the model; null or absent: the lab's own
     {"type": "play"} {"type": "pause"} {"type": "step", "n": 1..100} {"type": "reset"}
     {"type": "points", "points": [[x, y], ...]}      GAN: the learner's drawn data (≤ 2000)
     {"type": "decode", "z": [z1, z2]}                VAE: decode a latent point
-    {"type": "interpolate", "a": i, "b": j}          VAE: interpolate two shown digits
+    {"type": "interpolate", "a": i, "b": j}          VAE: interpolate two shown digits;
+                                                     DCGAN: two of the grid's samples
     {"type": "score", "image": [784 floats 0..1]}    beyond: anomaly score of a drawn digit
     {"type": "generate", "label": 0..9}              beyond: conditional samples of a class
     {"type": "export"}                               any: the run folder and the train command
@@ -326,6 +330,7 @@ class ConfigMsg(_Strict):
     type: Literal["config"]
     config: dict[str, Any] = Field(default_factory=dict)
     challenge: dict[str, Any] | None = None  # teacher mode: challenges.py validates it
+    run: int | None = Field(None, ge=0, le=2**31 - 1)  # an id of the server's run list
 
 
 class PlayMsg(_Strict):

@@ -9,6 +9,10 @@ Parent → worker (multiprocessing.Connection, pickled tuples):
     ("msg", dict)  ("stop",)
     ("upload", {"id", "label", "files", "zipped"})   the learner's data (uploads.py), answered
                                          by {"type": "upload", "id", "ok", "message"}
+    ("run", path | None)                 open a CLI-trained run as the lab's model (from_run.py;
+                                         the server resolved the page's run id to this path),
+                                         or go back to the lab's own model; also at start
+                                         (run_worker's `run`). Reset reloads the run.
 Worker → parent (`send_bytes`): a binary frame (frames.py, starts with b"GLF1") or a small
 UTF-8 JSON object (starts with b"{": {"type": "error" | "status", ...}) for the page.
 
@@ -49,21 +53,25 @@ def preload() -> None:
             pass
 
 
-def build(kind: str, config: dict[str, Any], limits):
+def build(kind: str, config: dict[str, Any], limits, run: str | None = None):
+    """The simulation of `kind` with `config`; `run`: the path of a CLI-trained run it opens
+    as its model (from_run.py), or None."""
     import importlib
 
     from genlab.web.simulations.schemas import parse_config
 
     module_name, class_name = SIMULATIONS[kind]
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(parse_config(kind, config, limits), limits)
+    cfg = parse_config(kind, config, limits)
+    return cls(cfg, limits) if run is None else cls(cfg, limits, run=run)
 
 
 def _json(kind: str, **fields) -> bytes:
     return json.dumps({"type": kind, **fields}).encode()
 
 
-def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, Any]) -> None:
+def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, Any],
+               run: str | None = None) -> None:
     """Entry point of the worker process; returns when told to stop or the parent is gone."""
     import torch
 
@@ -89,7 +97,7 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
             send(_json("error", message=f"the simulation failed: {type(e).__name__}: {e}"))
 
     try:
-        sim = build(kind, config, limits)
+        sim = build(kind, config, limits, run)
     except Exception as e:  # noqa: BLE001 - reported to the page, the worker stays usable
         report(e)
         sim = None
@@ -138,7 +146,7 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                 elif op == "config":
                     config = cmd[1]
                     if sim is None:
-                        sim = build(kind, config, limits)
+                        sim = build(kind, config, limits, run)
                     else:  # live settings apply at once; the others rebuild the model
                         reconfigure(sim, parse_config(kind, config, limits))
                     send(sim.frame())
@@ -149,9 +157,20 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                         tracker = Tracker(cmd[1]) if cmd[1] is not None else None
                         if sim is not None:
                             send(sim.frame())
+                elif op == "run":
+                    playing = False
+                    run = cmd[1]
+                    if sim is None:
+                        sim = build(kind, config, limits, run)
+                    else:
+                        from genlab.web.simulations.common import open_run
+
+                        open_run(sim, kind, run)
+                        sim.build(sim.cfg)
+                    send(sim.frame())
                 elif op == "reset":
                     if sim is None:
-                        sim = build(kind, config, limits)
+                        sim = build(kind, config, limits, run)
                     else:
                         sim.build(sim.cfg)
                     send(sim.frame())

@@ -3,6 +3,7 @@ import { mountChallenge } from "./challenge.js";
 
 // Each simulation is a plain ES module exporting mount(root, fields); they load on demand.
 import { attachExport } from "./export.js";
+import { attachRuns } from "./runs.js";
 
 const MODULES = {
   gan2d: "./gan2d.js",
@@ -59,6 +60,8 @@ export async function mountAll(root = document) {
       if (shell && shell.toolbar && !window.GENLAB_RECORDINGS) {
         attachExport(shell);
         mountChallenge(shell);
+        attachRuns(shell); // "Open a trained run" (genlab serve --run/--runs)
+        if (shell.runId !== null) shell.ensureStarted(); // a link to a run: open it now
       }
       mounted.push(shell);
     } catch (error) {
