@@ -26,6 +26,10 @@ LIMIT_FLAGS: dict[str, tuple] = {
                                "training steps one simulation may take per second"),
     "--threads-per-session": ("threads_per_session", int, 1, os.cpu_count() or 1, 1,
                               "torch threads in each simulation's worker process"),
+    "--max-viewers": ("max_viewers", int, 1, 10_000, 100,
+                      "viewers of one shared live simulation (watch mode)"),
+    "--max-viewers-total": ("max_viewers_total", int, 1, 100_000, 400,
+                            "viewers of all shared simulations together"),
 }
 
 

@@ -9,6 +9,21 @@
                              {"type": "full", "running", "max_sessions", "message"} when every
                              slot is taken, then a close with CLOSE_FULL: the page retries.
                              Close codes and the message bound: protocol.py.
+                             Watch mode (watch.py): {"type": "share", "name"} shares it,
+                             answered by {"type": "shared", "id", "name", "viewers"}; then
+                             {"type": "viewers", "viewers"} whenever a viewer comes or goes.
+    WS  /ws/watch/{id}       a viewer of a shared simulation: {"type": "hello", ...,
+                             "watch": {"id", "kind", "driver", "viewers", "config"}} first, then
+                             the driver's own state frames and status lines (the same bytes;
+                             a slow viewer skips frames). The viewer may send {"type": "ping"}
+                             and {"type": "fork"}; anything else is refused in one line
+                             ({"type": "error"}). Fork: a session of its own from the driver's
+                             current weights — a new "hello" with "forked": {"from", "step",
+                             "config"}, then this socket is a driver's (as /ws/sim/{kind}); no
+                             free slot: {"type": "full", "watching": true, ...} and it keeps
+                             watching. An unknown or ended share, or a viewer limit: an error
+                             line, then close CLOSE_WATCH_ENDED; when the driver leaves, its
+                             viewers get {"type": "closed", "reason"} and that close.
     GET /api/sim/limits      the server's limits and every setting's default and bounds
     GET /api/sim/presets     named GAN playground configurations (mode collapse and remedies)
     GET /api/sim/status      {"running": n, "max_sessions": m}
@@ -37,7 +52,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 from genlab.web.origin import same_origin
-from genlab.web.simulations import protocol, uploads
+from genlab.web.simulations import protocol, uploads, watch
 from genlab.web.simulations.challenges import LockedSetting, Locks
 from genlab.web.simulations.protocol import (
     CLOSE_FULL,
@@ -84,9 +99,11 @@ def create_router(**limits: Any) -> APIRouter:
     lim = SimLimits(**{k: v for k, v in limits.items() if v is not None})
     manager = SessionManager(lim)
     slots = uploads.Slots()
+    shares = watch.Shares(lim)
     router = APIRouter()
     router.manager = manager  # tests and the app can inspect it
     router.slots = slots
+    router.shares = shares
 
     @router.get("/api/sim/limits")
     def get_limits() -> dict:
@@ -140,18 +157,39 @@ def create_router(**limits: Any) -> APIRouter:
             return
         slot = slots.open(kind)
         try:
-            hello = {"type": "hello",
-                     "heartbeat_seconds": protocol.heartbeat_seconds(lim.idle_seconds),
-                     "max_message_bytes": MAX_MESSAGE_BYTES}
-            if kind in uploads.UPLOAD_LABS:
-                hello["upload"] = {"url": uploads.URL, "token": slot.token,
-                                   "max_bytes": lim.upload_bytes}
-            await websocket.send_text(json.dumps(hello))
-            await _serve(websocket, kind, manager, slot)
+            await websocket.send_text(json.dumps(_hello(kind, slot, lim)))
+            await _serve(websocket, kind, manager, slot, shares)
         finally:  # the session's data goes with its connection
             slots.close(slot)
 
+    @router.websocket("/ws/watch/{share_id}")
+    async def watching(websocket: WebSocket, share_id: str) -> None:
+        if not same_origin(websocket.scope):
+            await websocket.close(code=CLOSE_POLICY)
+            return
+        await websocket.accept()
+        forked = await watch.serve_viewer(websocket, shares, share_id, manager)
+        if forked is None:
+            return
+        session, config, driver_name = forked
+        slot = slots.open(session.kind)
+        try:
+            hello = _hello(session.kind, slot, lim)
+            hello["forked"] = {"from": driver_name, "step": config.pop("step"), "config": config}
+            await websocket.send_text(json.dumps(hello))
+            await _serve(websocket, session.kind, manager, slot, shares, forked=(session, config))
+        finally:
+            slots.close(slot)
+
     return router
+
+
+def _hello(kind: str, slot: uploads.Slot, lim: SimLimits) -> dict[str, Any]:
+    hello = {"type": "hello", "heartbeat_seconds": protocol.heartbeat_seconds(lim.idle_seconds),
+             "max_message_bytes": MAX_MESSAGE_BYTES}
+    if kind in uploads.UPLOAD_LABS:
+        hello["upload"] = {"url": uploads.URL, "token": slot.token, "max_bytes": lim.upload_bytes}
+    return hello
 
 
 async def _error(websocket: WebSocket, message: str) -> None:
@@ -159,10 +197,12 @@ async def _error(websocket: WebSocket, message: str) -> None:
 
 
 async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
-                 slot: uploads.Slot) -> None:
+                 slot: uploads.Slot, shares: watch.Shares, forked=None) -> None:
+    """One driving connection. `forked`: (session, config) of a viewer's fork (watch.py)."""
     lim = manager.limits
     session = None
     config: dict[str, Any] = {}
+    driver = watch.Driver(shares, kind, websocket.send_text, lambda: session, lambda: config)
     bad_config: str | None = None
     locks = Locks(kind)  # teacher mode: the challenge and the settings it locks
     challenge: dict[str, Any] | None = None
@@ -199,6 +239,8 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
                     {"type": "closed", "reason": "the simulation stopped; press Play to start "
                                                  "again"}))
                 return
+            if driver.publish(data):  # watch.py: the viewers' copy; a snapshot is not the page's
+                continue
             if data[:1] == b"{":
                 if data.startswith(b'{"type": "upload"'):  # the worker's verdict on an upload
                     slot.verdict(json.loads(data))
@@ -206,6 +248,10 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
             else:
                 await websocket.send_bytes(data)
 
+    if forked is not None:  # its worker already runs, from the driver's weights
+        session, config = forked
+        session.attach(asyncio.get_running_loop())
+        pump = asyncio.create_task(forward())
     try:
         while True:
             try:
@@ -242,6 +288,9 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
                 continue
             try:
                 msg = parse_message(data)
+                if msg.type == "share":
+                    await driver.share(msg.name)
+                    continue
                 if msg.type == "config":
                     try:
                         new = parse_config(kind, msg.config, lim).model_dump()
@@ -276,6 +325,7 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
     except WebSocketDisconnect:
         pass
     finally:  # also when the task is cancelled (server shutdown): nothing awaited here
+        driver.end()
         if pump is not None:
             pump.cancel()
         if session is not None:
@@ -291,3 +341,4 @@ def _relay(session, msg, config: dict[str, Any]) -> None:
         session.send("step", msg.n)
     else:
         session.send("msg", msg.model_dump())
+
