@@ -130,10 +130,13 @@ function getValue(field, input) {
 // Opened at the first action that needs the server (play, step...). Messages wait for it.
 // The server's first message ("hello") gives the ping interval; "full" says every slot is
 // taken (the server then closes); a close without a message first carries its reason.
+// Every JSON message also goes to onMessage (watch.js: sharing, viewers, forks). `path`: the
+// socket to open instead of /ws/sim/<kind> (watch.js: a viewer's /ws/watch/<id>).
 export class SimSocket {
-  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull }) {
+  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull, onMessage }) {
     this.kind = kind;
-    this.handlers = { onFrame, onError, onStatus, onClosed, onFull };
+    this.handlers = { onFrame, onError, onStatus, onClosed, onFull, onMessage };
+    this.path = null;
     this.ws = null;
     this.queue = [];
     this.heartbeat = null;
@@ -144,10 +147,10 @@ export class SimSocket {
   connect(first) {
     if (this.ws) return;
     const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${window.location.host}/ws/sim/${this.kind}`);
+    const ws = new WebSocket(`${proto}//${window.location.host}${this.path || `/ws/sim/${this.kind}`}`);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    this.queue.unshift(first); // the config message: the worker starts with it
+    if (first) this.queue.unshift(first); // the config message: the worker starts with it
     ws.addEventListener("open", () => {
       for (const msg of this.queue) ws.send(JSON.stringify(msg));
       this.queue = [];
@@ -159,7 +162,8 @@ export class SimSocket {
         else if (msg.type === "error") this.handlers.onError(msg.message);
         else if (msg.type === "status") this.handlers.onStatus(msg);
         else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
-        else if (msg.type === "full") { this.drop(); this.handlers.onFull(msg); }
+        else if (msg.type === "full" && !msg.watching) { this.drop(); this.handlers.onFull(msg); }
+        if (this.handlers.onMessage) this.handlers.onMessage(msg);
         return;
       }
       this.handlers.onFrame(decodeFrame(event.data));
@@ -223,13 +227,14 @@ export class SimShell {
     this.values = readSettings(prefix, fields);
     this.playing = false;
     this.started = false;
-    this.listeners = { frame: [], reply: [] };
+    this.listeners = { frame: [], reply: [], message: [] };
     const handlers = {
       onFrame: (f) => this.handleFrame(f),
       onError: (m) => this.showError(m),
       onStatus: (s) => this.setPlaying(s.playing),
       onClosed: (reason, code) => this.handleClosed(reason, code),
       onFull: (msg) => this.handleFull(msg),
+      onMessage: (msg) => { for (const fn of this.listeners.message) fn(msg); },
     };
     // the static site (genlab export-site) plays recorded runs through the same handlers
     this.socket = recordingsFor(kind).length ? new RecordingSocket(kind, handlers)
