@@ -292,8 +292,8 @@ def write_viewers_table(table: str, args, started: float) -> None:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {m['cpu']}, {m['cores']} "
         f"cores, load average at the end {m['load_average']}, "
         f"{time.perf_counter() - started:.0f} s.", "", table])
-    replace_section(VIEWERS_BEGIN, VIEWERS_END, "## Hub watch mode (viewers)", VIEWERS_INTRO,
-                    heading, text)
+    replace_section(Path(args.page), VIEWERS_BEGIN, VIEWERS_END, "## Hub watch mode (viewers)",
+                    VIEWERS_INTRO, heading, text)
 
 
 def write_table(rows: list[list], args, started: float) -> None:
@@ -314,14 +314,14 @@ def write_table(rows: list[list], args, started: float) -> None:
         "", markdown_table(["sessions", "frames/s per session (mean, min)",
                             "training steps/s per session (mean, min)", "steps/s, all sessions",
                             "errors"], rows)])
-    replace_section(BEGIN, END, "## Hub sessions", INTRO, heading, table)
+    replace_section(Path(args.page), BEGIN, END, "## Hub sessions", INTRO, heading, table)
 
 
-def replace_section(begin: str, end: str, title: str, intro: str, heading: str,
+def replace_section(page: Path, begin: str, end: str, title: str, intro: str, heading: str,
                     table: str) -> None:
-    """Put `table` (starting with `heading`) between the markers `begin` and `end` of
-    docs/results/speed.md, keeping the tables of other commands that are there."""
-    old = PAGE.read_text() if PAGE.exists() else "# Speed\n\n"
+    """Put `table` (starting with `heading`) between the markers `begin` and `end` of `page`
+    (docs/results/speed.md), keeping the tables of other commands that are there."""
+    old = page.read_text() if page.exists() else "# Speed\n\n"
     tables = []
     if begin in old and end in old:
         section = old[old.index(begin) + len(begin):old.index(end)]
@@ -332,9 +332,9 @@ def replace_section(begin: str, end: str, title: str, intro: str, heading: str,
         new = old[:old.index(begin)] + text + old[old.index(end) + len(end):].lstrip("\n")
     else:
         new = old.rstrip("\n") + "\n\n" + text
-    PAGE.parent.mkdir(parents=True, exist_ok=True)
-    PAGE.write_text(new)
-    print(f"wrote {PAGE}")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(new)
+    print(f"wrote {page}")
 
 
 def main() -> int:
@@ -348,6 +348,8 @@ def main() -> int:
                    help="override one setting of the simulation (JSON value or text), e.g. "
                         "--set loss=wgan-gp")
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--page", default=str(PAGE), help="the page the table goes into (default "
+                                                     "docs/results/speed.md)")
     p.add_argument("--viewers", type=int, default=0, metavar="N",
                    help="watch mode: one driver plays, N viewers watch (see above)")
     p.add_argument("--client-processes", type=int, default=4, metavar="P",
