@@ -44,12 +44,12 @@ def snapshot(sim) -> bytes:
     """`sim`'s training state as bytes (see above), or GenlabError when there is none."""
     from genlab.training.state import state_to_checkpoint
 
+    if sim is not None and getattr(sim.cfg, "data", None) == "uploaded":
+        raise GenlabError("a simulation that trains on its driver's uploaded data cannot be "
+                          "forked (the data stays with them)")
     if sim is None or sim.live is None:
         raise GenlabError("nothing to fork yet: the simulation has no model (draw points or "
                           "fix the settings first)")
-    if getattr(sim.cfg, "data", None) == "uploaded":
-        raise GenlabError("a simulation that trains on its driver's uploaded data cannot be "
-                          "forked (the data stays with them)")
     trainings = {}
     for name, live in _trainings(sim).items():
         tensors, meta = state_to_checkpoint(live.state, _NoNormalizer())
