@@ -11,7 +11,7 @@ import torch
 from genlab.errors import GenlabError
 from genlab.web.simulations import fork
 from genlab.web.simulations.frames import decode_frame, decode_meta
-from genlab.web.simulations.schemas import SimLimits, parse_config
+from genlab.web.simulations.schemas import SimLimits
 from genlab.web.simulations.worker import build
 
 CASES = {

@@ -114,6 +114,9 @@ def test_driver_and_two_viewers_get_identical_frames_and_viewers_cannot_drive():
         assert until(v2, lambda m: isinstance(m, dict) and m.get("type") == "error")
         step(driver)  # the driver still decides: its next frame is step 4, not a played run
         assert decode_frame(until(driver, frame_at(4)))[1] == 4
+        driver.send(json.dumps({"type": "config", "config": {**CONFIG, "speed": 3}}))
+        settings = until(v1, lambda m: isinstance(m, dict) and m.get("type") == "settings")
+        assert settings["config"]["speed"] == 3  # the viewers see the driver's new settings
         v2.close()
         until(driver, lambda m: isinstance(m, dict) and m == {"type": "viewers", "viewers": 1})
         driver.close()  # the share ends: the viewer is told in one line, then closed

@@ -15,7 +15,8 @@
     WS  /ws/watch/{id}       a viewer of a shared simulation: {"type": "hello", ...,
                              "watch": {"id", "kind", "driver", "viewers", "config"}} first, then
                              the driver's own state frames and status lines (the same bytes;
-                             a slow viewer skips frames). The viewer may send {"type": "ping"}
+                             a slow viewer skips frames), {"type": "settings", "config"} when
+                             the driver's change. The viewer may send {"type": "ping"}
                              and {"type": "fork"}; anything else is refused in one line
                              ({"type": "error"}). Fork: a session of its own from the driver's
                              current weights — a new "hello" with "forked": {"from", "step",

@@ -136,6 +136,10 @@ class Channel:
                 viewer.offer_text(text)
         return False  # other messages (errors, replies, uploads) are the driver's own
 
+    def publish_text(self, text: str) -> None:
+        for viewer in self.viewers:
+            viewer.offer_text(text)
+
     # -- viewers
     def join(self, viewer: Viewer) -> None:
         if self.ended:
@@ -239,6 +243,7 @@ class Driver:
         self.session, self.config = session, config
         self.channel: Channel | None = None
         self._notes: set[asyncio.Task] = set()
+        self._shown: dict | None = None  # the settings the viewers were last told
 
     async def share(self, name: str) -> None:
         name = " ".join(name.split())  # one line, single spaces
@@ -251,8 +256,15 @@ class Driver:
                                           "viewers": len(self.channel.viewers)}))
 
     def publish(self, data: bytes) -> bool:
-        """Channel.publish, when shared; True: the message is not the driver page's."""
-        return self.channel is not None and self.channel.publish(data)
+        """Channel.publish, when shared; True: the message is not the driver page's. New
+        settings reach the viewers before the first frame trained with them."""
+        if self.channel is None:
+            return False
+        config = self.config()
+        if is_state_frame(data) and config is not self._shown:
+            self._shown = config
+            self.channel.publish_text(json.dumps({"type": "settings", "config": config}))
+        return self.channel.publish(data)
 
     def request_snapshot(self, request: int) -> bool:
         session = self.session()

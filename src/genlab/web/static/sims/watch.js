@@ -121,6 +121,10 @@ export function attachWatch(shell) {
       shell.root.dataset.viewers = String(msg.viewers);
     } else if (msg.type === "hello" && msg.watch) watchHello(msg.watch);
     else if (msg.type === "hello" && msg.forked) forked(msg.forked);
+    else if (msg.type === "settings" && shell.root.dataset.watching) { // the driver changed them
+      Object.assign(shell.values, msg.config);
+      shell.controls.set(shell.values);
+    }
     else if (msg.type === "full" && msg.watching) {
       forkButton.disabled = false;
       shell.notify(`No free slot to fork into: ${msg.message}. Try Fork again in a moment.`);
