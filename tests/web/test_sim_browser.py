@@ -268,7 +268,7 @@ def test_a_full_hub_says_so_and_the_page_retries_by_itself(tmp_path, page):
     from hub_process import Hub
     from websockets.sync.client import connect
 
-    hub = Hub(tmp_path / "hub.log", "--max-sessions", "1")
+    hub = Hub(tmp_path / "hub.log", "--max-sessions", "1", "--max-queue", "0")  # no line
     try:
         with connect(f"{hub.ws_url}/ws/sim/vae", open_timeout=30) as other:  # another learner
             other.recv(timeout=30)  # hello

@@ -142,7 +142,7 @@ def test_errors_are_shown_not_raised_and_unknown_simulation_is_refused():
 
 
 def test_concurrent_session_limit_and_idle_stop_free_the_worker():
-    client, manager = make_client(max_sessions=1, idle_seconds=3.0)
+    client, manager = make_client(max_sessions=1, max_queue=0, idle_seconds=3.0)  # no line
     with client:
         with client.websocket_connect("/ws/sim/gan2d") as first:
             first.send_text(json.dumps({"type": "config", "config": {"data": "ring8"}}))

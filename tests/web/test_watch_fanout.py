@@ -143,3 +143,9 @@ def test_viewer_limits_per_share_and_in_all_are_refused_in_one_line():
     with pytest.raises(WatchRefused, match="Ada stopped sharing"):
         a.join(Viewer(None, None))
     assert json.loads(json.dumps(shares.get(b.id).name)) == "Bo"
+
+
+def test_viewer_limits_have_bounds():
+    for name, bad in (("max_viewers", 0), ("max_viewers_total", 100_001)):
+        with pytest.raises(ValueError, match=rf"^{name} must be an integer in \[1, "):
+            SimLimits(**{name: bad})

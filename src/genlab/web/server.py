@@ -14,10 +14,15 @@ from genlab.errors import GenlabError
 # `genlab serve` flags for the live simulations' limits (genlab.web.simulations.schemas.
 # SimLimits; its defaults are repeated here so that building the command line imports neither
 # pydantic nor FastAPI — tests/test_cli_serve.py checks that they agree):
-#     flag: (SimLimits field, type, lowest, highest, default, help)
+#     flag: (SimLimits field, type, lowest, highest, default, help); default None: `serve`
+#     decides (--max-sessions: from this machine's cores and memory, capacity.py)
 LIMIT_FLAGS: dict[str, tuple] = {
-    "--max-sessions": ("max_sessions", int, 1, 256, 4,
-                       "live simulations running at once, all learners together"),
+    "--max-sessions": ("max_sessions", int, 1, 256, None,
+                       "live simulations running at once, all learners together; more "
+                       "learners wait in line"),
+    "--max-queue": ("max_queue", int, 0, 1024, 64,
+                    "learners who may wait in line for a free simulation (first come, first "
+                    "served); beyond them a learner is told the hub is full"),
     "--idle-seconds": ("idle_seconds", float, 5.0, 86400.0, 120.0,
                        "stop a simulation (and free its memory) after this long without a "
                        "message from its page (a watched page pings every 15 s, or every "
@@ -58,9 +63,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", metavar="DIR",
                    help="list the run folders under DIR on the hub's runs page (read-only)")
     for flag, (_, kind, low, high, default, text) in LIMIT_FLAGS.items():
+        shown = "from this machine's cores and memory" if default is None else f"{default:g}"
         p.add_argument(flag, type=_bounded(kind, low, high), default=None,
                        metavar="N" if kind is int else "S",
-                       help=f"{text} (default {default:g}, range {low:g}..{high:g})")
+                       help=f"{text} (default {shown}, range {low:g}..{high:g})")
 
 
 def limits_from_args(args: argparse.Namespace) -> dict:
@@ -139,7 +145,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     import uvicorn
 
     from genlab.web.app import create_app
+    from genlab.web.simulations import capacity
 
+    given = limits.get("max_sessions")
+    cap = (capacity.given_cap(given) if given is not None
+           else capacity.machine_cap(limits.get("threads_per_session", 1)))
+    limits = {**limits, "max_sessions": cap.sessions}
     # on a loopback address, answer only to loopback names (a DNS-rebinding page cannot)
     app = create_app(allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None, runs=runs,
                      **limits)  # a bad --run is refused before the port is taken
@@ -151,8 +162,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
         first = "?run=0" if runs.get("run_paths") else ""
         print(f"trained runs: {url}runs{first}", flush=True)
         url = f"{url}runs{first}"
-    if limits:
-        print("live simulation limits: " + ", ".join(f"{k} {v:g}" for k, v in limits.items()),
+    print(cap.reason, flush=True)
+    others = {k: v for k, v in limits.items() if k != "max_sessions"}
+    if others:
+        print("live simulation limits: " + ", ".join(f"{k} {v:g}" for k, v in others.items()),
               flush=True)
     if host in ("0.0.0.0", "::"):
         print("warning: listening on every interface; the hub has no login", file=sys.stderr)

@@ -6,8 +6,15 @@
                              {"type": "hello", "heartbeat_seconds", "max_message_bytes"} first;
                              {"type": "error", "message"} — shown on the page;
                              {"type": "status", "playing"} ; {"type": "closed", "reason"};
-                             {"type": "full", "running", "max_sessions", "message"} when every
-                             slot is taken, then a close with CLOSE_FULL: the page retries.
+                             {"type": "queued", "place", "ahead", "running", "max_sessions"}
+                             when every slot is taken: the learner waits in line (first come,
+                             first served; sessions.py), told again whenever its place
+                             changes; its simulation starts by itself when a slot frees, with
+                             the settings and Play/Pause it sent meanwhile, announced by
+                             {"type": "admitted", "waited_seconds"};
+                             {"type": "full", "running", "max_sessions", "message"} when the
+                             line is full too (max_queue), then a close with CLOSE_FULL: the
+                             page retries.
                              Close codes and the message bound: protocol.py.
                              Watch mode (watch.py): {"type": "share", "name"} shares it,
                              answered by {"type": "shared", "id", "name", "viewers"}; then
@@ -27,7 +34,7 @@
                              viewers get {"type": "closed", "reason"} and that close.
     GET /api/sim/limits      the server's limits and every setting's default and bounds
     GET /api/sim/presets     named GAN playground configurations (mode collapse and remedies)
-    GET /api/sim/status      {"running": n, "max_sessions": m}
+    GET /api/sim/status      {"running": n, "max_sessions": m, "queued": q}
     POST /api/sim/upload     the learner's own data for the session whose "hello" gave the
                              token (header X-Genlab-Upload): uploads.py. Answers
                              {"ok", "message"} (one line: what was loaded, or which file and why
@@ -43,6 +50,7 @@ No message names a file; nothing here reads or writes one (uploads stay in memor
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import threading
 import time
@@ -51,6 +59,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
+from starlette.websockets import WebSocketState
 
 from genlab.web.origin import same_origin
 from genlab.web.simulations import protocol, uploads, watch
@@ -76,6 +85,9 @@ from genlab.web.simulations.sessions import ServerFull, SessionManager, warm_up
 
 PRESETS = GAN_PRESETS  # schemas.py
 PING = "ping"
+# messages kept for the worker while the learner waits in line (older ones are dropped; of
+# play / pause only the last is kept; settings are not kept: the worker starts with the last)
+PENDING_MESSAGES = 16
 
 
 _WARM = threading.Event()
@@ -120,7 +132,8 @@ def create_router(**limits: Any) -> APIRouter:
         digits load while the learner reads), so the first Play starts quickly."""
         _warm_up_once()
         manager.reap()
-        return {"running": len(manager), "max_sessions": lim.max_sessions}
+        return {"running": len(manager), "max_sessions": lim.max_sessions,
+                "queued": manager.queued()}
 
     @router.post(uploads.URL)
     async def upload(request: Request) -> JSONResponse:
@@ -193,6 +206,11 @@ def _hello(kind: str, slot: uploads.Slot, lim: SimLimits) -> dict[str, Any]:
     return hello
 
 
+def _connected(websocket: WebSocket) -> bool:
+    return (websocket.client_state == WebSocketState.CONNECTED
+            and websocket.application_state == WebSocketState.CONNECTED)
+
+
 async def _error(websocket: WebSocket, message: str) -> None:
     await websocket.send_text(json.dumps({"type": "error", "message": message}))
 
@@ -209,26 +227,82 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
     challenge: dict[str, Any] | None = None
     pump: asyncio.Task | None = None
     starting = asyncio.Lock()  # the page's messages and an upload may both start it
+    ticket = None  # this learner's claim on a slot while it waits or its worker starts
+    admission: asyncio.Task | None = None  # waits in line, then starts the session
+    pending: collections.deque = collections.deque(maxlen=PENDING_MESSAGES)
 
     async def start():
-        """The connection's running session, started if needed (ServerFull when no slot)."""
+        """The connection's running session for an upload: the one running, else one started
+        now; ServerFull when no slot is free now (an HTTP request does not wait in line)."""
         async with starting:
-            return await _start()
+            if session is not None and not session.closed:
+                return session
+            if admission is not None:  # the learner waits in line already
+                raise manager.full()
+            claim = manager.enter(wait=False)
+            try:
+                return await _open(claim)
+            finally:
+                manager.leave(claim)
 
-    async def _start():
+    async def _open(claim):
         nonlocal session, pump
-        if session is None or session.closed:
-            if session is not None:
-                manager.release(session)
-                session = None
-            if pump is not None:
-                pump.cancel()
-            session = await asyncio.to_thread(manager.open, kind, config)
-            session.attach(asyncio.get_running_loop())
-            pump = asyncio.create_task(forward())
-            if slot.accepted is not None:  # a restarted worker gets the learner's data back
-                session.send("upload", slot.accepted)
+        if session is not None:
+            manager.release(session)
+            session = None
+        if pump is not None:
+            pump.cancel()
+        session = await manager.start(claim, kind, config)
+        session.attach(asyncio.get_running_loop())
+        pump = asyncio.create_task(forward())
+        if slot.accepted is not None:  # a restarted worker gets the learner's data back
+            session.send("upload", slot.accepted)
         return session
+
+    async def tell_place(place: int, ahead: int, running: int) -> None:
+        await websocket.send_text(json.dumps({
+            "type": "queued", "place": place, "ahead": ahead, "running": running,
+            "max_sessions": lim.max_sessions}))
+
+    async def admit() -> None:
+        """Wait in line (if every slot is taken), then start the worker with the settings
+        the page sent last and relay what it asked for meanwhile."""
+        nonlocal admission
+        try:
+            await manager.wait_turn(ticket, tell_place)
+            try:
+                async with starting:
+                    await _open(ticket)
+            except OSError as e:  # no process could be started (memory, process limit)
+                await _error(websocket, f"the simulation could not start in the server: {e}")
+                await websocket.send_text(json.dumps({"type": "status", "playing": False}))
+                return
+            if ticket.place:  # it waited: the page stops showing its place
+                await websocket.send_text(json.dumps({
+                    "type": "admitted",
+                    "waited_seconds": round(time.monotonic() - ticket.joined, 3)}))
+            if challenge is not None:
+                session.send("challenge", challenge)
+            if bad_config is not None:  # never train settings the page did not show
+                pending.clear()
+                await websocket.send_text(json.dumps({"type": "status", "playing": False}))
+            while pending:
+                _relay(session, pending.popleft(), config)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            if _connected(websocket):  # not a send to a page that has left: a fault
+                raise
+            # the page left while it waited: the receive loop ends the connection
+        finally:
+            manager.leave(ticket)
+            admission = None
+
+    def keep(msg) -> None:
+        """Keep `msg` for the worker that is starting (or waiting for a slot)."""
+        if msg.type in ("play", "pause"):
+            for old in [m for m in pending if m.type in ("play", "pause")]:
+                pending.remove(old)
+        if msg.type != "config":
+            pending.append(msg)
 
     slot.start = start
 
@@ -307,17 +381,18 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
                     await websocket.send_text(json.dumps({"type": "status", "playing": False}))
                     continue
                 if session is None or session.closed:
-                    try:
-                        await start()
-                    except ServerFull as full:  # not the learner's fault: say so, page retries
-                        await websocket.send_text(json.dumps({
-                            "type": "full", "running": full.running,
-                            "max_sessions": full.max_sessions, "message": str(full)}))
-                        await websocket.close(code=CLOSE_FULL, reason="the hub is full")
-                        return
-                    if msg.type == "config":
-                        session.send("challenge", challenge)
-                        continue  # the worker starts with this configuration
+                    if admission is None:  # a slot now, or a place in line, or "full"
+                        try:
+                            ticket = manager.enter()
+                        except ServerFull as full:  # not the learner's fault: say so, page retries
+                            await websocket.send_text(json.dumps({
+                                "type": "full", "running": full.running,
+                                "max_sessions": full.max_sessions, "message": str(full)}))
+                            await websocket.close(code=CLOSE_FULL, reason="the hub is full")
+                            return
+                        admission = asyncio.create_task(admit())
+                    keep(msg)  # the worker starts with the settings; the rest follows
+                    continue
                 _relay(session, msg, config)
                 if msg.type == "config":
                     session.send("challenge", challenge)
@@ -327,6 +402,10 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
         pass
     finally:  # also when the task is cancelled (server shutdown): nothing awaited here
         driver.end()
+        if admission is not None:  # a learner in line leaves it at once
+            admission.cancel()
+        if ticket is not None:
+            manager.leave(ticket)
         if pump is not None:
             pump.cancel()
         if session is not None:

@@ -49,7 +49,9 @@ SEED_MAX = 2**31 - 1
 class SimLimits:
     """Server-side bounds; `create_router(**limits)` (from `genlab serve`) overrides them."""
 
-    max_sessions: int = 4  # simulations running at once, all learners together
+    max_sessions: int = 4  # simulations running at once, all learners together (`genlab
+    # serve` sets it from the machine's cores and memory: capacity.py)
+    max_queue: int = 64  # learners waiting for a slot (first come, first served); beyond: "full"
     idle_seconds: float = 120.0  # no message for this long (or socket closed): stopped, freed
     max_steps_per_second: int = 1500  # training steps a simulation may take per second
     frames_per_second: float = 30.0  # state frames sent per second while playing
@@ -71,6 +73,18 @@ class SimLimits:
     # watch mode (watch.py): viewers of one shared simulation, and of all of them together
     max_viewers: int = 100
     max_viewers_total: int = 400
+    # the bounds of the limits that have them, checked when the limits are built (`genlab
+    # serve`'s flags take the same: genlab.web.server.LIMIT_FLAGS)
+    BOUNDS: ClassVar[dict[str, tuple[int, int]]] = {"max_sessions": (1, 256),
+                                                     "max_queue": (0, 1024),
+                                                     "max_viewers": (1, 10_000),
+                                                     "max_viewers_total": (1, 100_000)}
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in self.BOUNDS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,6 +3,9 @@
 A `Session` is one worker process (worker.py) and the pipe to it. The `SessionManager`
 enforces `SimLimits.max_sessions` (all learners together) and stops sessions that are closed
 or idle; stopping terminates the process, so all of its memory goes back to the system.
+Learners beyond the cap wait in a first-come first-served queue of at most
+`SimLimits.max_queue` (`await manager.acquire(...)`): each is told its place when it joins and
+whenever it changes, and a freed slot goes to the first in line; beyond the queue, ServerFull.
 Workers are counted and stopped by their own process state (lifeline.WorkerHandle), never
 through the forkserver, and each exits by itself when the server side goes away.
 Reading the pipe never blocks the event loop: `Session.attach` starts a reader thread that
@@ -20,6 +23,7 @@ import multiprocessing
 import signal
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from genlab.web.simulations.lifeline import WorkerHandle, exit_with_parent
@@ -54,12 +58,31 @@ def warm_up() -> None:
 
 
 class ServerFull(MessageError):
-    """Every simulation slot is taken: not the learner's fault; the page waits and retries."""
+    """Every simulation slot is taken (and the queue, if there is one, is full too): not the
+    learner's fault; the page waits and retries."""
 
-    def __init__(self, running: int, max_sessions: int):
-        self.running, self.max_sessions = running, max_sessions
+    def __init__(self, running: int, max_sessions: int, queued: int = 0):
+        self.running, self.max_sessions, self.queued = running, max_sessions, queued
+        waiting = (f", {queued} more learner{'s are' if queued != 1 else ' is'} waiting"
+                   if queued else "")
         super().__init__(f"the hub is full: {running} of {max_sessions} live simulations are "
-                         f"running (one per learner)")
+                         f"running (one per learner){waiting}")
+
+
+# A waiter checks for a free slot when one is released and at least this often (a worker
+# that exits by itself frees its slot without telling anyone).
+QUEUE_POLL_SECONDS = 1.0
+
+
+class Ticket:
+    """One learner's claim on a slot: "waiting" in line (`place` 1 is first), "reserved" (a
+    slot is held for it), "opening" (its worker is starting) or "done"."""
+
+    def __init__(self) -> None:
+        self.state = "waiting"
+        self.place = 0
+        self.joined = time.monotonic()
+        self.wake = asyncio.Event()  # set when its place changes or a slot may be free
 
 
 def _worker_main(conn, lifeline, kind, config, limits):  # module-level: picklable
@@ -175,28 +198,166 @@ class Session:
 
 
 class SessionManager:
-    """Counts and bounds the running sessions; `reap()` stops the idle ones.
+    """Counts and bounds the running sessions, queues the learners beyond the bound, and
+    `reap()` stops the idle ones.
 
     A session counts while its worker process runs, also while it is being stopped: what the
-    count bounds is the memory and the cores the workers hold."""
+    count bounds is the memory and the cores the workers hold. A slot granted to a learner
+    whose worker is still starting counts too (`_reserved`), so a freed slot goes to one
+    learner only."""
 
     def __init__(self, limits: SimLimits):
         self.limits = limits
         self.sessions: dict[int, Session] = {}
         self.stopping: set[Session] = set()
+        self.waiters: collections.deque[Ticket] = collections.deque()  # FIFO, event loop only
+        self._reserved = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     def _running(self) -> int:
         return sum(s.alive() for s in [*self.sessions.values(), *self.stopping])
 
-    def open(self, kind: str, config: dict[str, Any]) -> Session:
+    def _reserve(self) -> bool:
+        """Take a slot if one is free (released again by `_open_reserved`)."""
         with self._lock:
-            running = self._running()
-            if running >= self.limits.max_sessions:
-                raise ServerFull(running, self.limits.max_sessions)
+            if self._running() + self._reserved >= self.limits.max_sessions:
+                return False
+            self._reserved += 1
+            return True
+
+    def _open_reserved(self, kind: str, config: dict[str, Any]) -> Session:
+        try:
             session = Session(kind, config, self.limits)
-            self.sessions[session.id] = session
+            with self._lock:
+                self.sessions[session.id] = session
             return session
+        finally:
+            with self._lock:
+                self._reserved -= 1
+            self._slot_freed()  # a start that failed gives its slot back
+
+    def in_use(self) -> int:
+        """Slots taken: workers running or stopping, and workers being started."""
+        with self._lock:
+            return self._running() + self._reserved
+
+    def full(self) -> ServerFull:
+        return ServerFull(self.in_use(), self.limits.max_sessions, len(self.waiters))
+
+    def open(self, kind: str, config: dict[str, Any]) -> Session:
+        """Start a session now, or ServerFull (also when learners are waiting: no one jumps
+        the queue)."""
+        if self.waiters or not self._reserve():
+            raise self.full()
+        return self._open_reserved(kind, config)
+
+    # -- the queue, in four calls (event loop only): enter → wait_turn → start, and leave
+    def enter(self, wait: bool = True) -> Ticket:
+        """A ticket that holds a slot now (state "reserved") if one is free and no one waits,
+        else one at the end of the line; ServerFull when `max_queue` learners wait already
+        (or `wait` is False)."""
+        self._loop = asyncio.get_running_loop()
+        ticket = Ticket()
+        if not self.waiters and self._reserve():
+            ticket.state = "reserved"
+            return ticket
+        if not wait or len(self.waiters) >= self.limits.max_queue:
+            raise self.full()
+        self.waiters.append(ticket)
+        self._renumber()
+        return ticket
+
+    async def wait_turn(self, ticket: Ticket,
+                        on_place: Callable[[int, int, int], Awaitable[None]] | None = None,
+                        ) -> None:
+        """Return once `ticket` holds a slot. While it waits, `await on_place(place, ahead,
+        running)` when it joins and whenever its place changes."""
+        told = 0
+        while ticket.state == "waiting":
+            if self.waiters[0] is ticket and self._reserve():
+                self.waiters.popleft()
+                ticket.state = "reserved"
+                self._renumber()
+                return
+            if on_place is not None and ticket.place != told:
+                told = ticket.place
+                await on_place(told, told - 1, self.in_use())
+                continue
+            ticket.wake.clear()
+            try:
+                await asyncio.wait_for(ticket.wake.wait(), QUEUE_POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+        if ticket.state != "reserved":
+            raise RuntimeError(f"a {ticket.state} ticket has no slot")
+
+    async def start(self, ticket: Ticket, kind: str, config: dict[str, Any]) -> Session:
+        """Start the worker of a reserved `ticket`. Cancelled while the worker starts: the
+        session is released once it exists (no orphan holds the slot)."""
+        if ticket.state != "reserved":
+            raise RuntimeError(f"a {ticket.state} ticket has no slot")
+        ticket.state = "opening"  # from here `_open_reserved` gives the slot back if it fails
+        opening = asyncio.ensure_future(asyncio.to_thread(self._open_reserved, kind, config))
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(
+                lambda t: None if t.cancelled() or t.exception() else self.release(t.result()))
+            raise
+        finally:
+            ticket.state = "done"
+
+    def leave(self, ticket: Ticket) -> None:
+        """`ticket` gives up (its learner left): out of the line, or its slot back, at once.
+        Safe to call in any state and more than once."""
+        if ticket.state == "waiting":
+            self.waiters.remove(ticket)
+            self._renumber()
+        elif ticket.state == "reserved":
+            with self._lock:
+                self._reserved -= 1
+            self._wake_first()
+        ticket.state = "done"
+
+    async def acquire(self, kind: str, config: Callable[[], dict[str, Any]],
+                      on_place: Callable[[int, int, int], Awaitable[None]] | None = None,
+                      ) -> Session:
+        """enter, wait_turn and start in one: a session of `kind` once the learners ahead
+        have theirs; `config()` is read when the worker starts."""
+        ticket = self.enter()
+        try:
+            await self.wait_turn(ticket, on_place)
+            return await self.start(ticket, kind, config())
+        finally:
+            self.leave(ticket)
+
+    def _renumber(self) -> None:
+        """Give every waiter its place; wake the ones whose place changed (and the first,
+        which may find a slot)."""
+        for place, ticket in enumerate(self.waiters, start=1):
+            if ticket.place != place:
+                ticket.place = place
+                ticket.wake.set()
+        self._wake_first()
+
+    def _wake_first(self) -> None:
+        if self.waiters:
+            self.waiters[0].wake.set()
+
+    def _slot_freed(self) -> None:
+        """A worker has exited or a start failed (any thread): the first in line looks."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._wake_first)
+        except RuntimeError:  # the loop closed meanwhile
+            pass
+
+    def queued(self) -> int:
+        """The learners waiting for a slot now."""
+        return len(self.waiters)
 
     def close(self, session: Session) -> None:
         """Stop `session` now (blocking until its worker has exited)."""
@@ -225,6 +386,7 @@ class SessionManager:
         finally:
             with self._lock:
                 self.stopping.discard(session)
+            self._slot_freed()
 
     def reap(self, now: float | None = None) -> list[Session]:
         """Stop every session with no message from its page for `idle_seconds`, and forget

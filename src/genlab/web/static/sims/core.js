@@ -128,14 +128,16 @@ function getValue(field, input) {
 
 // ---------------------------------------------------------------- the socket
 // Opened at the first action that needs the server (play, step...). Messages wait for it.
-// The server's first message ("hello") gives the ping interval; "full" says every slot is
-// taken (the server then closes); a close without a message first carries its reason.
+// The server's first message ("hello") gives the ping interval; "queued" says every slot is
+// taken and where the learner is in line (again whenever that changes; the socket stays open
+// and pings), "admitted" that its simulation starts; "full" that the line is full too (the
+// server then closes); a close without a message first carries its reason.
 // Every JSON message also goes to onMessage (watch.js: sharing, viewers, forks). `path`: the
 // socket to open instead of /ws/sim/<kind> (watch.js: a viewer's /ws/watch/<id>).
 export class SimSocket {
-  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull, onMessage }) {
+  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted, onMessage }) {
     this.kind = kind;
-    this.handlers = { onFrame, onError, onStatus, onClosed, onFull, onMessage };
+    this.handlers = { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted, onMessage };
     this.path = null;
     this.ws = null;
     this.queue = [];
@@ -163,6 +165,8 @@ export class SimSocket {
         else if (msg.type === "status") this.handlers.onStatus(msg);
         else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
         else if (msg.type === "full" && !msg.watching) { this.drop(); this.handlers.onFull(msg); }
+        else if (msg.type === "queued") this.handlers.onQueued(msg);
+        else if (msg.type === "admitted") this.handlers.onAdmitted(msg);
         if (this.handlers.onMessage) this.handlers.onMessage(msg);
         return;
       }
@@ -209,6 +213,13 @@ export class SimSocket {
   }
 }
 
+// 1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st
+export function ordinal(n) {
+  const tens = n % 100, ones = n % 10;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ones === 1 ? "st" : ones === 2 ? "nd" : ones === 3 ? "rd" : "th";
+  return `${n}${suffix}`;
+}
+
 // waits before the n-th retry when the server is full: 2, 4, 8, 16, then 30 s, ±20 %
 export function retryDelay(n) {
   return Math.min(30, 2 ** (n + 1)) * (0.8 + 0.4 * Math.random());
@@ -234,6 +245,8 @@ export class SimShell {
       onStatus: (s) => this.setPlaying(s.playing),
       onClosed: (reason, code) => this.handleClosed(reason, code),
       onFull: (msg) => this.handleFull(msg),
+      onQueued: (msg) => this.handleQueued(msg),
+      onAdmitted: () => this.handleAdmitted(),
       onMessage: (msg) => { for (const fn of this.listeners.message) fn(msg); },
     };
     // the static site (genlab export-site) plays recorded runs through the same handlers
@@ -348,6 +361,19 @@ export class SimShell {
     }, seconds * 1000);
   }
 
+  // every slot is taken: the learner waits in line; Play / Pause and settings still apply
+  handleQueued(msg) {
+    this.cancelRetry();
+    this.root.dataset.queued = String(msg.place);
+    this.status.textContent = `Waiting for a free slot — you are ${ordinal(msg.place)} in line ` +
+      `(${msg.running} of ${msg.max_sessions} live simulations are running). It starts by itself.`;
+  }
+
+  handleAdmitted() {
+    delete this.root.dataset.queued;
+    this.status.textContent = "Starting the simulation in the server…";
+  }
+
   cancelRetry() {
     clearTimeout(this.retry.timer);
     this.retry.timer = null;
@@ -359,7 +385,8 @@ export class SimShell {
     this.playButton.textContent = playing ? "❚❚ Pause" : "▶ Play";
     this.playButton.setAttribute("aria-pressed", playing ? "true" : "false");
     this.root.dataset.playing = playing ? "1" : "0";
-    if (this.lastStep !== null) this.renderStatus(); // never "training" beside ▶ Play
+    // never "training" beside ▶ Play; the place in line stays until the learner is admitted
+    if (this.lastStep !== null && !this.root.dataset.queued) this.renderStatus();
   }
 
   // the per-frame status line: the step, and whether it trains (with its speed) or waits
@@ -405,6 +432,7 @@ export class SimShell {
   }
 
   handleClosed(reason, code = null) {
+    delete this.root.dataset.queued;
     this.setPlaying(false);
     this.socket.close();
     this.status.textContent = reason ? `Stopped: ${reason}` : "Stopped.";
@@ -416,6 +444,7 @@ export class SimShell {
 
   handleFrame(frame) {
     this.retry.tries = 0; // started: the next full hub waits from the shortest delay again
+    delete this.root.dataset.queued;
     if (frame.kind === 2) { for (const fn of this.listeners.reply) fn(frame); return; }
     this.root.dataset.step = String(frame.step);
     this.lastStep = frame.step;
