@@ -31,6 +31,10 @@ LIMIT_FLAGS: dict[str, tuple] = {
                                "training steps one simulation may take per second"),
     "--threads-per-session": ("threads_per_session", int, 1, os.cpu_count() or 1, 1,
                               "torch threads in each simulation's worker process"),
+    "--max-viewers": ("max_viewers", int, 1, 10_000, 100,
+                      "viewers of one shared live simulation (watch mode)"),
+    "--max-viewers-total": ("max_viewers_total", int, 1, 100_000, 400,
+                            "viewers of all shared simulations together"),
 }
 
 
@@ -88,13 +92,17 @@ def ws_impl() -> str:
 def uvicorn_config(app, **options):
     """The uvicorn configuration of the hub (`serve` and the tests' servers alike): quiet
     logs, and WebSocket messages bounded by the protocol's MAX_MESSAGE_BYTES, refused by
-    the websockets layer (close 1009) before they are buffered."""
+    the websockets layer (close 1009) before they are buffered. No permessage-deflate: the
+    frames are float32 arrays (deflate saves ~7 % of a GAN frame) and compressing each frame
+    once per socket was nearly all of the hub's CPU in watch mode (20 viewers: 0.27 cores with
+    it, 0.02 without; benchmarks/hub_sessions.py --viewers)."""
     import uvicorn
 
     from genlab.web.simulations.protocol import MAX_MESSAGE_BYTES
 
     return uvicorn.Config(app, log_level="warning", access_log=False, ws=ws_impl(),
-                          ws_max_size=MAX_MESSAGE_BYTES, **options)
+                          ws_max_size=MAX_MESSAGE_BYTES, ws_per_message_deflate=False,
+                          **options)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

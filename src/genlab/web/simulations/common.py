@@ -113,6 +113,10 @@ class LiveTraining:
     def last(self) -> dict[str, float]:
         return {k: float(v) for k, v in self._out.items()}
 
+    @last.setter
+    def last(self, values: dict[str, float]) -> None:  # a fork's restored losses (fork.py)
+        self._out = {k: torch.tensor(v) for k, v in values.items()}
+
     def update(self, lr: float | None = None, lr_d: float | None = None,
                n_critic: int | None = None, beta: float | None = None,
                batch: int | None = None) -> None:

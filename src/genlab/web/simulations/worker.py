@@ -13,6 +13,10 @@ Parent → worker (multiprocessing.Connection, pickled tuples):
                                          the server resolved the page's run id to this path),
                                          or go back to the lab's own model; also at start
                                          (run_worker's `run`). Reset reloads the run.
+    ("snapshot", request)                 watch mode's fork (fork.py): answered by a
+                                         KIND_SNAPSHOT frame that the server keeps
+A fork starts with `config[FORK_KEY]` = the driver's snapshot frame: the worker loads it
+before its first frame (fork.restore), so that frame is the driver's state at the fork.
 Worker → parent (`send_bytes`): a binary frame (frames.py, starts with b"GLF1") or a small
 UTF-8 JSON object (starts with b"{": {"type": "error" | "status", ...}) for the page.
 
@@ -36,6 +40,7 @@ SIMULATIONS = {
     "dcgan": ("genlab.web.simulations.dcgan", "DcganLab"),
     "beyond": ("genlab.web.simulations.beyond", "BeyondLab"),
 }
+FORK_KEY = "_fork"  # in a worker's start config: the snapshot it starts from (fork.py)
 
 
 def preload() -> None:
@@ -85,6 +90,8 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
     max_steps_per_frame = max(1, int(limits.max_steps_per_second * period))
 
     tracker = None  # teacher mode (challenges.py): evaluates every state frame
+    config = dict(config)
+    fork = config.pop(FORK_KEY, None)
 
     def send(data: bytes) -> None:
         conn.send_bytes(tracker.annotate(data) if tracker is not None else data)
@@ -98,6 +105,10 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
 
     try:
         sim = build(kind, config, limits, run)
+        if fork is not None:
+            from genlab.web.simulations.fork import restore
+
+            restore(sim, fork)
     except Exception as e:  # noqa: BLE001 - reported to the page, the worker stays usable
         report(e)
         sim = None
@@ -179,6 +190,11 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                     for _ in range(cmd[1]):
                         sim.train_step()
                     send(sim.frame())
+                elif op == "snapshot":
+                    from genlab.web.simulations.fork import snapshot_frame
+
+                    send(snapshot_frame(sim, cmd[1]))  # for the server only (watch.py)
+                    continue  # not a change: no status line
                 elif op == "msg" and sim is not None and cmd[1]["type"] == "export":
                     from genlab.web.simulations.export_run import export_frame
 

@@ -132,10 +132,13 @@ function getValue(field, input) {
 // taken and where the learner is in line (again whenever that changes; the socket stays open
 // and pings), "admitted" that its simulation starts; "full" that the line is full too (the
 // server then closes); a close without a message first carries its reason.
+// Every JSON message also goes to onMessage (watch.js: sharing, viewers, forks). `path`: the
+// socket to open instead of /ws/sim/<kind> (watch.js: a viewer's /ws/watch/<id>).
 export class SimSocket {
-  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted }) {
+  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted, onMessage }) {
     this.kind = kind;
-    this.handlers = { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted };
+    this.handlers = { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted, onMessage };
+    this.path = null;
     this.ws = null;
     this.queue = [];
     this.heartbeat = null;
@@ -146,10 +149,10 @@ export class SimSocket {
   connect(first) {
     if (this.ws) return;
     const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${window.location.host}/ws/sim/${this.kind}`);
+    const ws = new WebSocket(`${proto}//${window.location.host}${this.path || `/ws/sim/${this.kind}`}`);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    this.queue.unshift(first); // the config message: the worker starts with it
+    if (first) this.queue.unshift(first); // the config message: the worker starts with it
     ws.addEventListener("open", () => {
       for (const msg of this.queue) ws.send(JSON.stringify(msg));
       this.queue = [];
@@ -161,9 +164,10 @@ export class SimSocket {
         else if (msg.type === "error") this.handlers.onError(msg.message);
         else if (msg.type === "status") this.handlers.onStatus(msg);
         else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
-        else if (msg.type === "full") { this.drop(); this.handlers.onFull(msg); }
+        else if (msg.type === "full" && !msg.watching) { this.drop(); this.handlers.onFull(msg); }
         else if (msg.type === "queued") this.handlers.onQueued(msg);
         else if (msg.type === "admitted") this.handlers.onAdmitted(msg);
+        if (this.handlers.onMessage) this.handlers.onMessage(msg);
         return;
       }
       this.handlers.onFrame(decodeFrame(event.data));
@@ -239,7 +243,7 @@ export class SimShell {
     this.fromRun = null;
     this.playing = false;
     this.started = false;
-    this.listeners = { frame: [], reply: [] };
+    this.listeners = { frame: [], reply: [], message: [] };
     const handlers = {
       onFrame: (f) => this.handleFrame(f),
       onError: (m) => this.showError(m),
@@ -248,6 +252,7 @@ export class SimShell {
       onFull: (msg) => this.handleFull(msg),
       onQueued: (msg) => this.handleQueued(msg),
       onAdmitted: () => this.handleAdmitted(),
+      onMessage: (msg) => { for (const fn of this.listeners.message) fn(msg); },
     };
     // the static site (genlab export-site) plays recorded runs through the same handlers
     this.socket = recordingsFor(kind).length ? new RecordingSocket(kind, handlers)
