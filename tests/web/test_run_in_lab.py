@@ -212,3 +212,15 @@ def test_exporting_an_open_run_exports_the_runs_config(runs, tmp_path):
     run = genlab.load_run(runs / "vae6")
     assert cfg.model == run.config.model and cfg.data.name == "digits"  # not the lab's settings
     assert cfg.steps == 4 and genlab.load_run(tmp_path / "out").step == 4
+
+
+def test_a_run_opened_in_a_lab_is_not_forked_by_its_viewers(runs):
+    """Watch mode's fork rebuilds the lab from its settings: an open run's model is the run's,
+    so a viewer is told to open the run itself (one line), not handed a mismatched model."""
+    from genlab.errors import GenlabError
+    from genlab.web.simulations import fork
+
+    sim = build("gan2d", {}, SimLimits(), run=str(runs / "gan"))
+    with pytest.raises(GenlabError, match=r"trained run opened in the lab \(gan\) is not forked"):
+        fork.snapshot(sim)
+    assert fork.snapshot(build("gan2d", {}, SimLimits()))  # the lab's own model forks
