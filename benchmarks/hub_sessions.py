@@ -7,6 +7,7 @@ sessions against a real `genlab serve` on 127.0.0.1, over WebSockets.
     python benchmarks/hub_sessions.py --sessions 1 --set loss=wgan-gp --set n_critic=5 --no-write
     python benchmarks/hub_sessions.py --queue 3               # the cap's learners + 3 in line
     python benchmarks/hub_sessions.py --memory                # each kind's worker RSS / PSS
+    python benchmarks/hub_sessions.py --kind gan2d --viewers 100 --seconds 10   # watch mode
 
 The server is started as a subprocess (genlab.web.server.serve on port 0, with max_sessions
 raised to the largest count measured) and stopped at the end. Each client speaks the page's
@@ -27,6 +28,18 @@ that leave to its first state frame (its worker starting included).
 
 The table is written into docs/results/speed.md between the hub_sessions markers (the rest of
 the page belongs to benchmarks/speed.py).
+
+Watch mode (`--viewers N`, src/genlab/web/simulations/watch.py): one driver configures, shares
+({"type": "share"}) and plays; N viewers open /ws/watch/{id}, spread over --client-processes
+client processes (benchmarks/watch_clients.py: each holds many websockets in one event
+loop and imports no torch, so the clients do not starve the server of this machine's
+cores). Every viewer's frames/s is counted over the same `--seconds` window after
+`--warmup`; the server's CPU is read from /proc/PID/stat
+(utime + stime) of the server process alone, over the same window and over a window of the
+same length before the viewers connect (driver only: the "extra" is the difference), and the
+simulation workers' (the server's descendants: forkserver and workers) separately. It prints
+a table and ends with the line `viewers N: median X fps, worst Y fps`; the table goes between
+the hub_viewers markers of docs/results/speed.md.
 """
 
 from __future__ import annotations
@@ -53,11 +66,15 @@ CONFIGS = {"gan2d": {"data": "grid25", "loss": "non-saturating", "n_critic": 1, 
            "vae": {"speed": 4}, "dcgan": {"speed": 1}, "beyond": {"speed": 4}}
 
 
-def start_server(max_sessions: int, timeout: float = 120.0,
-                 max_queue: int = 64) -> tuple[subprocess.Popen, str]:
+VIEWERS_BEGIN, VIEWERS_END = "<!-- hub_viewers: begin -->", "<!-- hub_viewers: end -->"
+
+
+def start_server(max_sessions: int, timeout: float = 120.0, max_queue: int = 64,
+                 viewers: int = 0) -> tuple[subprocess.Popen, str]:
+    watch = f", max_viewers={viewers}, max_viewers_total={viewers}" if viewers else ""
     code = ("from genlab.web.server import serve; "
             f"serve(host='127.0.0.1', port=0, max_sessions={max_sessions}, idle_seconds=600, "
-            f"max_queue={max_queue})")
+            f"max_queue={max_queue}{watch})")
     env = dict(os.environ, PYTHONUNBUFFERED="1",
                PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
@@ -235,6 +252,166 @@ QUEUE_HEADERS = ["in line", "place messages", "first come, first served",
                  "s from a leave to \"admitted\"", "s from a leave to its first frame", "errors"]
 
 
+# ------------------------------------------------------------------ watch mode: N viewers
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of process `pid` alone (not its children), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = cpu_seconds(pid)
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+async def viewer_clients(url: str, share_id: str, count: int, begin: float,
+                         end: float) -> list[float]:
+    """`count` viewers in a client process of their own (watch_clients.py): their frames/s."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("watch_clients.py")), url, share_id,
+        str(count), repr(begin), repr(end), stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"a viewer client process failed (exit {proc.returncode})")
+    return json.loads(out)
+
+
+async def watch_run(url: str, server_pid: int, kind: str, config: dict, viewers: int,
+                    processes: int, warmup: float, seconds: float) -> dict:
+    """One driver plays; `viewers` viewers watch; frames/s and CPU over the same window."""
+    import websockets
+
+    async with websockets.connect(f"{url}/ws/sim/{kind}", max_size=2 ** 24,
+                                  open_timeout=60) as ws:
+        await ws.send(json.dumps({"type": "config", "config": config}))
+        await ws.send(json.dumps({"type": "share", "name": "benchmark"}))
+        await ws.send(json.dumps({"type": "play"}))
+        share_id, driver_frames = None, []
+
+        async def read_driver() -> None:
+            nonlocal share_id
+            async for msg in ws:
+                if isinstance(msg, str):
+                    data = json.loads(msg)
+                    if data.get("type") == "shared":
+                        share_id = data["id"]
+                    elif data.get("type") == "error":
+                        raise SystemExit(f"the driver's simulation refused: {data['message']}")
+                elif msg[4] == 1:
+                    now = time.time()
+                    driver_frames.append(now)
+
+        reader = asyncio.create_task(read_driver())
+        deadline = time.monotonic() + 120
+        while (share_id is None or not driver_frames) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if share_id is None or not driver_frames:
+            raise SystemExit("the driver's simulation did not start within 120 s")
+        await asyncio.sleep(warmup)
+        # the driver alone, as long as the measured window: the server's CPU without viewers
+        t0, alone0 = time.time(), cpu_seconds(server_pid)
+        await asyncio.sleep(seconds)
+        alone = (cpu_seconds(server_pid) - alone0) / (time.time() - t0)
+        # the viewers: their clients start now, the window opens `warmup` s after they connect
+        begin = time.time() + warmup + max(5.0, viewers / 20)
+        end = begin + seconds
+        per = [viewers // processes + (i < viewers % processes) for i in range(processes)]
+        clients = asyncio.gather(*(viewer_clients(url, share_id, n, begin, end)
+                                   for n in per if n))
+        await asyncio.sleep(max(0.0, begin - time.time()))
+        workers = descendants(server_pid)
+        s0, w0, d0 = cpu_seconds(server_pid), cpu_of(workers), len(driver_frames)
+        await asyncio.sleep(max(0.0, end - time.time()))
+        s1, w1, d1 = cpu_seconds(server_pid), cpu_of(workers), len(driver_frames)
+        fps = [f for part in await clients for f in part]
+        reader.cancel()
+    return {"fps": fps, "server": (s1 - s0) / seconds, "alone": alone,
+            "workers": sum(w1[p] - w0[p] for p in w1 if p in w0) / seconds,
+            "driver_fps": (d1 - d0) / seconds}
+
+
+def watch_main(args) -> int:
+    started = time.perf_counter()
+    proc, url = start_server(1, viewers=args.viewers)
+    try:
+        res = asyncio.run(asyncio.wait_for(
+            watch_run(url, proc.pid, args.kind, args.config, args.viewers,
+                      max(1, min(args.client_processes, args.viewers)), args.warmup,
+                      args.seconds),
+            timeout=3 * args.warmup + 2 * args.seconds + args.viewers + 300))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    fps = sorted(res["fps"])
+    median, worst = statistics.median(fps), fps[0]
+    headers = ["viewers", "frames/s per viewer (median, mean, worst)", "driver frames/s",
+               "server CPU, cores (with viewers; driver alone)", "simulation worker CPU, cores",
+               "frames lost by viewers"]
+    row = [args.viewers, f"{median:.1f}, {statistics.mean(fps):.1f}, {worst:.1f}",
+           f"{res['driver_fps']:.1f}", f"{res['server']:.2f}; {res['alone']:.2f}",
+           f"{res['workers']:.2f}",
+           f"{100 * (1 - statistics.mean(fps) / max(res['driver_fps'], 1e-9)):.1f} %"]
+    table = markdown_table(headers, [row])
+    print(table)
+    if not args.no_write:
+        write_viewers_table(table, args, started)
+    print(f"viewers {args.viewers}: median {median:.1f} fps, worst {worst:.1f} fps")
+    return 0
+
+
+VIEWERS_INTRO = ("Watch mode: one driver plays a live simulation and shares it; N viewers "
+                 "watch it over WebSockets from separate client processes on the same machine "
+                 "(so the clients' CPU is not the server's). Frames/s are counted per viewer "
+                 "over the same window; CPU is utime + stime from /proc of the server process "
+                 "alone (with the viewers, and with the driver alone over as long before they "
+                 "connect) and of the simulation's worker processes. The goal (issue 14): 100 "
+                 "viewers, each ≥ 20 frames/s, the server using ≤ 1 core beyond the driver "
+                 "alone. One table per command; a run replaces the table of its own command.")
+
+
+def write_viewers_table(table: str, args, started: float) -> None:
+    m = machine()
+    command = (f"python benchmarks/hub_sessions.py --kind {args.kind} --viewers {args.viewers} "
+               f"--seconds {args.seconds:g}")
+    heading = f"### `{command}`"
+    settings = ", ".join(f"{k}={v}" for k, v in args.config.items())
+    text = "\n".join([
+        heading, "",
+        f"Settings: {settings}; {args.client_processes} client processes. {args.seconds:g} s "
+        f"measured after {args.warmup:g} s of warm-up; commit `{COMMIT_AT_START}`, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {m['cpu']}, {m['cores']} "
+        f"cores, load average at the end {m['load_average']}, "
+        f"{time.perf_counter() - started:.0f} s.", "", table])
+    replace_section(Path(args.page), VIEWERS_BEGIN, VIEWERS_END, "## Hub watch mode (viewers)",
+                    VIEWERS_INTRO, heading, text)
+
+
 def write_table(rows: list[list], args, started: float, headers: list[str] = SESSION_HEADERS,
                 extra: str = "") -> None:
     """Put this run's table into the hub section of docs/results/speed.md, keeping the tables
@@ -253,20 +430,27 @@ def write_table(rows: list[list], args, started: float, headers: list[str] = SES
         f"{m['cpu']}, {m['cores']} cores, load average at the end {m['load_average']}, "
         f"{time.perf_counter() - started:.0f} s.{extra}",
         "", markdown_table(headers, rows)])
-    old = PAGE.read_text() if PAGE.exists() else "# Speed\n\n"
+    replace_section(Path(args.page), BEGIN, END, "## Hub sessions", INTRO, heading, table)
+
+
+def replace_section(page: Path, begin: str, end: str, title: str, intro: str, heading: str,
+                    table: str) -> None:
+    """Put `table` (starting with `heading`) between the markers `begin` and `end` of `page`
+    (docs/results/speed.md), keeping the tables of other commands that are there."""
+    old = page.read_text() if page.exists() else "# Speed\n\n"
     tables = []
-    if BEGIN in old and END in old:
-        section = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
+    if begin in old and end in old:
+        section = old[old.index(begin) + len(begin):old.index(end)]
         tables = ["### " + part.strip() for part in section.split("\n### ")[1:]]
     tables = [t for t in tables if not t.startswith(heading + "\n")] + [table]
-    text = "\n".join([BEGIN, "## Hub sessions", "", INTRO, "", "\n\n".join(tables), "", END, ""])
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + text + old[old.index(END) + len(END):].lstrip("\n")
+    text = "\n".join([begin, title, "", intro, "", "\n\n".join(tables), "", end, ""])
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + text + old[old.index(end) + len(end):].lstrip("\n")
     else:
         new = old.rstrip("\n") + "\n\n" + text
-    PAGE.parent.mkdir(parents=True, exist_ok=True)
-    PAGE.write_text(new)
-    print(f"wrote {PAGE}")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(new)
+    print(f"wrote {page}")
 
 
 def smaps(pid: int) -> dict[str, int]:
@@ -362,10 +546,18 @@ def main() -> int:
                    help="override one setting of the simulation (JSON value or text), e.g. "
                         "--set loss=wgan-gp")
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--page", default=str(PAGE), help="the page the table goes into (default "
+                                                     "docs/results/speed.md)")
+    p.add_argument("--viewers", type=int, default=0, metavar="N",
+                   help="watch mode: one driver plays, N viewers watch (see above)")
+    p.add_argument("--client-processes", type=int, default=4, metavar="P",
+                   help="watch mode: the viewers' client processes (default 4)")
     p.add_argument("--memory", action="store_true",
                    help="print the RSS and PSS of one worker of each kind (after --seconds of "
                         "training) and stop: the figure of capacity.WORKER_BYTES")
     args = p.parse_args()
+    if args.viewers < 0 or args.client_processes < 1:
+        p.error("--viewers must be ≥ 0 and --client-processes ≥ 1")
     if args.memory:
         measure_memory(args.seconds)
         return 0
@@ -381,6 +573,8 @@ def main() -> int:
     args.config = config
     if args.fast:
         args.sessions, args.seconds, args.warmup = ["1,2"], 3.0, 3.0
+    if args.viewers:
+        return watch_main(args)
     started = time.perf_counter()
     if args.queue:
         return run_queue(args, config, started)

@@ -5,6 +5,7 @@ conftest.py pytest put first on sys.path, e.g. tests/metrics/conftest.py."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -33,3 +34,10 @@ def run_cli(*args: str, timeout: float = 300, check: bool = False) -> subprocess
         raise AssertionError(f"genlab {' '.join(map(str, args))} exited {proc.returncode}:\n"
                              f"{proc.stderr[-3000:]}")
     return proc
+
+
+def folder_snapshot(folder: Path) -> dict:
+    """Every file under `folder`: its mtime and SHA-256 (a folder only read stays equal)."""
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns,
+                                         hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cli_helpers import cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,3 +43,21 @@ def test_hub_sessions_fast_measures_live_sessions(tmp_path):
     rows = re.findall(r"(\d) session\(s\): frames/s ([0-9.]+).*steps/s ([0-9.]+)", proc.stdout)
     assert [r[0] for r in rows] == ["1", "2"], proc.stdout[-2000:]
     assert all(float(fps) > 0 and float(steps) > 0 for _, fps, steps in rows)
+
+
+@pytest.mark.slow
+def test_hub_sessions_viewers_measures_every_viewer_and_writes_its_own_section(tmp_path):
+    page = tmp_path / "speed.md"
+    page.write_text("# Speed\n\n<!-- hub_sessions: begin -->\nkept\n<!-- hub_sessions: end -->\n")
+    proc = _run([str(ROOT / "benchmarks" / "hub_sessions.py"), "--kind", "gan2d", "--viewers",
+                 "3", "--seconds", "2", "--warmup", "1", "--client-processes", "2",
+                 "--page", str(page)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(r"viewers 3: median ([0-9.]+) fps, worst ([0-9.]+) fps", last)
+    assert match and float(match.group(2)) > 0, proc.stdout[-2000:]
+    text = page.read_text()
+    assert "kept" in text  # the other section stays
+    section = text[text.index("<!-- hub_viewers: begin -->"):text.index("<!-- hub_viewers: end -->")]
+    assert "### `python benchmarks/hub_sessions.py --kind gan2d --viewers 3 --seconds 2`" in section
+    assert re.search(r"\| 3 \| [0-9.]+, [0-9.]+, [0-9.]+ \| [0-9.]+ \| [0-9.]+; [0-9.]+ \|", section)

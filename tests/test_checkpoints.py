@@ -242,3 +242,32 @@ def test_one_name_for_temp_files_and_the_pruner_removes_them(tmp_path):
         tmp.write_bytes(b"a")
     _pair(tmp_path, 1)
     assert not stale.exists() and other.exists()
+
+
+def test_channels_last_moments_take_their_parameters_layout_again():
+    """A DCGAN trains channels_last with the fused Adam; its checkpoint stores contiguous
+    moments. Restored as stored, the fused kernel paired each weight with another one's moments
+    (found by the hub's fork test): the step after a restore must equal the uninterrupted one."""
+    def make():
+        torch.manual_seed(0)
+        conv = torch.nn.Conv2d(4, 8, 3).to(memory_format=torch.channels_last)
+        return conv, torch.optim.Adam(conv.parameters(), lr=1e-2, fused=True)
+
+    def step(conv, opt, seed):
+        opt.zero_grad()
+        x = torch.randn(2, 4, 6, 6, generator=torch.Generator().manual_seed(seed))
+        conv(x.to(memory_format=torch.channels_last)).square().sum().backward()
+        opt.step()
+
+    conv, opt = make()
+    for seed in range(3):
+        step(conv, opt, seed)
+    tensors: dict = {}
+    meta = checkpoints.optimizer_to_flat("optim", opt, tensors)
+    model_state = {k: v.contiguous().clone() for k, v in conv.state_dict().items()}
+    resumed, resumed_opt = make()
+    resumed.load_state_dict(model_state)
+    checkpoints.optimizer_from_flat("optim", meta, tensors, resumed_opt)
+    step(conv, opt, 3)
+    step(resumed, resumed_opt, 3)
+    torch.testing.assert_close(resumed.weight, conv.weight, rtol=0, atol=0)

@@ -60,6 +60,8 @@ def _add_train(sub) -> None:
                         "for every training batch (dynamic; the test split once)")
     d.add_argument("--strict", action="store_true",
                    help="image folders: refuse unreadable files instead of skipping them")
+    d.add_argument("--test-fraction", type=_field_type("test_fraction"),
+                   help="image folders: the share held out as the test split (default 0.1)")
     m = p.add_argument_group("model")
     m.add_argument("--latent-dim", type=_field_type("latent_dim"))
     m.add_argument("--arch", help="ae/vae: mlp or conv")

@@ -97,6 +97,7 @@ def _shown(v: float) -> str:
 FIELD_BOUNDS: dict[str, Bounds] = {
     "data.image_size": Bounds(int, 1, 1024),  # the image-folder loader's own limit
     "data.holdout_class": Bounds(int, 0, 65535),
+    "data.test_fraction": Bounds(float, 0.0, 0.9),  # image folders' held-out share
     "model.latent_dim": Bounds(int, 1, 4096),
     "model.hidden_dim": Bounds(int, 1, 65536),
     "model.depth": Bounds(int, 1, 64),
@@ -180,6 +181,7 @@ class DataConfig:
     holdout_class: int | None = None  # leave this class out of training (anomaly detection)
     binarize: str = "none"  # none, fixed or dynamic: pixels ~ Bernoulli (genlab.data.binarize)
     strict: bool = False  # image folders: refuse unreadable files instead of skipping them
+    test_fraction: float | None = None  # image folders: share held out as test (None: 0.1)
 
     def validate(self) -> DataConfig:
         validate_fields(self, "data.")
@@ -415,6 +417,7 @@ TRAIN_FIELDS = {
     "data": "data.name", "data_dir": "data.data_dir", "download": "data.download",
     "image_size": "data.image_size", "holdout_class": "data.holdout_class",
     "binarize": "data.binarize", "strict": "data.strict",
+    "test_fraction": "data.test_fraction",
     "steps": "steps", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "lr_d": "lr_d",
     "lr_decay_start": "lr_decay_start", "seed": "seed", "beta": "beta",
     "kl_warmup": "kl_warmup_steps", "loss": "loss", "n_critic": "n_critic",

@@ -1,5 +1,6 @@
-"""The runs page's listing (genlab.web.runs_browser): bounded, read from the small JSON files,
-a bad folder refused in one line. The views themselves: test_runs_browser.py."""
+"""The runs' listing (genlab.web.runs_browser): bounded, read from the small JSON files, each
+run's lab and the URL that opens it there, a bad folder refused in one line. The labs showing
+them: test_run_in_lab.py, test_runs_browser.py."""
 
 from __future__ import annotations
 
@@ -29,19 +30,29 @@ def test_the_listing_is_bounded_and_names_each_lab(tmp_path, monkeypatch):
     (tmp_path / "not-a-run").mkdir()
     client = TestClient(create_app(runs={"run_paths": [], "runs_dir": tmp_path}))
     body = client.get("/api/runs").json()
-    assert [(r["name"], r["lab"], r["step"]) for r in body["runs"]] == [
-        ("a", "vae", 7), ("b", "gan2d", 7), ("c", "dcgan", 7)]
+    assert [(r["name"], r["lab"], r["step"], r["url"]) for r in body["runs"]] == [
+        ("a", "vae", 7, "/?v_run=0#sim-vae"), ("b", "gan2d", 7, "/?g_run=1#sim-gan2d"),
+        ("c", "dcgan", 7, "/?d_run=2#sim-dcgan")]
     assert body["truncated"] is True
+    runs = client.app.state.runs
+    assert runs.path_for(0, "vae") == (tmp_path / "a").resolve()
+    with pytest.raises(GenlabError, match=r"^no run 9: this hub lists runs 0\.\.2$"):
+        runs.path_for(9, "vae")
+    with pytest.raises(GenlabError, match=r"^run a \(vae on ring8\) opens in the VAE lab, not "
+                                          r"the DCGAN lab$"):
+        runs.path_for(0, "dcgan")
     (tmp_path / "b" / "checkpoints" / "latest.json").write_text("{broken")
     assert client.get("/api/runs").json()["runs"][1]["error"].startswith("unreadable")
-    assert client.get("/api/runs/9/view").json() == {
-        "detail": "no run 9: the hub shows runs 0..2"}
+    with pytest.raises(GenlabError, match="unreadable"):
+        runs.path_for(1, "gan2d")
     assert client.get("/runs").status_code == 200
+    assert client.get("/api/runs/0/view").status_code == 404  # the labs draw the runs now
 
 
 def test_without_runs_there_is_no_runs_page():
     client = TestClient(create_app())
-    assert client.get("/api/runs").status_code == 404
+    assert client.get("/runs").status_code == 404
+    assert client.get("/api/runs").json()["runs"] == []  # the labs' lists: empty, no control
 
 
 def test_bad_folders_are_one_line(tmp_path):
@@ -53,10 +64,13 @@ def test_bad_folders_are_one_line(tmp_path):
         runs_browser.find_runs([tmp_path], None)
 
 
-def test_a_genlab_export_opens_but_does_not_continue(tmp_path):
+def test_a_genlab_export_opens_in_its_lab(tmp_path):
     import genlab
     from genlab.config import DataConfig, ModelConfig, TrainConfig
     from genlab.export import export_run
+    from genlab.web.simulations.frames import decode_frame
+    from genlab.web.simulations.schemas import SimLimits
+    from genlab.web.simulations.worker import build
 
     cfg = TrainConfig(model=ModelConfig(kind="gan", hidden_dim=8, depth=1),
                       data=DataConfig(name="ring8"), steps=5, batch_size=16)
@@ -66,10 +80,8 @@ def test_a_genlab_export_opens_but_does_not_continue(tmp_path):
     client = TestClient(create_app(runs={"run_paths": [tmp_path / "hf"], "runs_dir": None}))
     (entry,) = client.get("/api/runs").json()["runs"]
     assert (entry["lab"], entry["step"], entry["export"]) == ("gan2d", 5, True)
-    view = client.get("/api/runs/0/view").json()
-    assert len(view["fake"]) == 1000 and len(view["heat"]) == runs_browser.GRID
-    refused = client.post("/api/runs/0/continue", json={"steps": 3})
-    assert refused.status_code == 422 and "genlab export" in refused.json()["detail"]
-    other_site = client.post("/api/runs/0/continue", json={"steps": 3},
-                             headers={"origin": "http://evil.example"})
-    assert other_site.status_code == 403
+    sim = build("gan2d", {}, SimLimits(), run=str(client.app.state.runs.path_for(0, "gan2d")))
+    _, step, meta, arrays = decode_frame(sim.frame())
+    assert step == 5 and meta["from_run"]["export"] is True and arrays["heat"].shape == (40, 40)
+    sim.train_step()  # weights only: fresh optimizers, and it trains on
+    assert sim.live.step == 6

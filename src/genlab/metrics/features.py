@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
+from genlab.cache import cache_dir  # re-exported: the cache folder is defined once
 from genlab.errors import GenlabError
 from genlab.training.atomic import atomic_path
 
@@ -42,14 +42,6 @@ __all__ = ["ARCH_VERSION", "ClassifierNet", "FeatureExtractor", "InceptionFeatur
 ARCH_VERSION = 1  # bump when ClassifierNet or its training recipe changes: new cache keys
 FEATURE_DIM = 128
 BATCH = 500  # evaluation batch
-
-
-def cache_dir() -> Path:
-    """$GENLAB_CACHE, else $XDG_CACHE_HOME/genlab, else ~/.cache/genlab."""
-    if os.environ.get("GENLAB_CACHE"):
-        return Path(os.environ["GENLAB_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "genlab"
 
 
 class ClassifierNet(nn.Module):

@@ -72,6 +72,15 @@ def optimizer_from_flat(prefix: str, meta: dict[str, Any], tensors: dict[str, to
     groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
               for g in meta["param_groups"]]  # JSON turned tuples (betas) into lists
     optimizer.load_state_dict({"state": state, "param_groups": groups})
+    # Checkpoints store contiguous copies; a channels_last parameter's moments must take its
+    # layout again: the fused Adam kernel walks a parameter and its moments as flat memory,
+    # so mismatched strides would pair each weight with another weight's moments.
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for name, value in optimizer.state.get(p, {}).items():
+                if (isinstance(value, torch.Tensor) and value.shape == p.shape
+                        and value.stride() != p.stride()):
+                    optimizer.state[p][name] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def rng_state(generators: dict[str, torch.Generator],

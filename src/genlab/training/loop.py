@@ -99,16 +99,19 @@ def batch_source(ds, norm, state: TrainState) -> Callable[[], tuple[torch.Tensor
     return next_batch
 
 
-def load_training_data(cfg: TrainConfig):
+def load_training_data(cfg: TrainConfig, split: str = "train"):
     """The training split, resized (--image-size) and without the held-out class by the data
-    module itself, so a folder of images is resized once from its originals."""
+    module itself, so a folder of images is resized once from its originals. `split="test"`:
+    the test split read with the same options (the hub's labs show a run's test examples)."""
     from genlab.data import load_dataset
 
-    strict = {"strict": True} if cfg.data.strict else {}  # an option of image folders only
-    return load_dataset(cfg.data.name, split="train", data_dir=cfg.data.data_dir,
+    folder = {"strict": True} if cfg.data.strict else {}  # options of image folders only
+    if cfg.data.test_fraction is not None:
+        folder["test_fraction"] = cfg.data.test_fraction
+    return load_dataset(cfg.data.name, split=split, data_dir=cfg.data.data_dir,
                         download=cfg.data.download, image_size=cfg.data.image_size,
                         holdout_class=cfg.data.holdout_class, binarize=cfg.data.binarize,
-                        **strict)
+                        **folder)
 
 
 def learning_rate(cfg: TrainConfig, base: float, step: int) -> float:

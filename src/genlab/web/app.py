@@ -10,7 +10,9 @@ Routes
   GET /api/health        {"status": "ok"}
   /static/...            files under genlab/web/static only (StaticFiles refuses anything else)
   /ws/sim/..., /api/sim/...  the live simulations' router
-  /runs, /api/runs/...   trained runs (genlab serve --run/--runs; genlab.web.runs_browser)
+  /runs, /api/runs       trained runs (genlab serve --run/--runs; genlab.web.runs_browser):
+                         their listing; each opens in its lab (the simulations' config "run");
+                         without runs, /api/runs lists none and /runs is not served
 """
 
 from __future__ import annotations
@@ -92,10 +94,10 @@ class SameOriginWebSockets:
         return await self.app(scope, receive, send)
 
 
-def _simulations_router(limits: dict[str, Any]):
+def _simulations_router(limits: dict[str, Any], runs=None):
     """The sims' APIRouter, or None while `genlab.web.simulations` is absent.
 
-    `create_router(**limits)` is used when the module offers it, else its `router`."""
+    `create_router(runs, **limits)` is used when the module offers it, else its `router`."""
     try:
         sims = importlib.import_module("genlab.web.simulations")
     except ModuleNotFoundError as e:
@@ -103,7 +105,7 @@ def _simulations_router(limits: dict[str, Any]):
             return None
         raise
     if hasattr(sims, "create_router"):
-        return sims.create_router(**limits)
+        return sims.create_router(runs=runs, **limits)
     return getattr(sims, "router", None)
 
 
@@ -131,8 +133,6 @@ def create_app(allowed_hosts: list[str] | None = None, runs: dict[str, Any] | No
     async def lifespan(_app):
         threading.Thread(target=page, name="genlab-page-build", daemon=True).start()
         yield
-        if runs_router is not None:  # the copies "continue training" made go with the hub
-            runs_router.views.close()
         manager = getattr(router, "manager", None)
         if manager is not None:  # every simulation's worker ends with the server
             await asyncio.to_thread(manager.close_all)
@@ -173,12 +173,18 @@ def create_app(allowed_hosts: list[str] | None = None, runs: dict[str, Any] | No
         return {"status": "ok"}
 
     runs_router = None
+    app.state.runs = None
     if runs:  # `genlab serve --run/--runs`: trained runs in their labs, read-only
         from genlab.web import runs_browser
 
         runs_router = runs_browser.create_router(**runs)
         app.include_router(runs_router)
-    router = _simulations_router(app.state.limits)
+        app.state.runs = runs_router.runs  # the one list: the labs open runs by its ids
+    else:  # the labs ask for the list; without --run/--runs it is empty (no 404 in the console)
+        @app.get("/api/runs")
+        def no_runs() -> dict:
+            return {"runs": [], "truncated": False, "max_runs": 0}
+    router = _simulations_router(app.state.limits, app.state.runs)
     if router is not None:
         app.include_router(router)
     app.state.simulations = router is not None

@@ -31,6 +31,10 @@ LIMIT_FLAGS: dict[str, tuple] = {
                                "training steps one simulation may take per second"),
     "--threads-per-session": ("threads_per_session", int, 1, os.cpu_count() or 1, 1,
                               "torch threads in each simulation's worker process"),
+    "--max-viewers": ("max_viewers", int, 1, 10_000, 100,
+                      "viewers of one shared live simulation (watch mode)"),
+    "--max-viewers-total": ("max_viewers_total", int, 1, 100_000, 400,
+                            "viewers of all shared simulations together"),
 }
 
 
@@ -54,10 +58,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free one)")
     p.add_argument("--open", action="store_true", help="open the hub in a web browser")
     p.add_argument("--run", action="append", metavar="RUN",
-                   help="open this run folder (genlab train --out) in the lab that fits it, "
-                        "read-only; may be given several times")
+                   help="open this run folder (genlab train --out, or a genlab export) in the "
+                        "lesson's lab that fits it (VAE lab, GAN playground, DCGAN lab); its "
+                        "folder is only read, Play trains a copy in memory; may be repeated")
     p.add_argument("--runs", metavar="DIR",
-                   help="list the run folders under DIR on the hub's runs page (read-only)")
+                   help="offer the run folders under DIR in each lab's 'Open a trained run' "
+                        "list (and on /runs); read-only")
     for flag, (_, kind, low, high, default, text) in LIMIT_FLAGS.items():
         shown = "from this machine's cores and memory" if default is None else f"{default:g}"
         p.add_argument(flag, type=_bounded(kind, low, high), default=None,
@@ -86,13 +92,17 @@ def ws_impl() -> str:
 def uvicorn_config(app, **options):
     """The uvicorn configuration of the hub (`serve` and the tests' servers alike): quiet
     logs, and WebSocket messages bounded by the protocol's MAX_MESSAGE_BYTES, refused by
-    the websockets layer (close 1009) before they are buffered."""
+    the websockets layer (close 1009) before they are buffered. No permessage-deflate: the
+    frames are float32 arrays (deflate saves ~7 % of a GAN frame) and compressing each frame
+    once per socket was nearly all of the hub's CPU in watch mode (20 viewers: 0.27 cores with
+    it, 0.02 without; benchmarks/hub_sessions.py --viewers)."""
     import uvicorn
 
     from genlab.web.simulations.protocol import MAX_MESSAGE_BYTES
 
     return uvicorn.Config(app, log_level="warning", access_log=False, ws=ws_impl(),
-                          ws_max_size=MAX_MESSAGE_BYTES, **options)
+                          ws_max_size=MAX_MESSAGE_BYTES, ws_per_message_deflate=False,
+                          **options)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -130,10 +140,28 @@ def address(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/"
 
 
+def announce_runs(runs, url: str, opened: bool, out=None) -> str:
+    """Print each trained run with the lesson URL that opens it in its lab; the URL to open in
+    a browser: the first --run's lab (`opened`), else the runs' listing page."""
+    listing = runs.listing()
+    for r in listing["runs"]:
+        where = (f"{r['kind']} on {r['data']}, step {r['step']}: {url}{r['url'].lstrip('/')}"
+                 if "error" not in r else r["error"])
+        print(f"run {r['id']} {r['name']} ({where})", file=out or sys.stdout, flush=True)
+    if listing["truncated"]:
+        print(f"(the first {listing['max_runs']} runs only)", file=out or sys.stdout, flush=True)
+    print(f"trained runs: {url}runs", file=out or sys.stdout, flush=True)
+    first = listing["runs"][0] if listing["runs"] else None
+    if opened and first is not None and "url" in first:
+        return url + first["url"].lstrip("/")
+    return f"{url}runs"
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
           runs: dict | None = None, **limits) -> None:
     """Serve the hub until Ctrl-C. `limits` go to the live simulations (see `create_app`);
-    `runs` ({"run_paths", "runs_dir"}) to the runs page (genlab.web.runs_browser)."""
+    `runs` ({"run_paths", "runs_dir"}): the trained runs the labs may open (genlab.web.runs_browser);
+    each is printed with the lesson URL that opens it in its lab."""
     import uvicorn
 
     from genlab.web.app import create_app
@@ -151,9 +179,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     server = uvicorn.Server(uvicorn_config(app))
     print(f"genlab hub: {url}  (Ctrl-C to stop)", flush=True)
     if runs:
-        first = "?run=0" if runs.get("run_paths") else ""
-        print(f"trained runs: {url}runs{first}", flush=True)
-        url = f"{url}runs{first}"
+        url = announce_runs(app.state.runs, url, opened=bool(runs.get("run_paths")))
     print(cap.reason, flush=True)
     others = {k: v for k, v in limits.items() if k != "max_sessions"}
     if others:

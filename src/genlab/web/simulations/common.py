@@ -64,14 +64,18 @@ class LiveTraining:
     curves when it changes). `multiple`: batches are a multiple of it (packing).
     `encode`: `x` holds the raw uint8 images, and each batch is binarized afresh as it is drawn
     (cfg.data.binarize "dynamic", genlab.data.batch_binarizer, as the trainer does it), then
-    mapped to model space by `encode` (the Normalizer's)."""
+    mapped to model space by `encode` (the Normalizer's).
+    `state`: a state built already (a CLI-trained run's, from_run.py): trained as it is, its
+    config and batch size unchanged."""
 
-    def __init__(self, cfg: TrainConfig, ds: Dataset, x: torch.Tensor,
+    def __init__(self, cfg: TrainConfig | None, ds: Dataset, x: torch.Tensor,
                  y: torch.Tensor | None = None, num_classes: int = 0, multiple: int = 1,
-                 encode=None):
+                 encode=None, state=None):
         self.x, self.y, self.multiple, self.encode = x, y, multiple, encode
-        cfg.batch_size = self._fit(cfg.batch_size)
-        self.state = make_state(cfg, ds, num_classes=num_classes)
+        if state is None:
+            cfg.batch_size = self._fit(cfg.batch_size)
+            state = make_state(cfg, ds, num_classes=num_classes)
+        self.state = state
         self.run = next(_RUNS)
         self._out: dict[str, torch.Tensor] = {}
 
@@ -109,6 +113,10 @@ class LiveTraining:
     def last(self) -> dict[str, float]:
         return {k: float(v) for k, v in self._out.items()}
 
+    @last.setter
+    def last(self, values: dict[str, float]) -> None:  # a fork's restored losses (fork.py)
+        self._out = {k: torch.tensor(v) for k, v in values.items()}
+
     def update(self, lr: float | None = None, lr_d: float | None = None,
                n_critic: int | None = None, beta: float | None = None,
                batch: int | None = None) -> None:
@@ -132,6 +140,9 @@ class LiveTraining:
 def reconfigure(sim, cfg) -> None:
     """Apply new settings to a simulation: if only settings in `sim.LIVE` changed they apply
     to the running training (LiveTraining.update); any other change restarts it."""
+    if getattr(sim, "seed", None) is not None:  # a run is open: its own config trains; the
+        sim.cfg = cfg  # lab's settings (speed) apply when it goes back to its own model
+        return
     changed = {k for k in type(cfg).model_fields if getattr(cfg, k) != getattr(sim.cfg, k)}
     if sim.live is not None and changed <= set(sim.LIVE):
         sim.live.update(**{keyword: getattr(cfg, k) for k in changed
@@ -142,7 +153,23 @@ def reconfigure(sim, cfg) -> None:
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Images in [0, 1] (B, 1, H, W) -> uint8 (B, H, W) for a frame."""
-    return (images.detach().clamp(0, 1) * 255).round().to(torch.uint8).reshape(
-        images.shape[0], images.shape[-2], images.shape[-1]).numpy()
+    """Images in [0, 1] (B, 1, H, W) -> uint8 (B, H, W) for a frame; RGB ones (B, 3, H, W)
+    -> (B, H, W, 3) (the page reads the channels from the shape)."""
+    u8 = (images.detach().clamp(0, 1) * 255).round().to(torch.uint8)
+    if u8.shape[1] == 1:
+        return u8.reshape(u8.shape[0], u8.shape[-2], u8.shape[-1]).numpy()
+    return u8.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def open_run(sim, lab: str, run: str | None) -> None:
+    """`sim.seed`: the CLI-trained run at path `run` (from_run.read), or None: the lab's own
+    model. The simulation's `build` reads it."""
+    from genlab.web.simulations import from_run
+
+    sim.seed = None if run is None else from_run.read(lab, run)
+
+
+def run_meta(sim) -> dict:
+    """The frame's `from_run`: what the page shows of an open run (None: the lab's own)."""
+    return {"from_run": None if sim.seed is None else sim.seed.describe()}
 

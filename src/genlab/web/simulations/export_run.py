@@ -2,8 +2,10 @@
 that train what the simulation trains, and its current model as a run folder.
 
 - `export_config(sim)`: the simulation's settings model says what it trains
-  (schemas.py, `train_config()`); that config, resolved by genlab.config.resolve exactly as
-  the lab resolved it, with what a run of the library needs to train the same thing:
+  (schemas.py, `train_config()`; a CLI-trained run open in the lab: the run's own config,
+  from_run.RunSeed.live_config, its data named as the run names it); that config,
+  resolved by genlab.config.resolve exactly as the lab resolved it, with what a run of
+  the library needs to train the same thing:
       steps           the steps the lab has taken (at least 1): the command trains as far
       lr_decay_start  1.0, as train_config() says: the lab holds its learning rates
                       constant (the library's default for 2-D GANs decays them over the
@@ -21,8 +23,12 @@ that train what the simulation trains, and its current model as a run folder.
   folder zipped (built in a temporary folder, removed before the reply leaves: nothing stays
   on disk).
 
-The playground's drawn points go with it as `drawn_points.csv` (the config names
-`csv:drawn_points.csv`: run the command in the unzipped folder).
+The learner's own data goes with it, and the config names it (run the command in the
+unzipped folder): the playground's drawn points as `drawn_points.csv` and its uploaded ones as
+`uploaded_points.csv` (`csv:...`); the image labs' uploaded images, as the lab trains on them
+(28×28 grey, after the upload's resize), as PNG files under `uploaded_images/` — one
+sub-folder per class, the images that had none at the top — named `folder:uploaded_images`
+with image_size 28 and test_fraction 0 (the lab trains on every uploaded image).
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from genlab.models import evaluating
 from genlab.web.simulations.frames import KIND_REPLY, encode_frame
 
 DRAWN_CSV = "drawn_points.csv"
+UPLOADED_CSV = "uploaded_points.csv"
+UPLOADED_IMAGES = "uploaded_images"
 
 
 def _library():
@@ -56,16 +64,58 @@ def _drawn(sim) -> bool:
     return getattr(sim.cfg, "data", None) == "drawn"
 
 
+def _uploaded(sim):
+    """The uploaded Dataset `sim` trains on, or None (its own data, or none loaded yet)."""
+    if getattr(sim.cfg, "data", None) != "uploaded":
+        return None
+    return getattr(sim, "uploaded", None)
+
+
+def _own_data(sim) -> bool:
+    """Whether the exported config reads data shipped beside it (drawn or uploaded)."""
+    return _drawn(sim) or _uploaded(sim) is not None
+
+
+def _csv(points) -> str:
+    """Points as the CSV `csv:PATH` reads (repr: a float32 read back is the same float32)."""
+    return "x,y\n" + "".join(f"{float(x)!r},{float(y)!r}\n" for x, y in points)
+
+
+def write_uploaded_images(ds, folder: Path) -> None:
+    """The uploaded images (uint8 (N, 1, H, W)) as grey PNGs under `folder`, laid out so
+    that `folder:` reads back the same images and classes: one sub-folder per class, the
+    images that came without one (uploads.ROOT_CLASS) directly in `folder`."""
+    from PIL import Image
+
+    from genlab.web.simulations.uploads import ROOT_CLASS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(len(ds)):
+        sub = folder
+        if ds.y is not None and ds.class_names[int(ds.y[i])] != ROOT_CLASS:
+            sub = folder / ds.class_names[int(ds.y[i])]
+            sub.mkdir(exist_ok=True)
+        Image.fromarray(ds.x[i, 0].numpy(), mode="L").save(sub / f"{i:05d}.png")
+
+
 def export_config(sim) -> TrainConfig:
     """The resolved TrainConfig of the library that trains what `sim` trains (see above)."""
     live = sim.live
     if live is None:
         raise GenlabError("nothing to export yet: the simulation has no model (draw points "
                           "or fix the settings first)")
-    trained = live.state.cfg  # the lab's own resolved config
-    cfg = sim.cfg.train_config()
+    trained = live.state.cfg  # the lab's own resolved config (or an open run's)
+    seed = getattr(sim, "seed", None)  # a CLI-trained run open in the lab (from_run.py)
+    cfg = sim.cfg.train_config() if seed is None else seed.live_config()
+    uploaded = _uploaded(sim)
     if _drawn(sim):
         cfg.data.name = f"csv:{DRAWN_CSV}"
+    elif uploaded is not None and uploaded.kind == "points":
+        cfg.data.name = f"csv:{UPLOADED_CSV}"
+    elif uploaded is not None:  # as the lab read them: every image, at its size
+        cfg.data.name = f"folder:{UPLOADED_IMAGES}"
+        cfg.data.image_size = int(uploaded.x.shape[-1])
+        cfg.data.test_fraction = 0.0
     cfg.steps = max(1, live.step)
     cfg.epochs = None
     cfg.precision = "fp32"
@@ -84,6 +134,8 @@ def _sample_dataset(sim):
 
     if _drawn(sim):
         return points_dataset(sim.points)
+    if _uploaded(sim) is not None:
+        return _uploaded(sim)
     return load_dataset(sim.cfg.data, "train", seed=sim.cfg.seed, n_train=20_000, n_test=10)
 
 
@@ -95,9 +147,13 @@ def write_run(sim, folder: str | Path) -> TrainConfig:
     cfg = export_config(sim)
     state = sim.live.state
     checkpoints.atomic_write_json(folder / "config.json", cfg.to_dict())
+    uploaded = _uploaded(sim)
     if _drawn(sim):
-        text = "".join(f"{x!r},{y!r}\n" for x, y in sim.points)
-        (folder / DRAWN_CSV).write_text("x,y\n" + text)
+        (folder / DRAWN_CSV).write_text(_csv(sim.points))
+    elif uploaded is not None and uploaded.kind == "points":
+        (folder / UPLOADED_CSV).write_text(_csv(uploaded.x.tolist()))
+    elif uploaded is not None:
+        write_uploaded_images(uploaded, folder / UPLOADED_IMAGES)
     tensors, meta = state_to_checkpoint(state, sim.norm)
     meta["config"] = cfg.to_dict()  # what a resume continues: the library's run, not the lab's
     path = checkpoints.save(folder / "checkpoints", state.step, tensors, meta, keep=1)
@@ -109,10 +165,10 @@ def write_run(sim, folder: str | Path) -> TrainConfig:
     return cfg
 
 
-def command(kind: str, config_name: str, drawn: bool = False) -> str:
+def command(kind: str, config_name: str, own_data: bool = False) -> str:
     """The shell command that trains the exported config with the library."""
     run = f"runs/{kind}"
-    if drawn:  # the config reads the points next to it
+    if own_data:  # the config reads the points or images next to it
         return f"cd genlab-{kind} && genlab train --config config.json --out {run}"
     return f"genlab train --config {config_name} --out {run}"
 
@@ -140,5 +196,5 @@ def export_frame(sim, kind: str) -> bytes:
     step = sim.live.step
     meta = {"reply": "export", "kind": kind, "step": step, "config": cfg.to_dict(),
             "config_name": config_name, "zip_name": f"{name}-step{step}.zip",
-            "command": command(kind, config_name, drawn=_drawn(sim))}
+            "command": command(kind, config_name, own_data=_own_data(sim))}
     return encode_frame(KIND_REPLY, step, meta, {"zip": np.frombuffer(data, dtype=np.uint8)})

@@ -5,7 +5,8 @@ Every frame is one binary WebSocket message, little-endian throughout, every sec
 
     offset  size  field
     0       4     magic  b"GLF1"
-    4       1     kind   uint8   (FRAME_KINDS: 1 state, 2 reply)
+    4       1     kind   uint8   (FRAME_KINDS: 1 state, 2 reply, 3 snapshot: a worker's
+                               state for a fork, server side only, never sent to a page)
     5       1     count  uint8   number of arrays that follow
     6       2     (zero)
     8       4     step   uint32  training steps taken so far
@@ -35,8 +36,8 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"GLF1"
-KIND_STATE, KIND_REPLY = 1, 2
-FRAME_KINDS = {"state": KIND_STATE, "reply": KIND_REPLY}
+KIND_STATE, KIND_REPLY, KIND_SNAPSHOT = 1, 2, 3
+FRAME_KINDS = {"state": KIND_STATE, "reply": KIND_REPLY, "snapshot": KIND_SNAPSHOT}
 DTYPES = {1: np.dtype("<f4"), 2: np.dtype("u1"), 3: np.dtype("<i4")}
 _CODES = {np.dtype("float32"): 1, np.dtype("uint8"): 2, np.dtype("int32"): 3}
 
@@ -87,6 +88,14 @@ def encode_frame(kind: int, step: int, meta: Mapping[str, Any] | None = None,
         parts.append(payload)
         parts.append(b"\0" * _pad(len(payload)))
     return b"".join(parts)
+
+
+def decode_meta(data: bytes) -> dict:
+    """The meta JSON of a frame only (the arrays are not read)."""
+    if data[:4] != MAGIC:
+        raise ValueError("not a genlab frame")
+    meta_len = struct.unpack_from("<I", data, 12)[0]
+    return json.loads(data[16:16 + meta_len].decode())
 
 
 def decode_frame(data: bytes) -> tuple[int, int, dict, dict[str, np.ndarray]]:

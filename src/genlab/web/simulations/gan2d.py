@@ -22,6 +22,11 @@ discrimination: grid points are scored in chunks together with as many generated
 batch statistics D sees in training come from generated or real batches, never a lone point).
 The playground's discriminator uses no normalization layer (discriminator_norm="none", as the
 2D MLPs of the WGAN-GP and PacGAN papers), so the heat map is the critic that is trained.
+
+A CLI-trained GAN on points (`genlab serve --run`, from_run.py) opens here as the model, on its
+own data and normalizer; its loss, packing and minibatch discrimination (read from the
+trained config, as for the lab's own model) shape the heat map and the arrows. meta adds
+from_run (common.run_meta).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from genlab.data import load_dataset, normalizer_for, points_dataset
 from genlab.errors import GenlabError
 from genlab.metrics.toy2d import mode_coverage, mode_protocol
 from genlab.models import evaluating
-from genlab.web.simulations.common import LiveTraining
+from genlab.web.simulations.common import LiveTraining, open_run, run_meta
 from genlab.web.simulations.frames import KIND_STATE, encode_frame
 
 GRID = 40
@@ -68,17 +73,22 @@ class GanPlayground:
     LIVE = {"lr_g": ("lr",), "lr_d": ("lr_d",), "n_critic": ("n_critic",), "batch": ("batch",),
             "speed": ()}
 
-    def __init__(self, cfg, limits):
+    def __init__(self, cfg, limits, run: str | None = None):
         self.limits = limits
         self.points: list | None = None
         self.uploaded = None  # a Dataset of the learner's CSV points (uploads.py)
+        open_run(self, "gan2d", run)  # self.seed: a CLI-trained run, or None
         self.build(cfg)
 
     # -- setup
     def build(self, cfg) -> None:
         self.cfg = cfg
         self.live = None
-        if cfg.data == "drawn":
+        data = cfg.data
+        if self.seed is not None:  # a CLI-trained run: its data, normalizer and weights
+            ds = self.seed.dataset("train")
+            data = self.seed.run.dataset
+        elif cfg.data == "drawn":
             if not self.points or len(self.points) < MIN_DRAWN:
                 return  # waiting for the learner's points: frames say so, steps refuse
             ds = points_dataset(self.points)
@@ -88,14 +98,21 @@ class GanPlayground:
             ds = self.uploaded
         else:
             ds = load_dataset(cfg.data, "train", seed=cfg.seed, n_train=20_000, n_test=10)
-        self.norm = normalizer_for(ds, "standard")
-        tc = cfg.train_config()  # schemas.py: what these settings train
-        self.live = LiveTraining(tc, ds, self.norm.encode(ds.x), multiple=cfg.pack)
-        g = torch.Generator().manual_seed(cfg.seed + 7)
-        self.z_eval = torch.randn(EVAL_SAMPLES, cfg.latent, generator=g)  # fixed noise
+        if self.seed is None:
+            self.norm = normalizer_for(ds, "standard")
+            tc = cfg.train_config()  # schemas.py: what these settings train
+            self.live = LiveTraining(tc, ds, self.norm.encode(ds.x), multiple=cfg.pack)
+        else:
+            self.norm = self.seed.run.normalizer
+            self.live = LiveTraining(None, ds, self.norm.encode(ds.x),
+                                     state=self.seed.training_state(ds))
+        trained = self.live.state.cfg
+        g = torch.Generator().manual_seed(trained.seed + 7)
+        self.z_eval = torch.randn(EVAL_SAMPLES, trained.model.latent_dim,
+                                  generator=g)  # fixed noise
         shown = torch.randperm(len(ds), generator=g)[:SHOWN]
         self.real = ds.x[shown].contiguous().numpy()
-        self.view = view_box(cfg.data, ds.x)
+        self.view = view_box(data, ds.x)
         x0, x1, y0, y1 = self.view
         xs = torch.linspace(x0, x1, GRID)
         ys = torch.linspace(y1, y0, GRID)  # row 0 = top
@@ -103,7 +120,7 @@ class GanPlayground:
         self.grid = self.norm.encode(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1))
         self.scale = torch.as_tensor(self.norm.to_dict().get("scale", [1.0, 1.0]),
                                      dtype=torch.float32).reshape(1, 2)
-        self.protocol = mode_protocol(cfg.data) if cfg.data in ("ring8", "grid25") else None
+        self.protocol = mode_protocol(data) if data in ("ring8", "grid25") else None
         self._heat = Every(HEAT_BUDGET_S)
         self._metrics = Every(METRICS_BUDGET_S, min_period_s=METRICS_EVERY_S)
 
@@ -133,9 +150,9 @@ class GanPlayground:
         """D's logits for each point of x (model space), each scored as its own packed group;
         with minibatch discrimination, in chunks of 64 beside 64 generated points."""
         model = self.live.state.model
-        pack = self.cfg.pack
-        chunk = 64 if self.cfg.minibatch_disc else 2048
-        fakes = model.generator(self.z_eval[:chunk]) if self.cfg.minibatch_disc else None
+        pack, minibatch = self.live.state.cfg.model.pack, self.live.state.cfg.model.minibatch_disc
+        chunk = 64 if minibatch else 2048
+        fakes = model.generator(self.z_eval[:chunk]) if minibatch else None
         outs = []
         for i in range(0, len(x), chunk):
             part = x[i:i + chunk]
@@ -162,7 +179,7 @@ class GanPlayground:
                     else {"need_points": MIN_DRAWN})
             return encode_frame(KIND_STATE, 0, {"step": 0, "run": 0, "view": list(
                 DRAWN_VIEW), "loss": self.cfg.loss, **need}, {})
-        model, cfg = self.live.state.model, self.cfg
+        model, cfg = self.live.state.model, self.live.state.cfg  # what trains: loss, pack
         # eval mode: spectral norm does no power iteration outside training steps
         with evaluating(model):
             with torch.no_grad():
@@ -171,7 +188,8 @@ class GanPlayground:
                 report = (self._metrics.get(live, self._protocol)
                           if self.protocol is not None else {})
             # −∇_x loss_g for ARROWS generated points (a multiple of pack)
-            x = fake_model[:max(ARROWS - ARROWS % cfg.pack, cfg.pack)].clone().requires_grad_(True)
+            pack = cfg.model.pack
+            x = fake_model[:max(ARROWS - ARROWS % pack, pack)].clone().requires_grad_(True)
             loss_g = losses.generator_loss(cfg.loss, model.discriminator(x))
             (grad,) = torch.autograd.grad(loss_g, x)
             push = -grad / self.scale  # chain rule: x_model = (x_data − shift) / scale
@@ -179,7 +197,7 @@ class GanPlayground:
         arrows = torch.cat([fake[:len(push)], push], 1)[:ARROWS]  # (64, 4)
         last = self.live.last
         meta = {"step": self.live.step, "run": self.live.run, "view": list(self.view),
-                "loss": cfg.loss, "centered": cfg.loss in CRITIC_LOSSES, **report,
+                "loss": cfg.loss, "centered": cfg.loss in CRITIC_LOSSES, **report, **run_meta(self),
                 **{k: last.get(k) for k in ("loss_d", "loss_g", "d_real", "d_fake", "gp")}}
         heat_np = heat.numpy().astype(np.float32)
         if not np.isfinite(heat_np).all():

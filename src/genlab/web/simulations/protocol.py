@@ -26,6 +26,7 @@ CLOSE_POLICY = 1008  # another site's Origin, an unknown simulation, JSON nested
 CLOSE_TOO_BIG = 1009  # a message over MAX_MESSAGE_BYTES
 CLOSE_IDLE = 4000  # no message for idle_seconds
 CLOSE_FULL = 4001  # every simulation slot is taken: the page retries by itself
+CLOSE_WATCH_ENDED = 4002  # watch mode: no such share, it ended, or its viewer limit is reached
 
 
 def heartbeat_seconds(idle_seconds: float) -> float:

@@ -16,6 +16,22 @@
                              line is full too (max_queue), then a close with CLOSE_FULL: the
                              page retries.
                              Close codes and the message bound: protocol.py.
+                             Watch mode (watch.py): {"type": "share", "name"} shares it,
+                             answered by {"type": "shared", "id", "name", "viewers"}; then
+                             {"type": "viewers", "viewers"} whenever a viewer comes or goes.
+    WS  /ws/watch/{id}       a viewer of a shared simulation: {"type": "hello", ...,
+                             "watch": {"id", "kind", "driver", "viewers", "config"}} first, then
+                             the driver's own state frames and status lines (the same bytes;
+                             a slow viewer skips frames), {"type": "settings", "config"} when
+                             the driver's change. The viewer may send {"type": "ping"}
+                             and {"type": "fork"}; anything else is refused in one line
+                             ({"type": "error"}). Fork: a session of its own from the driver's
+                             current weights — a new "hello" with "forked": {"from", "step",
+                             "config"}, then this socket is a driver's (as /ws/sim/{kind}); no
+                             free slot: {"type": "full", "watching": true, ...} and it keeps
+                             watching. An unknown or ended share, or a viewer limit: an error
+                             line, then close CLOSE_WATCH_ENDED; when the driver leaves, its
+                             viewers get {"type": "closed", "reason"} and that close.
     GET /api/sim/limits      the server's limits and every setting's default and bounds
     GET /api/sim/presets     named GAN playground configurations (mode collapse and remedies)
     GET /api/sim/status      {"running": n, "max_sessions": m, "queued": q}
@@ -23,6 +39,12 @@
                              token (header X-Genlab-Upload): uploads.py. Answers
                              {"ok", "message"} (one line: what was loaded, or which file and why
                              not), once the simulation's worker has decoded it.
+
+Trained runs (`genlab serve --run/--runs`): a config message may carry "run": an id of the
+server's run list (`runs`, genlab.web.runs_browser.RunList); the route resolves it to the run's
+path — a page never names a path — and checks that the run fits this lab, and the worker opens
+it as the lab's model (from_run.py). An id the list does not hold, or a run of another lab, is
+one line on the page.
 
 A worker process starts at the first message that needs one (play, step, config...), so an
 open page costs nothing until the learner presses Play. The socket (and its worker) is closed
@@ -45,8 +67,9 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
+from genlab.errors import GenlabError
 from genlab.web.origin import same_origin
-from genlab.web.simulations import protocol, uploads
+from genlab.web.simulations import protocol, uploads, watch
 from genlab.web.simulations.challenges import LockedSetting, Locks
 from genlab.web.simulations.protocol import (
     CLOSE_FULL,
@@ -87,8 +110,9 @@ def _bounds(kind: str) -> list[dict[str, Any]]:
     return field_list(kind)  # the controls the page shows (schemas.py), as it embeds them
 
 
-def create_router(**limits: Any) -> APIRouter:
-    """A router with its own session manager; unknown limit names are refused."""
+def create_router(runs=None, **limits: Any) -> APIRouter:
+    """A router with its own session manager; unknown limit names are refused. `runs`: the
+    trained runs a page may open in a lab (runs_browser.RunList), or None."""
     known = {f.name for f in fields(SimLimits)}
     unknown = set(limits) - known
     if unknown:
@@ -96,9 +120,11 @@ def create_router(**limits: Any) -> APIRouter:
     lim = SimLimits(**{k: v for k, v in limits.items() if v is not None})
     manager = SessionManager(lim)
     slots = uploads.Slots()
+    shares = watch.Shares(lim)
     router = APIRouter()
     router.manager = manager  # tests and the app can inspect it
     router.slots = slots
+    router.shares = shares
 
     @router.get("/api/sim/limits")
     def get_limits() -> dict:
@@ -153,18 +179,39 @@ def create_router(**limits: Any) -> APIRouter:
             return
         slot = slots.open(kind)
         try:
-            hello = {"type": "hello",
-                     "heartbeat_seconds": protocol.heartbeat_seconds(lim.idle_seconds),
-                     "max_message_bytes": MAX_MESSAGE_BYTES}
-            if kind in uploads.UPLOAD_LABS:
-                hello["upload"] = {"url": uploads.URL, "token": slot.token,
-                                   "max_bytes": lim.upload_bytes}
-            await websocket.send_text(json.dumps(hello))
-            await _serve(websocket, kind, manager, slot)
+            await websocket.send_text(json.dumps(_hello(kind, slot, lim)))
+            await _serve(websocket, kind, manager, slot, shares, runs=runs)
         finally:  # the session's data goes with its connection
             slots.close(slot)
 
+    @router.websocket("/ws/watch/{share_id}")
+    async def watching(websocket: WebSocket, share_id: str) -> None:
+        if not same_origin(websocket.scope):
+            await websocket.close(code=CLOSE_POLICY)
+            return
+        await websocket.accept()
+        forked = await watch.serve_viewer(websocket, shares, share_id, manager)
+        if forked is None:
+            return
+        session, config, driver_name = forked
+        slot = slots.open(session.kind)
+        try:
+            hello = _hello(session.kind, slot, lim)
+            hello["forked"] = {"from": driver_name, "step": config.pop("step"), "config": config}
+            await websocket.send_text(json.dumps(hello))
+            await _serve(websocket, session.kind, manager, slot, shares, forked=(session, config))
+        finally:
+            slots.close(slot)
+
     return router
+
+
+def _hello(kind: str, slot: uploads.Slot, lim: SimLimits) -> dict[str, Any]:
+    hello = {"type": "hello", "heartbeat_seconds": protocol.heartbeat_seconds(lim.idle_seconds),
+             "max_message_bytes": MAX_MESSAGE_BYTES}
+    if kind in uploads.UPLOAD_LABS:
+        hello["upload"] = {"url": uploads.URL, "token": slot.token, "max_bytes": lim.upload_bytes}
+    return hello
 
 
 def _connected(websocket: WebSocket) -> bool:
@@ -176,11 +223,28 @@ async def _error(websocket: WebSocket, message: str) -> None:
     await websocket.send_text(json.dumps({"type": "error", "message": message}))
 
 
+def _run_path(runs, run_id: int | None, kind: str) -> str | None:
+    """The path of the server's run `run_id` for lab `kind` (None: the lab's own model)."""
+    if run_id is None:
+        return None
+    if runs is None:
+        raise MessageError("this hub opens no trained runs (start it with genlab serve --run "
+                           "RUN or --runs DIR)")
+    try:
+        return str(runs.path_for(run_id, kind))
+    except GenlabError as e:
+        raise MessageError(str(e)) from None
+
+
 async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
-                 slot: uploads.Slot) -> None:
+                 slot: uploads.Slot, shares: watch.Shares, forked=None, runs=None) -> None:
+    """One driving connection. `forked`: (session, config) of a viewer's fork (watch.py);
+    `runs`: the trained runs a config may name (runs_browser.RunList), or None."""
     lim = manager.limits
     session = None
     config: dict[str, Any] = {}
+    run_path: str | None = None  # the trained run the lab shows (the server's path), or None
+    driver = watch.Driver(shares, kind, websocket.send_text, lambda: session, lambda: config)
     bad_config: str | None = None
     locks = Locks(kind)  # teacher mode: the challenge and the settings it locks
     challenge: dict[str, Any] | None = None
@@ -211,7 +275,7 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
             session = None
         if pump is not None:
             pump.cancel()
-        session = await manager.start(claim, kind, config)
+        session = await manager.start(claim, kind, config, run_path)
         session.attach(asyncio.get_running_loop())
         pump = asyncio.create_task(forward())
         if slot.accepted is not None:  # a restarted worker gets the learner's data back
@@ -273,6 +337,8 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
                     {"type": "closed", "reason": "the simulation stopped; press Play to start "
                                                  "again"}))
                 return
+            if driver.publish(data):  # watch.py: the viewers' copy; a snapshot is not the page's
+                continue
             if data[:1] == b"{":
                 if data.startswith(b'{"type": "upload"'):  # the worker's verdict on an upload
                     slot.verdict(json.loads(data))
@@ -280,6 +346,10 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
             else:
                 await websocket.send_bytes(data)
 
+    if forked is not None:  # its worker already runs, from the driver's weights
+        session, config = forked
+        session.attach(asyncio.get_running_loop())
+        pump = asyncio.create_task(forward())
     try:
         while True:
             try:
@@ -316,11 +386,17 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
                 continue
             try:
                 msg = parse_message(data)
+                if msg.type == "share":
+                    await driver.share(msg.name)
+                    continue
+                run_changed = False
                 if msg.type == "config":
                     try:
                         new = parse_config(kind, msg.config, lim).model_dump()
+                        wanted = _run_path(runs, msg.run, kind)  # refuses an unknown id
                         challenge = locks.apply(new, msg.challenge)  # refuses a locked change
                         config, bad_config = new, None
+                        run_changed, run_path = wanted != run_path, wanted
                     except LockedSetting:  # refused; the settings in use stay valid
                         raise
                     except MessageError as e:
@@ -341,9 +417,11 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
                             await websocket.close(code=CLOSE_FULL, reason="the hub is full")
                             return
                         admission = asyncio.create_task(admit())
-                    keep(msg)  # the worker starts with the settings; the rest follows
+                    keep(msg)  # the worker starts with the settings (and run); the rest follows
                     continue
                 _relay(session, msg, config)
+                if run_changed:  # after the settings: the run opens with them (its speed)
+                    session.send("run", run_path)
                 if msg.type == "config":
                     session.send("challenge", challenge)
             except MessageError as e:
@@ -351,6 +429,7 @@ async def _serve(websocket: WebSocket, kind: str, manager: SessionManager,
     except WebSocketDisconnect:
         pass
     finally:  # also when the task is cancelled (server shutdown): nothing awaited here
+        driver.end()
         if admission is not None:  # a learner in line leaves it at once
             admission.cancel()
         if ticket is not None:
@@ -370,3 +449,4 @@ def _relay(session, msg, config: dict[str, Any]) -> None:
         session.send("step", msg.n)
     else:
         session.send("msg", msg.model_dump())
+

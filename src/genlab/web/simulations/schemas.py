@@ -14,13 +14,19 @@ Messages are JSON text frames `{"type": ..., ...}`:
     {"type": "config", "config": {...}}   replace the settings (restarts training when a
                                            setting that shapes the model or data changes)
                                            + "challenge": {...} in teacher mode (challenges.py)
+                                           + "run": id, a CLI-trained run the server lists
+                                           (genlab serve --run/--runs; from_run.py) opened as
+                                           the model; null or absent: the lab's own
     {"type": "play"} {"type": "pause"} {"type": "step", "n": 1..100} {"type": "reset"}
     {"type": "points", "points": [[x, y], ...]}      GAN: the learner's drawn data (≤ 2000)
     {"type": "decode", "z": [z1, z2]}                VAE: decode a latent point
-    {"type": "interpolate", "a": i, "b": j}          VAE: interpolate two shown digits
+    {"type": "interpolate", "a": i, "b": j}          VAE: interpolate two shown digits;
+                                                     DCGAN: two of the grid's samples
     {"type": "score", "image": [784 floats 0..1]}    beyond: anomaly score of a drawn digit
     {"type": "generate", "label": 0..9}              beyond: conditional samples of a class
     {"type": "export"}                               any: the run folder and the train command
+    {"type": "share", "name": "..."}                 any: share it live (watch.py), answered
+                                                     by {"type": "shared", "id", "name"}
 """
 
 from __future__ import annotations
@@ -68,10 +74,15 @@ class SimLimits:
     max_upload_images: int = 2000
     max_image_pixels: int = 4096 * 4096
     max_upload_points: int = 20_000
+    # watch mode (watch.py): viewers of one shared simulation, and of all of them together
+    max_viewers: int = 100
+    max_viewers_total: int = 400
     # the bounds of the limits that have them, checked when the limits are built (`genlab
     # serve`'s flags take the same: genlab.web.server.LIMIT_FLAGS)
     BOUNDS: ClassVar[dict[str, tuple[int, int]]] = {"max_sessions": (1, 256),
-                                                     "max_queue": (0, 1024)}
+                                                     "max_queue": (0, 1024),
+                                                     "max_viewers": (1, 10_000),
+                                                     "max_viewers_total": (1, 100_000)}
 
     def __post_init__(self) -> None:
         for name, (low, high) in self.BOUNDS.items():
@@ -326,6 +337,7 @@ class ConfigMsg(_Strict):
     type: Literal["config"]
     config: dict[str, Any] = Field(default_factory=dict)
     challenge: dict[str, Any] | None = None  # teacher mode: challenges.py validates it
+    run: int | None = Field(None, ge=0, le=2**31 - 1)  # an id of the server's run list
 
 
 class PlayMsg(_Strict):
@@ -373,11 +385,20 @@ class ExportMsg(_Strict):
     type: Literal["export"]  # any simulation: its command, config and run folder (export_run.py)
 
 
+SHARE_NAME_MAX = 40
+
+
+class ShareMsg(_Strict):
+    type: Literal["share"]  # any simulation: viewers may watch it live (watch.py)
+    # the name viewers see ("" → "learner N"); printable text only
+    name: str = Field("", max_length=SHARE_NAME_MAX, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
 Message = Annotated[ConfigMsg | PlayMsg | StepMsg | PointsMsg | DecodeMsg | InterpolateMsg
-                    | ScoreMsg | GenerateMsg | ExportMsg, Field(discriminator="type")]
+                    | ScoreMsg | GenerateMsg | ExportMsg | ShareMsg, Field(discriminator="type")]
 _MESSAGE = TypeAdapter(Message)
 MESSAGE_TYPES = ("config", "play", "pause", "reset", "step", "points", "decode", "interpolate",
-                 "score", "generate")
+                 "score", "generate", "export", "share")
 
 
 class MessageError(ValueError):

@@ -85,12 +85,12 @@ class Ticket:
         self.wake = asyncio.Event()  # set when its place changes or a slot may be free
 
 
-def _worker_main(conn, lifeline, kind, config, limits):  # module-level: picklable
+def _worker_main(conn, lifeline, kind, config, limits, run=None):  # module-level: picklable
     exit_with_parent(lifeline)  # first: before the imports, which take the longest
     from genlab.web.simulations.worker import preload, run_worker
 
     preload()
-    run_worker(conn, kind, config, limits)
+    run_worker(conn, kind, config, limits, run)
 
 
 class Session:
@@ -98,7 +98,8 @@ class Session:
 
     _ids = itertools.count(1)
 
-    def __init__(self, kind: str, config: dict[str, Any], limits: SimLimits):
+    def __init__(self, kind: str, config: dict[str, Any], limits: SimLimits,
+                 run: str | None = None):
         self.id = next(self._ids)
         self.kind = kind
         self.started = self.last_seen = time.monotonic()
@@ -108,7 +109,7 @@ class Session:
         lifeline_r, self.lifeline = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_worker_main, name=f"genlab-sim-{kind}-{self.id}",
                                    args=(child, lifeline_r, kind, dict(config),
-                                         limits.to_dict()),
+                                         limits.to_dict(), run),
                                    daemon=True)
         self.process.start()
         child.close()
@@ -226,9 +227,10 @@ class SessionManager:
             self._reserved += 1
             return True
 
-    def _open_reserved(self, kind: str, config: dict[str, Any]) -> Session:
+    def _open_reserved(self, kind: str, config: dict[str, Any],
+                       run: str | None = None) -> Session:
         try:
-            session = Session(kind, config, self.limits)
+            session = Session(kind, config, self.limits, run)
             with self._lock:
                 self.sessions[session.id] = session
             return session
@@ -245,12 +247,12 @@ class SessionManager:
     def full(self) -> ServerFull:
         return ServerFull(self.in_use(), self.limits.max_sessions, len(self.waiters))
 
-    def open(self, kind: str, config: dict[str, Any]) -> Session:
+    def open(self, kind: str, config: dict[str, Any], run: str | None = None) -> Session:
         """Start a session now, or ServerFull (also when learners are waiting: no one jumps
-        the queue)."""
+        the queue). `run`: the path of a CLI-trained run the worker opens (from_run.py)."""
         if self.waiters or not self._reserve():
             raise self.full()
-        return self._open_reserved(kind, config)
+        return self._open_reserved(kind, config, run)
 
     # -- the queue, in four calls (event loop only): enter → wait_turn → start, and leave
     def enter(self, wait: bool = True) -> Ticket:
@@ -292,13 +294,15 @@ class SessionManager:
         if ticket.state != "reserved":
             raise RuntimeError(f"a {ticket.state} ticket has no slot")
 
-    async def start(self, ticket: Ticket, kind: str, config: dict[str, Any]) -> Session:
+    async def start(self, ticket: Ticket, kind: str, config: dict[str, Any],
+                    run: str | None = None) -> Session:
         """Start the worker of a reserved `ticket`. Cancelled while the worker starts: the
         session is released once it exists (no orphan holds the slot)."""
         if ticket.state != "reserved":
             raise RuntimeError(f"a {ticket.state} ticket has no slot")
         ticket.state = "opening"  # from here `_open_reserved` gives the slot back if it fails
-        opening = asyncio.ensure_future(asyncio.to_thread(self._open_reserved, kind, config))
+        opening = asyncio.ensure_future(asyncio.to_thread(self._open_reserved, kind, config,
+                                                          run))
         try:
             return await asyncio.shield(opening)
         except asyncio.CancelledError:

@@ -48,6 +48,7 @@ FORM_OVERHEAD = 64 * 1024  # multipart boundaries and part headers on top of the
 MIN_POINTS = 10  # as many as the playground wants drawn (gan2d.MIN_DRAWN)
 MIN_IMAGES = 8  # the VAE lab shows 8 reconstructions
 IMAGE_SIZE = 28  # both image labs train 28×28 grey models
+ROOT_CLASS = "(top level)"  # the class of images lying outside any sub-folder
 VERDICT_SECONDS = 60.0  # the worker decodes and rebuilds within this, or the POST says so
 IMAGE_LABS = ("vae", "dcgan")
 UPLOAD_LABS = ("gan2d", *IMAGE_LABS)
@@ -253,7 +254,7 @@ def decode(kind: str, message: dict[str, Any], lim: SimLimits):
     try:
         return load_images(images, f"upload:{label}", "train", image_size=IMAGE_SIZE,
                            channels=1, test_fraction=0.0, strict=True,
-                           max_pixels=lim.max_image_pixels, root_class="(top level)",
+                           max_pixels=lim.max_image_pixels, root_class=ROOT_CLASS,
                            where=label if zipped else "")
     except GenlabError as e:
         raise GenlabError(str(e).removesuffix(STRICT_NOTE)) from None
@@ -262,6 +263,11 @@ def decode(kind: str, message: dict[str, Any], lim: SimLimits):
 def apply(sim, dataset) -> None:
     """Give simulation `sim` the uploaded `dataset`; when it trains on uploads now, rebuild
     it — and if that fails, put the previous data back before the error goes to the page."""
+    from genlab.errors import GenlabError
+
+    if getattr(sim, "seed", None) is not None:  # a CLI-trained run trains on its own data
+        raise GenlabError(f"run {sim.seed.name} is open in this lab: choose the lab's own "
+                          "model (Open a trained run) to train on your data")
     previous = sim.uploaded
     sim.uploaded = dataset
     if sim.cfg.data == "uploaded":

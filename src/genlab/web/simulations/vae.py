@@ -32,6 +32,17 @@ State frame (frames.py):
           number yet), data, need_upload, classes (an upload's class names)
 Replies (kind 2): {"reply": "decode", "z"} with image uint8 (1, 28, 28);
                   {"reply": "interpolate", "a", "b", "path"} with images uint8 (steps, 28, 28).
+
+A CLI-trained AE/VAE (`genlab serve --run`, from_run.py) opens here as the model: its own data
+(the map shows up to 500 of its test examples, a fixed shuffle), normalizer, image size
+(images (N, H, W), RGB ones (N, H, W, 3)) and latent size. With more than two latent
+dimensions the map is a plane of the latent space: the one through the mean of the shown
+codes spanned by their two principal directions c1, c2 (PCA, measured when the run opens),
+drawn in the coordinates (z·c1, z·c2) — so the prior N(0, I), projected onto orthonormal
+directions, is N(0, I₂) there and its circles stay true — and a point (u, v) of the map
+decodes z = m⊥ + u c1 + v c2 (m⊥: the codes' mean minus its part in the plane). meta adds
+from_run (the run's name and settings, common.run_meta) and projection ({method, explained,
+latent_dim} or None); `latent`, `manifold` and a decode's z are in map coordinates.
 """
 
 from __future__ import annotations
@@ -44,7 +55,13 @@ from genlab import operations
 from genlab.data import binarize_fixed, normalizer_for
 from genlab.errors import GenlabError
 from genlab.models import evaluating
-from genlab.web.simulations.common import LiveTraining, cached_dataset, to_uint8
+from genlab.web.simulations.common import (
+    LiveTraining,
+    cached_dataset,
+    open_run,
+    run_meta,
+    to_uint8,
+)
 from genlab.web.simulations.frames import KIND_REPLY, KIND_STATE, encode_frame
 
 MANIFOLD = 12
@@ -109,11 +126,10 @@ def recognized_share(classifier, images: torch.Tensor) -> float:
 class VaeLab:
     LIVE = {"beta": ("beta",), "lr": ("lr",), "batch": ("batch",), "speed": ()}
 
-    def __init__(self, cfg, limits):
+    def __init__(self, cfg, limits, run: str | None = None):
         self.limits = limits
         self.uploaded = None  # a Dataset of the learner's images (uploads.py)
-        g = torch.Generator().manual_seed(0)
-        self.z_prior = torch.randn(PRIOR_SCORED, 2, generator=g)  # fixed z ~ N(0, I)
+        open_run(self, "vae", run)  # self.seed: a CLI-trained run, or None
         self.build(cfg)
 
     def _use_data(self, cfg) -> None:
@@ -121,9 +137,12 @@ class VaeLab:
         held-out part, so the map and the reconstructions show (up to 500 of) its images.
         Binarized as train_config says: the train split's batches as they are drawn, the
         shown images once (genlab.data.binarize)."""
+        if self.seed is not None:
+            return self._use_run_data()
         binarize = cfg.train_config().data.binarize
         self.need_upload = cfg.data == "uploaded" and self.uploaded is None
-        if cfg.data == "uploaded" and self.uploaded is not None:
+        self.digits = not (cfg.data == "uploaded" and self.uploaded is not None)
+        if not self.digits:
             self.train = self.test = self.uploaded
             test_x = (self.test.x if binarize == "none"
                       else binarize_fixed(self.test.x, self.test.name, "test"))
@@ -132,21 +151,46 @@ class VaeLab:
             self.test = cached_dataset("mnist5k", "test", binarize=binarize)  # once
             test_x = self.test.x
         self.norm = normalizer_for(self.train, "unit")  # Bernoulli decoder: x in [0, 1]
+        self._show(test_x)
+
+    def _use_run_data(self) -> None:
+        """A CLI-trained run's own data (train and test splits, read as the trainer reads
+        them: binarized as the run was) and normalizer."""
+        seed = self.seed
+        self.need_upload = False
+        self.train = seed.dataset("train")
+        try:
+            self.test = seed.dataset("test")
+        except GenlabError:  # e.g. a folder too small for a test split: its training images
+            self.test = self.train
+        self.norm = seed.run.normalizer
+        cfg = seed.run.config
+        self.digits = cfg.data.name == "mnist5k" and tuple(cfg.model.data_shape) == (1, 28, 28)
+        self._show(self.test.x)
+
+    def _show(self, test_x: torch.Tensor) -> None:
+        """The examples the map and the reconstructions show: the mnist5k test split (500),
+        else a fixed shuffle of up to 500 of the test examples."""
         shown = torch.arange(min(len(self.test), SHOWN_TEST))
-        if self.test is self.uploaded:  # a fixed shuffle of (up to 500 of) its images
+        if not (self.digits and self.seed is None):
             shown = torch.randperm(len(self.test), generator=torch.Generator().manual_seed(0))[
                 :SHOWN_TEST]
         self.x_test = self.norm.encode(test_x[shown])  # (500, 1, 28, 28)
+        self.classes = None if self.digits else self.test.class_names
         y = None if self.test.y is None else self.test.y[shown]
         self.labels = (torch.zeros(len(shown), dtype=torch.uint8) if y is None
                        else y.to(torch.uint8)).numpy()
         self.shown = shown_indices(y, len(shown))
 
     def _training(self, cfg) -> LiveTraining:
-        tc = cfg.train_config()  # schemas.py: what these settings train
-        if tc.data.binarize == "dynamic":
-            return LiveTraining(tc, self.train, self.train.x, encode=self.norm.encode)
-        return LiveTraining(tc, self.train, self.norm.encode(self.train.x))
+        # schemas.py: what these settings train; or the run's state, its weights in
+        tc = cfg.train_config() if self.seed is None else None
+        state = None if self.seed is None else self.seed.training_state(self.train)
+        binarize = (tc or state.cfg).data.binarize
+        if binarize == "dynamic":
+            return LiveTraining(tc, self.train, self.train.x, encode=self.norm.encode,
+                                state=state)
+        return LiveTraining(tc, self.train, self.norm.encode(self.train.x), state=state)
 
     def build(self, cfg) -> None:
         self.cfg = cfg
@@ -156,7 +200,14 @@ class VaeLab:
         self.live = self._training(cfg)
         # AE mode: a VAE trained alongside, the contrast for sampling from the prior
         self.companion = (self._training(cfg.model_copy(update={"model": "vae", "beta": 1.0}))
-                          if cfg.model == "ae" else None)
+                          if cfg.model == "ae" and self.seed is None else None)
+        latent = self.live.state.model.latent_dim
+        g = torch.Generator().manual_seed(0)
+        self.z_prior = torch.randn(PRIOR_SCORED, latent, generator=g)  # fixed z ~ N(0, I)
+        self.plane = None  # more than 2 latent dimensions: the PCA plane the map shows
+        if latent > 2:
+            with evaluating(self.live.state.model):
+                self.plane = principal_plane(self._codes(self.x_test))
 
     def train_step(self) -> None:
         self.live.train_step()
@@ -170,6 +221,14 @@ class VaeLab:
     def _codes(self, x: torch.Tensor) -> torch.Tensor:
         """The posterior mean μ(x) (AE: the code z) of images `x` in [0, 1]."""
         return operations.encode(self.live.as_run(self.norm), x)
+
+    def _on_map(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent points (N, L) -> map coordinates (N, 2)."""
+        return z if self.plane is None else z @ self.plane["components"].T
+
+    def _off_map(self, p: torch.Tensor) -> torch.Tensor:
+        """Map coordinates (N, 2) -> latent points (N, L) of the map's plane."""
+        return p if self.plane is None else self.plane["offset"] + p @ self.plane["components"]
 
     def _decode(self, model, z: torch.Tensor) -> torch.Tensor:
         """`model`'s decoder mean E[x | z], in [0, 1]."""
@@ -189,7 +248,7 @@ class VaeLab:
         """Decode the fixed prior samples; score them when the classifier is there."""
         images = self._decode(model, self.z_prior)  # (500, 1, 28, 28)
         arrays[key] = to_uint8(images[:PRIOR_SHOWN])
-        classifier = CLASSIFIER.get() if self.test is not self.uploaded else None  # digits'
+        classifier = CLASSIFIER.get() if self.digits else None  # the digits' classifier
         if classifier is not None:
             self.recognized[name] = recognized_share(classifier, images)
 
@@ -197,8 +256,9 @@ class VaeLab:
         models = [self.live.state.model] + ([self.companion.state.model] if self.companion else [])
         model = models[0]
         with evaluating(*models):  # one switch for the whole frame
-            codes = self._codes(self.x_test)  # (500, 2)
-            recon = self._decode(model, codes[self.shown])
+            latent = self._codes(self.x_test)  # (500, L)
+            codes = self._on_map(latent)  # (500, 2)
+            recon = self._decode(model, latent[self.shown])
             view = self._view(codes)
             arrays = {"latent": codes.numpy(), "label": self.labels,
                       "orig": to_uint8(self.x_test[self.shown]), "recon": to_uint8(recon)}
@@ -209,21 +269,25 @@ class VaeLab:
                 zs2 = y1 - (torch.arange(MANIFOLD) + 0.5) * (y1 - y0) / MANIFOLD
                 g2, g1 = torch.meshgrid(zs2, zs1, indexing="ij")
                 grid = torch.stack([g1.reshape(-1), g2.reshape(-1)], 1)  # (144, 2)
-                arrays["manifold"] = to_uint8(self._decode(model, grid))
+                arrays["manifold"] = to_uint8(self._decode(model, self._off_map(grid)))
                 self._prior("main", model, arrays, "prior")
                 if self.companion is not None:
                     self._prior("vae", models[1], arrays, "prior_v")
         self.frames += 1
         last = self.live.last
-        meta = {"step": self.live.step, "run": self.live.run, "model": self.cfg.model,
-                "beta": self.cfg.beta, "view": view, "loss": last.get("loss"),
+        trained = self.live.state.cfg  # the lab's settings, or the run's config
+        meta = {"step": self.live.step, "run": self.live.run, "model": trained.model.kind,
+                "beta": trained.beta, "view": view, "loss": last.get("loss"),
                 "recon": last.get("recon"), "kl": last.get("kl"), "shown": self.shown,
                 "pair": self.shown[:2], "recognized": self.recognized["main"],
                 "recognized_vae": self.recognized["vae"], "confident": CONFIDENT,
-                "classifier": CLASSIFIER.status if self.test is not self.uploaded
-                else "the digit classifier does not apply to uploaded images",
+                "classifier": CLASSIFIER.status if self.digits
+                else f"the digit classifier does not apply to {self.train.name}",
                 "data": self.train.name, "need_upload": self.need_upload,
-                "classes": list(self.test.class_names) if self.test is self.uploaded else None}
+                "classes": None if self.classes is None else list(self.classes),
+                "projection": None if self.plane is None else {
+                    k: self.plane[k] for k in ("method", "explained", "latent_dim")},
+                **run_meta(self)}
         return encode_frame(KIND_STATE, self.live.step, meta, arrays)
 
     def handle(self, msg: dict) -> bytes | None:
@@ -232,8 +296,8 @@ class VaeLab:
         with evaluating(model):
             if kind == "decode":
                 if len(msg["z"]) != 2:
-                    raise GenlabError(f"this VAE has 2 latent dimensions, got {len(msg['z'])}")
-                z = torch.tensor([msg["z"]], dtype=torch.float32)
+                    raise GenlabError(f"the latent map has 2 coordinates, got {len(msg['z'])}")
+                z = self._off_map(torch.tensor([msg["z"]], dtype=torch.float32))
                 return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "decode", "z": list(msg["z"])},
                                     {"image": to_uint8(self._decode(model, z))})
@@ -241,10 +305,26 @@ class VaeLab:
                 a, b, n = msg["a"], msg["b"], msg["steps"]
                 if max(a, b) >= len(self.x_test):
                     raise GenlabError(f"pick test digits 0..{len(self.x_test) - 1}")
-                codes = self._codes(self.x_test[[a, b]])  # (2, 2)
+                codes = self._codes(self.x_test[[a, b]])  # (2, L)
                 path = operations.latent_path(codes[0], codes[1], n)  # (1 − t) z_a + t z_b
                 return encode_frame(KIND_REPLY, self.live.step,
                                     {"reply": "interpolate", "a": a, "b": b,
-                                     "path": path.tolist()},
+                                     "path": self._on_map(path).tolist()},
                                     {"images": to_uint8(self._decode(model, path))})
         raise GenlabError(f"the VAE lab does not understand {kind!r}")
+
+
+def principal_plane(codes: torch.Tensor) -> dict:
+    """The plane of the latent space the map shows for codes (N, L), L > 2 (PCA): rows
+    `components` (2, L), the two right singular vectors of the centred codes with the largest
+    singular values (orthonormal); `offset` (L,) the codes' mean minus its part in the plane,
+    so z = offset + p · components is the point of the plane at map coordinates p (z ·
+    componentsᵀ); `explained`: the share of the codes' variance the plane holds."""
+    mean = codes.mean(0)
+    _, s, v = torch.linalg.svd(codes - mean, full_matrices=False)
+    components = v[:2]  # (2, L)
+    offset = mean - (mean @ components.T) @ components
+    total = float((s ** 2).sum())
+    return {"method": "PCA", "components": components, "offset": offset,
+            "explained": float((s[:2] ** 2).sum()) / total if total > 0 else 1.0,
+            "latent_dim": int(codes.shape[1])}

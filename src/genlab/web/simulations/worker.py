@@ -9,6 +9,14 @@ Parent → worker (multiprocessing.Connection, pickled tuples):
     ("msg", dict)  ("stop",)
     ("upload", {"id", "label", "files", "zipped"})   the learner's data (uploads.py), answered
                                          by {"type": "upload", "id", "ok", "message"}
+    ("run", path | None)                 open a CLI-trained run as the lab's model (from_run.py;
+                                         the server resolved the page's run id to this path),
+                                         or go back to the lab's own model; also at start
+                                         (run_worker's `run`). Reset reloads the run.
+    ("snapshot", request)                 watch mode's fork (fork.py): answered by a
+                                         KIND_SNAPSHOT frame that the server keeps
+A fork starts with `config[FORK_KEY]` = the driver's snapshot frame: the worker loads it
+before its first frame (fork.restore), so that frame is the driver's state at the fork.
 Worker → parent (`send_bytes`): a binary frame (frames.py, starts with b"GLF1") or a small
 UTF-8 JSON object (starts with b"{": {"type": "error" | "status", ...}) for the page.
 
@@ -32,6 +40,7 @@ SIMULATIONS = {
     "dcgan": ("genlab.web.simulations.dcgan", "DcganLab"),
     "beyond": ("genlab.web.simulations.beyond", "BeyondLab"),
 }
+FORK_KEY = "_fork"  # in a worker's start config: the snapshot it starts from (fork.py)
 
 
 def preload() -> None:
@@ -49,21 +58,25 @@ def preload() -> None:
             pass
 
 
-def build(kind: str, config: dict[str, Any], limits):
+def build(kind: str, config: dict[str, Any], limits, run: str | None = None):
+    """The simulation of `kind` with `config`; `run`: the path of a CLI-trained run it opens
+    as its model (from_run.py), or None."""
     import importlib
 
     from genlab.web.simulations.schemas import parse_config
 
     module_name, class_name = SIMULATIONS[kind]
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(parse_config(kind, config, limits), limits)
+    cfg = parse_config(kind, config, limits)
+    return cls(cfg, limits) if run is None else cls(cfg, limits, run=run)
 
 
 def _json(kind: str, **fields) -> bytes:
     return json.dumps({"type": kind, **fields}).encode()
 
 
-def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, Any]) -> None:
+def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, Any],
+               run: str | None = None) -> None:
     """Entry point of the worker process; returns when told to stop or the parent is gone."""
     import torch
 
@@ -77,6 +90,8 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
     max_steps_per_frame = max(1, int(limits.max_steps_per_second * period))
 
     tracker = None  # teacher mode (challenges.py): evaluates every state frame
+    config = dict(config)
+    fork = config.pop(FORK_KEY, None)
 
     def send(data: bytes) -> None:
         conn.send_bytes(tracker.annotate(data) if tracker is not None else data)
@@ -89,7 +104,11 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
             send(_json("error", message=f"the simulation failed: {type(e).__name__}: {e}"))
 
     try:
-        sim = build(kind, config, limits)
+        sim = build(kind, config, limits, run)
+        if fork is not None:
+            from genlab.web.simulations.fork import restore
+
+            restore(sim, fork)
     except Exception as e:  # noqa: BLE001 - reported to the page, the worker stays usable
         report(e)
         sim = None
@@ -138,7 +157,7 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                 elif op == "config":
                     config = cmd[1]
                     if sim is None:
-                        sim = build(kind, config, limits)
+                        sim = build(kind, config, limits, run)
                     else:  # live settings apply at once; the others rebuild the model
                         reconfigure(sim, parse_config(kind, config, limits))
                     send(sim.frame())
@@ -149,9 +168,20 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                         tracker = Tracker(cmd[1]) if cmd[1] is not None else None
                         if sim is not None:
                             send(sim.frame())
+                elif op == "run":
+                    playing = False
+                    run = cmd[1]
+                    if sim is None:
+                        sim = build(kind, config, limits, run)
+                    else:
+                        from genlab.web.simulations.common import open_run
+
+                        open_run(sim, kind, run)
+                        sim.build(sim.cfg)
+                    send(sim.frame())
                 elif op == "reset":
                     if sim is None:
-                        sim = build(kind, config, limits)
+                        sim = build(kind, config, limits, run)
                     else:
                         sim.build(sim.cfg)
                     send(sim.frame())
@@ -160,6 +190,11 @@ def run_worker(conn, kind: str, config: dict[str, Any], limits_dict: dict[str, A
                     for _ in range(cmd[1]):
                         sim.train_step()
                     send(sim.frame())
+                elif op == "snapshot":
+                    from genlab.web.simulations.fork import snapshot_frame
+
+                    send(snapshot_frame(sim, cmd[1]))  # for the server only (watch.py)
+                    continue  # not a change: no status line
                 elif op == "msg" and sim is not None and cmd[1]["type"] == "export":
                     from genlab.web.simulations.export_run import export_frame
 

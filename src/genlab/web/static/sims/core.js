@@ -132,10 +132,13 @@ function getValue(field, input) {
 // taken and where the learner is in line (again whenever that changes; the socket stays open
 // and pings), "admitted" that its simulation starts; "full" that the line is full too (the
 // server then closes); a close without a message first carries its reason.
+// Every JSON message also goes to onMessage (watch.js: sharing, viewers, forks). `path`: the
+// socket to open instead of /ws/sim/<kind> (watch.js: a viewer's /ws/watch/<id>).
 export class SimSocket {
-  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted }) {
+  constructor(kind, { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted, onMessage }) {
     this.kind = kind;
-    this.handlers = { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted };
+    this.handlers = { onFrame, onError, onStatus, onClosed, onFull, onQueued, onAdmitted, onMessage };
+    this.path = null;
     this.ws = null;
     this.queue = [];
     this.heartbeat = null;
@@ -146,10 +149,10 @@ export class SimSocket {
   connect(first) {
     if (this.ws) return;
     const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${window.location.host}/ws/sim/${this.kind}`);
+    const ws = new WebSocket(`${proto}//${window.location.host}${this.path || `/ws/sim/${this.kind}`}`);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    this.queue.unshift(first); // the config message: the worker starts with it
+    if (first) this.queue.unshift(first); // the config message: the worker starts with it
     ws.addEventListener("open", () => {
       for (const msg of this.queue) ws.send(JSON.stringify(msg));
       this.queue = [];
@@ -161,9 +164,10 @@ export class SimSocket {
         else if (msg.type === "error") this.handlers.onError(msg.message);
         else if (msg.type === "status") this.handlers.onStatus(msg);
         else if (msg.type === "closed") this.handlers.onClosed(msg.reason);
-        else if (msg.type === "full") { this.drop(); this.handlers.onFull(msg); }
+        else if (msg.type === "full" && !msg.watching) { this.drop(); this.handlers.onFull(msg); }
         else if (msg.type === "queued") this.handlers.onQueued(msg);
         else if (msg.type === "admitted") this.handlers.onAdmitted(msg);
+        if (this.handlers.onMessage) this.handlers.onMessage(msg);
         return;
       }
       this.handlers.onFrame(decodeFrame(event.data));
@@ -232,9 +236,14 @@ export class SimShell {
     this.prefix = prefix;
     this.fields = fields;
     this.values = readSettings(prefix, fields);
+    // a CLI-trained run opened as the model (genlab serve --run): an id of the server's list,
+    // `<prefix>run` in the URL (runs.js lists them; the server resolves the id, never a path)
+    const run = new URLSearchParams(window.location.search).get(prefix + "run");
+    this.runId = run !== null && /^[0-9]+$/.test(run) ? Number(run) : null;
+    this.fromRun = null;
     this.playing = false;
     this.started = false;
-    this.listeners = { frame: [], reply: [] };
+    this.listeners = { frame: [], reply: [], message: [] };
     const handlers = {
       onFrame: (f) => this.handleFrame(f),
       onError: (m) => this.showError(m),
@@ -243,6 +252,7 @@ export class SimShell {
       onFull: (msg) => this.handleFull(msg),
       onQueued: (msg) => this.handleQueued(msg),
       onAdmitted: () => this.handleAdmitted(),
+      onMessage: (msg) => { for (const fn of this.listeners.message) fn(msg); },
     };
     // the static site (genlab export-site) plays recorded runs through the same handlers
     this.socket = recordingsFor(kind).length ? new RecordingSocket(kind, handlers)
@@ -271,9 +281,10 @@ export class SimShell {
     this.error = el("p", { class: "sim-error", role: "alert", hidden: true });
     this.toolbar = el("div", { class: "sim-toolbar" }, this.playButton, this.stepButton,
       this.resetButton, this.shareButton, this.status, this.notice);
+    this.runNote = el("p", { class: "sim-run-note", role: "note", hidden: true });
     this.body = el("div", { class: "sim-body" });
-    root.append(el("h3", { class: "sim-title", text: title }), this.toolbar, this.error,
-      this.body, this.controls.form);
+    root.append(el("h3", { class: "sim-title", text: title }), this.toolbar, this.runNote,
+      this.error, this.body, this.controls.form);
     this.announce();
     if (this.socket.attach) this.socket.attach(this);
   }
@@ -288,7 +299,43 @@ export class SimShell {
   configMessage() {
     const msg = { type: "config", config: this.config() };
     if (this.challenge) msg.challenge = this.challenge;
+    if (this.runId !== null) msg.run = this.runId;
     return msg;
+  }
+
+  // open the server's trained run `id` as this lab's model (null: the lab's own model again)
+  openRun(id) {
+    this.runId = id;
+    const url = new URL(window.location.href);
+    if (id === null) url.searchParams.delete(this.prefix + "run");
+    else url.searchParams.set(this.prefix + "run", String(id));
+    window.history.replaceState(window.history.state, "", url);
+    this.clearError();
+    if (this.socket.open) this.socket.send(this.configMessage());
+    else this.ensureStarted();
+    if (this.onRun) this.onRun(id);
+  }
+
+  // a frame's meta.from_run: the run's settings, read-only; the lab's own settings wait
+  showRun(info) {
+    const name = info ? info.name : null;
+    if (name === (this.fromRun && this.fromRun.name)) return;
+    this.fromRun = info;
+    for (const [field, input] of Object.entries(this.controls.inputs)) {
+      if (field === "speed") continue; // how many steps a picture: the run's copy too
+      if (info) { if (!input.disabled) { input.disabled = true; input.dataset.runLocked = "1"; } }
+      else if (input.dataset.runLocked) { input.disabled = false; delete input.dataset.runLocked; }
+    }
+    this.controls.form.classList.toggle("sim-from-run", Boolean(info));
+    if (info) this.root.dataset.fromRun = info.name; else delete this.root.dataset.fromRun;
+    this.runNote.hidden = !info;
+    if (!info) { this.runNote.replaceChildren(); return; }
+    const settings = info.settings.map(([k, v]) => `${k} ${v}`).join(", ");
+    this.runNote.replaceChildren(
+      el("strong", { text: `Trained run ${info.name}` }),
+      ` (${info.kind} on ${info.data}, step ${info.step} when opened): ${settings}. `,
+      "The settings below are this lab's own: they apply when you go back to its model. ",
+      `Play trains a copy of the run in memory; Reset reloads the run; its folder is never written.`);
   }
 
   announce() {
@@ -441,6 +488,7 @@ export class SimShell {
     this.retry.tries = 0; // started: the next full hub waits from the shortest delay again
     delete this.root.dataset.queued;
     if (frame.kind === 2) { for (const fn of this.listeners.reply) fn(frame); return; }
+    if (frame.meta && "from_run" in frame.meta) this.showRun(frame.meta.from_run);
     this.root.dataset.step = String(frame.step);
     this.lastStep = frame.step;
     this.renderStatus();
@@ -523,8 +571,9 @@ export function fmt(v, digits = 3) {
   return Number(v.toPrecision(digits)).toString();
 }
 
-// Gray images (uint8, N×H×W) into a canvas as a grid of `cols` columns.
-export function drawImages(canvas, data, n, h, w, cols, { scale = 3, gap = 2 } = {}) {
+// Gray images (uint8, N×H×W; `channels: 3`: RGB, N×H×W×3) into a canvas as a grid of `cols`
+// columns. Grey ones are drawn dark on light (255 − v), as the lesson's digits are.
+export function drawImages(canvas, data, n, h, w, cols, { scale = 3, gap = 2, channels = 1 } = {}) {
   const rows = Math.ceil(n / cols);
   const W = cols * (w + gap) - gap, H = rows * (h + gap) - gap;
   canvas.width = W; canvas.height = H;
@@ -534,12 +583,21 @@ export function drawImages(canvas, data, n, h, w, cols, { scale = 3, gap = 2 } =
   for (let k = 0; k < n; k++) {
     const r = Math.floor(k / cols), c = k % cols;
     for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-      const v = 255 - data[k * h * w + i * w + j];
       const p = 4 * ((r * (h + gap) + i) * W + c * (w + gap) + j);
-      img.data[p] = img.data[p + 1] = img.data[p + 2] = v;
+      if (channels === 3) {
+        const q = 3 * (k * h * w + i * w + j);
+        img.data[p] = data[q]; img.data[p + 1] = data[q + 1]; img.data[p + 2] = data[q + 2];
+      } else img.data[p] = img.data[p + 1] = img.data[p + 2] = 255 - data[k * h * w + i * w + j];
       img.data[p + 3] = 255;
     }
   }
   ctx.putImageData(img, 0, 0);
   canvas.dataset.scale = String(scale);
+}
+
+// A frame's image array ({data, shape: [N, H, W] or [N, H, W, 3]}) as a grid of `cols` columns
+// (default: all in one row): whatever size the model's images have.
+export function drawStack(canvas, array, cols = null, options = {}) {
+  const [n, h, w, channels = 1] = array.shape;
+  drawImages(canvas, array.data, n, h, w, cols || n, { ...options, channels });
 }

@@ -52,6 +52,8 @@ export function mount(root, serverFields) {
   try { PRESETS = JSON.parse(root.dataset.presets || "{}"); } catch (e) { PRESETS = {}; }
   const shell = new SimShell(root, { kind: "gan2d", prefix: "g_", fields: fields(serverFields, PRESETS),
                                      title: "GAN playground — 2D data" });
+  // the canvas takes drawn points: the lab's own model on drawn data (not an open trained run)
+  const drawnData = () => shell.values.data === "drawn" && !shell.fromRun;
   const linked = PRESETS[shell.values.preset];
   if (linked) { // a link naming only a preset opens that preset (explicit settings still win)
     const params = new URLSearchParams(window.location.search);
@@ -105,8 +107,8 @@ export function mount(root, serverFields) {
       shell.values.preset = "custom"; preset.value = "custom"; shell.announce();
     }
     applyRecipe(name, value);
-    drawHint.hidden = shell.values.data !== "drawn";
-    canvas.classList.toggle("sim-capture", shell.values.data === "drawn"); // touch draws
+    drawHint.hidden = !drawnData();
+    canvas.classList.toggle("sim-capture", drawnData()); // touch draws
     redraw();
   };
   // A choice with its own recipe (the server's `recipes`: a loss's paper trains D several times
@@ -126,8 +128,8 @@ export function mount(root, serverFields) {
     shell.notify(Object.entries(fresh).map(([k, v]) => `${label(k)} set to ${v}`)
       .join(", ") + `, ${choice ? choice[1] : value}'s recipe.`);
   }
-  drawHint.hidden = shell.values.data !== "drawn";
-    canvas.classList.toggle("sim-capture", shell.values.data === "drawn"); // touch draws
+  drawHint.hidden = !drawnData();
+    canvas.classList.toggle("sim-capture", drawnData()); // touch draws
   shell.beforeStart = () => { if (points.length) shell.socket.send({ type: "points", points }); };
 
   shell.on("frame", (f) => {
@@ -164,7 +166,7 @@ export function mount(root, serverFields) {
   }
 
   function viewBox() {
-    if (shell.values.data === "drawn") return DRAWN_VIEW;
+    if (drawnData()) return DRAWN_VIEW;
     return frame ? frame.meta.view : null;
   }
 
@@ -180,14 +182,14 @@ export function mount(root, serverFields) {
     if (!view) { hint(ctx, size, "Press Play to train a GAN on this data."); return; }
     const [x0, x1, y0, y1] = view;
     const sx = (x) => ((x - x0) / (x1 - x0)) * size, sy = (y) => ((y1 - y) / (y1 - y0)) * size;
-    const sameData = frame && frame.arrays.fake && (shell.values.data !== "drawn" || frame.meta.view[0] === DRAWN_VIEW[0]);
+    const sameData = frame && frame.arrays.fake && (!drawnData() || frame.meta.view[0] === DRAWN_VIEW[0]);
     if (frame && sameData && shell.values.show_heat) heatmap(ctx, frame.arrays.heat, size);
     if (frame && sameData) {
       dots(ctx, frame.arrays.real.data, sx, sy, "rgba(30,30,30,0.55)", 1.6);
       dots(ctx, frame.arrays.fake.data, sx, sy, "rgba(216,27,96,0.85)", 1.9);
       if (shell.values.show_arrows) arrows(ctx, frame.arrays.arrow.data, sx, sy, size);
     }
-    if (shell.values.data === "drawn") {
+    if (drawnData()) {
       ctx.fillStyle = "rgba(21,101,192,0.9)";
       for (const [x, y] of points) { ctx.beginPath(); ctx.arc(sx(x), sy(y), 2, 0, 7); ctx.fill(); }
       if (!points.length) hint(ctx, size, "Draw your data here, then press Play.");
@@ -251,7 +253,7 @@ export function mount(root, serverFields) {
   // drawing your own data
   let drawing = false, sendTimer = null;
   function addPoint(event) {
-    if (shell.values.data !== "drawn" || points.length >= MAX_POINTS) return;
+    if (!drawnData() || points.length >= MAX_POINTS) return;
     const rect = canvas.getBoundingClientRect();
     const [x0, x1, y0, y1] = DRAWN_VIEW;
     const x = x0 + ((event.clientX - rect.left) / rect.width) * (x1 - x0);
@@ -268,7 +270,7 @@ export function mount(root, serverFields) {
     sendTimer = setTimeout(() => { if (shell.socket.open) shell.socket.send({ type: "points", points }); }, 150);
   }
   canvas.addEventListener("pointerdown", (e) => {
-    if (shell.values.data !== "drawn") return;
+    if (!drawnData()) return;
     drawing = true; canvas.setPointerCapture(e.pointerId); addPoint(e); e.preventDefault();
   });
   canvas.addEventListener("pointermove", (e) => { if (drawing) addPoint(e); });

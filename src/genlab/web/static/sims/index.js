@@ -3,6 +3,8 @@ import { mountChallenge } from "./challenge.js";
 
 // Each simulation is a plain ES module exporting mount(root, fields); they load on demand.
 import { attachExport } from "./export.js";
+import { attachRuns } from "./runs.js";
+import { attachWatch } from "./watch.js";
 
 const MODULES = {
   gan2d: "./gan2d.js",
@@ -54,11 +56,15 @@ export async function mountAll(root = document) {
     try {
       const module = await import(MODULES[kind]);
       const shell = module.mount(node, settings[kind]);
-      // every live simulation: export.js (a recording has no live model to export) and
-      // teacher mode (challenge.js: a challenge is checked by the server's live training)
+      // every live simulation: export.js (a recording has no live model to export),
+      // teacher mode (challenge.js: a challenge is checked by the server's live training) and
+      // watch mode (watch.js: share it live, watch it, fork it)
       if (shell && shell.toolbar && !window.GENLAB_RECORDINGS) {
         attachExport(shell);
         mountChallenge(shell);
+        attachRuns(shell); // "Open a trained run" (genlab serve --run/--runs)
+        if (shell.runId !== null) shell.ensureStarted(); // a link to a run: open it now
+        attachWatch(shell); // last: a viewer's page connects to the shared simulation at once
       }
       mounted.push(shell);
     } catch (error) {

@@ -1,7 +1,8 @@
 // VAE lab: a 2-latent VAE (or autoencoder) on MNIST digits, training in the server
 // (genlab/web/simulations/vae.py; settings: schemas.py). Click the latent map to decode; pick
-// two digits to interpolate.
-import { SimShell, el, drawChart, drawImages, fitCanvas, fmt } from "./core.js";
+// two digits to interpolate. A trained run (genlab serve --run) draws here too: its images at
+// their own size, and with more than two latent dimensions its codes on their PCA plane.
+import { SimShell, el, drawChart, drawStack, fitCanvas, fmt } from "./core.js";
 import { mountUpload } from "./upload.js";
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -21,6 +22,7 @@ export function mount(root, fields) {
   const decoded = el("canvas", { class: "sim-images sim-decoded", width: 28, height: 28, role: "img",
                                  "aria-label": "the decoder's image at the chosen point" });
   const decodedCaption = el("p", { class: "sim-caption", text: "Click the map to decode a point." });
+  const planeNote = el("p", { class: "sim-hint sim-plane", hidden: true });
   const interp = el("canvas", { class: "sim-images sim-interp", width: 298, height: 28, role: "img",
                                 "aria-label": "interpolation between two digits", hidden: true });
   // the endpoints default to the server's pair (two different digits) until the learner picks
@@ -52,7 +54,7 @@ export function mount(root, fields) {
     text: "Load your own images (a zip, or several image files; each is resized to 28×28 grey): training on the MNIST digits until then." });
   const reconsCaption = el("p", { class: "sim-caption", text: "Test digits, one of each class, and their reconstructions:" });
   shell.body.append(
-    el("div", { class: "sim-main" }, uploader, needUpload, map, legend,
+    el("div", { class: "sim-main" }, uploader, needUpload, map, legend, planeNote,
       el("div", { class: "sim-row" }, decoded, decodedCaption),
       el("div", { class: "sim-row sim-interp-row" },
         el("label", { for: pickA.id, text: "from #" }), pickA,
@@ -130,22 +132,31 @@ export function mount(root, fields) {
     const o = f.arrays.orig, r = f.arrays.recon;
     const both = new Uint8Array(o.data.length + r.data.length);
     both.set(o.data); both.set(r.data, o.data.length);
-    drawImages(recons, both, o.shape[0] * 2, 28, 28, o.shape[0]);
+    drawStack(recons, { data: both, shape: [o.shape[0] * 2, ...o.shape.slice(1)] }, o.shape[0]);
     recons.dataset.labels = (m.shown || []).map((i) => frame.arrays.label.data[i]).join(",");
-    if (f.arrays.manifold) drawImages(manifold, f.arrays.manifold.data, 144, 28, 28, 12, { gap: 0 });
-    if (f.arrays.prior) drawImages(prior, f.arrays.prior.data, f.arrays.prior.shape[0], 28, 28, 4);
-    if (f.arrays.prior_v) drawImages(priorVae, f.arrays.prior_v.data, f.arrays.prior_v.shape[0], 28, 28, 4);
+    if (f.arrays.manifold) drawStack(manifold, f.arrays.manifold, 12, { gap: 0 });
+    if (f.arrays.prior) drawStack(prior, f.arrays.prior, 4);
+    if (f.arrays.prior_v) drawStack(priorVae, f.arrays.prior_v, 4);
+    const p = m.projection;
+    planeNote.hidden = !p;
+    if (p) {
+      planeNote.textContent = `${p.latent_dim} latent dimensions: the map is a plane of the latent ` +
+        `space — the codes' two principal directions (PCA, ${Math.round(100 * p.explained)} % of ` +
+        "their variance), through their mean. A click decodes that point of the plane; the prior's " +
+        "circles are N(0, I) seen on it.";
+    }
+    if (m.from_run) reconsCaption.textContent = `Test examples of ${m.data} and their reconstructions:`;
     priorStat.textContent = priorText(m);
     redraw();
   });
   shell.on("reply", (f) => {
     if (f.meta.reply === "decode") {
-      drawImages(decoded, f.arrays.image.data, 1, 28, 28, 1);
+      drawStack(decoded, f.arrays.image, 1);
       decoded.dataset.z = f.meta.z.map((v) => v.toFixed(2)).join(",");
       decodedCaption.textContent = `decoded at z = (${f.meta.z.map((v) => v.toFixed(2)).join(", ")})`;
     } else if (f.meta.reply === "interpolate") {
       const imgs = f.arrays.images;
-      drawImages(interp, imgs.data, imgs.shape[0], 28, 28, imgs.shape[0]);
+      drawStack(interp, imgs);
       interp.hidden = false;
       const digit = (i) => (frame ? ` (a ${frame.arrays.label.data[i]})` : "");
       interpCaption.textContent = `from test digit #${f.meta.a}${digit(f.meta.a)} to ` +
@@ -214,7 +225,7 @@ export function mount(root, fields) {
     ctx.fillStyle = "#3d434b"; ctx.fillText(tag, tx, ty);
     const z = frame.arrays.latent.data, labels = frame.arrays.label.data;
     for (let i = 0; i < labels.length; i++) {
-      ctx.fillStyle = COLORS[labels[i]];
+      ctx.fillStyle = COLORS[labels[i] % COLORS.length];
       ctx.beginPath(); ctx.arc(sx(z[2 * i]), sy(z[2 * i + 1]), 2.6, 0, 7); ctx.fill();
     }
     ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
