@@ -50,6 +50,8 @@ RECIPE_EPOCHS = 1.75  # genlab's defaults for the MLP VAE: epochs of the time-to
 QUALITY_DATA, FAST_QUALITY_DATA = "fashion-mnist", "mnist5k"
 DATA_TITLES = {"fashion-mnist": "Fashion-MNIST", "mnist5k": "mnist5k (embedded MNIST digits)"}
 HUB_BEGIN, HUB_END = "<!-- hub_sessions: begin -->", "<!-- hub_sessions: end -->"
+# benchmarks/toy2d_time_to_goal.py keeps its block after the hub's
+TTG_BEGIN, TTG_END = "<!-- toy2d_time_to_goal: begin -->", "<!-- toy2d_time_to_goal: end -->"
 
 
 def bench_args(fast: bool, threads: int | None, repeats: int = 3) -> argparse.Namespace:
@@ -243,10 +245,13 @@ def write_page(sections: dict[str, str], started: float, args, page: Path = PAGE
             body.append(kept)
     hub = ""
     if HUB_BEGIN in old and HUB_END in old:
-        hub = old[old.index(HUB_BEGIN):old.index(HUB_END) + len(HUB_END)] + "\n"
+        # the hub block and what other scripts keep after it (toy2d_time_to_goal.py's block)
+        hub = old[old.index(HUB_BEGIN):].rstrip("\n") + "\n"
     else:
         hub = (f"{HUB_BEGIN}\n## Hub sessions\n\nNot measured yet: run "
                f"`python benchmarks/hub_sessions.py`.\n{HUB_END}\n")
+        if TTG_BEGIN in old and TTG_END in old:
+            hub += "\n" + old[old.index(TTG_BEGIN):old.index(TTG_END) + len(TTG_END)] + "\n"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text("\n".join(head) + "\n" + "\n".join(body) + "\n" + hub)
     print(f"wrote {page}")

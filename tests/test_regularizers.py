@@ -267,3 +267,39 @@ def test_ema_follows_the_recurrence():
     torch.testing.assert_close(ema(z), ema.module(z))
     with pytest.raises(GenlabError):
         regularizers.make_ema(gen, 1.0)
+
+
+def _updated(gen: nn.Module, k: int) -> None:
+    with torch.no_grad():  # a stand-in for an optimizer step, and new batch-norm statistics
+        for i, p in enumerate(gen.parameters()):
+            p.mul_(0.9).add_(0.01 * (k + i))
+        gen(torch.randn(8, 2, generator=torch.Generator().manual_seed(k)))
+
+
+def test_ema_is_bit_identical_to_torch_averaged_model():
+    """GeneratorEMA skips AveragedModel's per-step regrouping: the same weights, the same
+    state_dict, across a load_state_dict (a resume) and a module.to() that swaps .data."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    torch.manual_seed(0)
+    gen = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    ours = regularizers.make_ema(gen, 0.97)
+    ref = AveragedModel(gen, multi_avg_fn=get_ema_multi_avg_fn(0.97), use_buffers=False)
+    for k in range(5):
+        _updated(gen, k)
+        ours.update_parameters(gen)
+        ref.update_parameters(gen)
+    saved = {k: v.clone() for k, v in ours.state_dict().items()}
+    assert saved.keys() == ref.state_dict().keys()
+    resumed = regularizers.make_ema(gen, 0.97)
+    resumed.load_state_dict(saved)  # n_averaged 5: the next update averages, it does not copy
+    gen.to(torch.float64).to(torch.float32)  # new .data behind the same Parameter objects
+    for k in range(5, 8):
+        _updated(gen, k)
+        for ema in (ours, resumed, ref):
+            ema.update_parameters(gen)
+    for name, value in ref.state_dict().items():
+        assert torch.equal(ours.state_dict()[name], value), name
+        assert torch.equal(resumed.state_dict()[name], value), name
+    assert int(ours.n_averaged) == 8
+    assert not torch.equal(ref.module[0].weight, gen[0].weight)  # it averaged, not copied

@@ -14,8 +14,9 @@
   https://arxiv.org/abs/1710.10196, Sec. 3.
 - Packing — Lin et al. 2018, "PacGAN: The power of two samples in generative adversarial
   networks", https://arxiv.org/abs/1712.04086: D sees `pack` samples concatenated.
-- Generator EMA (Yazıcı et al. 2019, https://arxiv.org/abs/1806.04498) via
-  torch.optim.swa_utils.AveragedModel.
+- Generator EMA (Yazıcı et al. 2019, https://arxiv.org/abs/1806.04498):
+  torch.optim.swa_utils.AveragedModel with its EMA update (W_ema ← lerp(W_ema, W, 1 − decay)),
+  the parameter lists walked once instead of every step.
 """
 
 from __future__ import annotations
@@ -172,7 +173,54 @@ class MinibatchStdDev(nn.Module):
         return torch.cat([x, extra], dim=1)  # (N, C + 1, ...)
 
 
-def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
+class GeneratorEMA(AveragedModel):
+    """AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+    with the same update, state_dict and checkpoint keys, minus its per-step Python work.
+
+    torch's update_parameters walks both modules, detaches and regroups every tensor by
+    device and dtype, and reads n_averaged twice (two device syncs on a GPU) on every call:
+    ~56 µs of a ~2.2 ms grid25 step on one CPU thread. Here the (EMA, live) parameter pairs are
+    listed once per source module and updated by the one `torch._foreach_lerp_` torch's EMA
+    function calls, so the weights are bit-identical (tests/test_regularizers.py)."""
+
+    def __init__(self, generator: nn.Module, decay: float):
+        super().__init__(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+        self.decay = decay
+        self._pairs: tuple | None = None  # (source module, EMA params, live params)
+        self._started: bool | None = None  # n_averaged > 0; None: read it (after a load)
+
+    @torch.no_grad()
+    def update_parameters(self, model: nn.Module) -> None:
+        if self._pairs is None or self._pairs[0] is not model:
+            ema_params, live_params = list(self.module.parameters()), list(model.parameters())
+            uniform = (len(ema_params) == len(live_params) and len({
+                (p.device, p.dtype) for p in ema_params + live_params}) == 1
+                and all(p.is_floating_point() for p in ema_params))
+            if not uniform:  # mixed devices or dtypes: torch's own grouping
+                super().update_parameters(model)
+                return
+            # Parameter objects, not detached views: a later module.to() swaps their .data
+            self._pairs = (model, ema_params, live_params)
+        _, ema_params, live_params = self._pairs
+        if self._started is None:
+            self._started = bool(self.n_averaged > 0)
+        if self._started:
+            torch._foreach_lerp_(ema_params, live_params, 1 - self.decay)  # the EMA step
+        else:  # the first update copies
+            torch._foreach_copy_(ema_params, live_params)
+            self._started = True
+        # use_buffers=False: buffers follow the live model (walked each time: module.to()
+        # replaces buffer tensors themselves, not their .data)
+        for b_ema, b_live in zip(self.module.buffers(), model.buffers(), strict=True):
+            b_ema.copy_(b_live)
+        self.n_averaged += 1
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        self._started, self._pairs = None, None  # n_averaged (and with assign, tensors) changed
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+def make_ema(generator: nn.Module, decay: float) -> GeneratorEMA:
     """An exponential moving average of `generator`'s parameters.
 
     W_ema ← decay · W_ema + (1 − decay) · W after each `ema.update_parameters(generator)`;
@@ -181,4 +229,4 @@ def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
     """
     if not 0.0 <= decay < 1.0:
         raise GenlabError(f"ema decay must be in [0, 1), got {decay}")
-    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+    return GeneratorEMA(generator, decay)

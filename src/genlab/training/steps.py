@@ -164,20 +164,12 @@ def gan_step(state, next_batch: NextBatch) -> dict[str, torch.Tensor]:
     finally:
         for p in d_params:
             p.requires_grad_(True)
-    if state.ema is not None:
+    if state.ema is not None:  # W_ema ← lerp(W_ema, W, 1 − decay); buffers copied from G
         state.ema.update_parameters(state.model.generator)
-        copy_buffers(state.model.generator, state.ema.module)
 
     out.update(loss_d=loss_d.detach(), loss_g=loss_g.detach(),
                d_real=d_real.detach().float().mean(), d_fake=d_fake.detach().float().mean())
     return out
-
-
-@torch.no_grad()
-def copy_buffers(source: torch.nn.Module, target: torch.nn.Module) -> None:
-    """EMA averages parameters only (use_buffers=False); batch-norm statistics are copied."""
-    for b_target, b_source in zip(target.buffers(), source.buffers()):
-        b_target.copy_(b_source)
 
 
 def _backward_step(state, name: str, loss: torch.Tensor) -> None:
