@@ -22,10 +22,14 @@ MiB, GiB = 2**20, 2**30
     (400, 1, None, 256, "256 live simulations: 400 cores × 2 per core, memory unknown; at most"),
 ])
 def test_cap_is_the_smaller_of_cores_and_memory(cores, threads, available, cap, reason):
-    got = session_cap(cores, threads, available)
+    got = session_cap(cores, threads, available, per_core=2)  # the rule, at 2 per core
     assert got.sessions == cap
     assert got.reason.startswith(reason), got.reason
     assert "\n" not in got.reason
+
+
+def test_the_default_is_the_measured_figure():
+    assert session_cap(2, 1, None).sessions == 2 * capacity.SESSIONS_PER_CORE == 8
 
 
 def test_the_figures_are_the_ones_the_rule_uses():
