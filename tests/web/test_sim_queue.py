@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from async_helpers import run_coroutine  # noqa: E402
 
 from genlab.web.simulations.frames import KIND_STATE, decode_frame
 from genlab.web.simulations.schemas import SimLimits
@@ -62,7 +67,7 @@ def test_line_is_first_come_first_served_with_places_and_bounded():
         manager.leave(tickets["c"])  # twice: harmless
         assert manager._reserved == 0
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
 
 
 async def _note(into: list, place: tuple) -> None:
@@ -75,7 +80,7 @@ def test_max_queue_zero_refuses_at_once_and_bounds_are_checked():
         manager.running = 1
         with pytest.raises(ServerFull):
             manager.enter()
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     with pytest.raises(ValueError, match=r"max_queue must be an integer in \[0, 1024\], got 5000"):
         SimLimits(max_queue=5000)
 

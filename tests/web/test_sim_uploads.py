@@ -4,16 +4,20 @@ names the file and why; good ones read exactly as the library's own readers read
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import io
 import struct
+import sys
 import zipfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from async_helpers import run_coroutine  # noqa: E402
 
 from genlab.data import load_dataset
 from genlab.data.folder import load_folder
@@ -22,13 +26,6 @@ from genlab.web.simulations import uploads
 from genlab.web.simulations.gan2d import GanPlayground
 from genlab.web.simulations.schemas import SimLimits, parse_config
 from genlab.web.simulations.uploads import UploadError, decode, receive
-
-
-def run_coroutine(coro):
-    """asyncio.run in a thread of its own: a browser test's Playwright (sync API) may hold an
-    event loop in this thread for the rest of the session, and asyncio.run refuses to nest."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 LIM = SimLimits()
 

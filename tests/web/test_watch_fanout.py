@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from async_helpers import run_coroutine  # noqa: E402
 
 from genlab.web.simulations.frames import KIND_SNAPSHOT, KIND_STATE, encode_frame
 from genlab.web.simulations.schemas import SimLimits
@@ -64,7 +69,7 @@ def test_every_viewer_gets_the_same_bytes_a_slow_one_skips_and_never_holds_up_th
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
         return sent, fast_got, slow_got, publishing, slow
 
-    sent, fast_got, slow_got, publishing, slow = asyncio.run(main())
+    sent, fast_got, slow_got, publishing, slow = run_coroutine(main())
     fast_frames = [m for m in fast_got if isinstance(m, bytes)]
     slow_frames = [m for m in slow_got if isinstance(m, bytes)]
     assert len(fast_frames) == 60 and all(a is b for a, b in zip(fast_frames, sent))  # reused
@@ -96,7 +101,7 @@ def test_a_stalled_viewer_holds_one_frame_and_a_bounded_list_of_lines():
         task.cancel()
         return held
 
-    held_frame, texts = asyncio.run(main())
+    held_frame, texts = run_coroutine(main())
     assert held_frame == frame(999) and MAX_PENDING_TEXTS - 1 <= texts <= MAX_PENDING_TEXTS
 
 
@@ -116,7 +121,7 @@ def test_a_new_viewer_sees_the_newest_frame_and_snapshots_never_reach_viewers():
         await asyncio.wait_for(viewer.run(), 5)
         return got
 
-    assert asyncio.run(main()) == [frame(3), '{"type": "closed", "reason": "over"}']
+    assert run_coroutine(main()) == [frame(3), '{"type": "closed", "reason": "over"}']
 
 
 def test_viewer_limits_per_share_and_in_all_are_refused_in_one_line():
