@@ -91,6 +91,15 @@ def start_server(max_sessions: int, timeout: float = 120.0, max_queue: int = 64,
     raise SystemExit(f"genlab serve did not start within {timeout:.0f} s")
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop the server started by start_server: politely, then firmly after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 async def session(url: str, kind: str, config: dict, warmup: float, seconds: float,
                   start_timeout: float = 90.0) -> dict:
     """One learner: configure, play, count frames and steps for `seconds` after `warmup`."""
@@ -363,11 +372,7 @@ def watch_main(args) -> int:
                       args.seconds),
             timeout=3 * args.warmup + 2 * args.seconds + args.viewers + 300))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     fps = sorted(res["fps"])
     median, worst = statistics.median(fps), fps[0]
     headers = ["viewers", "frames/s per viewer (median, mean, worst)", "driver frames/s",
@@ -514,11 +519,7 @@ def run_queue(args, config: dict, started: float) -> int:
                           args.seconds),
             timeout=args.warmup + 2 * args.seconds + 120 * (args.queue + 2)))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     rows, summary = queue_rows(res, args.cap, args.queue)
     for row in rows:
         print(f"in line {row[0]}: places {row[1]} (FIFO: {row[2]}), admitted {row[3]} s and "
@@ -597,11 +598,7 @@ def main() -> int:
                   f"total steps/s {sum(sps):.0f}", flush=True)
             time.sleep(1.0)  # closed sockets stop their workers
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     if not args.no_write:
         write_table(rows, args, started)
     return 0
