@@ -4,8 +4,9 @@ A `Session` is one worker process (worker.py) and the pipe to it. The `SessionMa
 enforces `SimLimits.max_sessions` (all learners together) and stops sessions that are closed
 or idle; stopping terminates the process, so all of its memory goes back to the system.
 Learners beyond the cap wait in a first-come first-served queue of at most
-`SimLimits.max_queue` (`await manager.acquire(...)`): each is told its place when it joins and
-whenever it changes, and a freed slot goes to the first in line; beyond the queue, ServerFull.
+`SimLimits.max_queue` (`enter` → `await wait_turn` → `await start`, `leave` on any exit):
+each is told its place when it joins and whenever it changes, and a freed slot goes to the
+first in line; beyond the queue, ServerFull.
 Workers are counted and stopped by their own process state (lifeline.WorkerHandle), never
 through the forkserver, and each exits by itself when the server side goes away.
 Reading the pipe never blocks the event loop: `Session.attach` starts a reader thread that
@@ -323,18 +324,6 @@ class SessionManager:
                 self._reserved -= 1
             self._wake_first()
         ticket.state = "done"
-
-    async def acquire(self, kind: str, config: Callable[[], dict[str, Any]],
-                      on_place: Callable[[int, int, int], Awaitable[None]] | None = None,
-                      ) -> Session:
-        """enter, wait_turn and start in one: a session of `kind` once the learners ahead
-        have theirs; `config()` is read when the worker starts."""
-        ticket = self.enter()
-        try:
-            await self.wait_turn(ticket, on_place)
-            return await self.start(ticket, kind, config())
-        finally:
-            self.leave(ticket)
 
     def _renumber(self) -> None:
         """Give every waiter its place; wake the ones whose place changed (and the first,
