@@ -44,6 +44,9 @@ _SOURCE = r"""
 #include <cstdint>
 #include <cstring>
 #include <tuple>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 namespace {
 
@@ -224,6 +227,151 @@ void backward_f32(const float* mt, const float* g, float* gx, int64_t N, int64_t
   });
 }
 
+#ifdef __AVX512F__
+// float32 with AVX-512 and C known at compile time: 16×16 tiles of pairs, the 16 j of a tile
+// rotated against the 16 i (lane l pairs i = 16I + l with j = 16J + (l + s) mod 16, s = 0..15),
+// so both o_i and o_j accumulate lane-aligned: no horizontal sum per row, no masked triangle
+// (a diagonal tile I = J takes s = 1..8, which is each of its 120 pairs once; s = 8 half the
+// lanes). The forward keeps c_ij (B · 8·(Np/16)² floats, 1.6 MB at N = 128, B = 50, in L3)
+// for the backward, which then needs no exp and no L1 distance, only the signs.
+namespace avx512 {
+
+// exp(−d) for d ≥ 0 (NaN for NaN), lanes outside `keep` 0: d clamped to 104 (exp(−104) rounds
+// to 0), n = round(−d / ln 2), r = −d − n ln 2 (Cody–Waite, Cephes' split of ln 2), a degree-6
+// polynomial (minimax for the relative error on [−ln2/2, ln2/2], fitted with 1 and 1 fixed),
+// times 2^n by vscalefps, which also rounds the subnormal results (d in (87.3, 103.3)) right.
+inline __m512 exp_neg(__m512 d, __mmask16 keep) {
+  d = _mm512_min_ps(_mm512_set1_ps(104.0f), d);            // min(104, NaN) = NaN (2nd operand)
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(d, _mm512_set1_ps(-1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmsub_ps(n, _mm512_set1_ps(0.693359375f), d);    // −n C1 − d
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);        // − n C2
+  __m512 p = _mm512_set1_ps(1.382203307e-03f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.368669078e-03f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.166825116e-02f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.666652113e-01f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.999999404e-01f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_maskz_scalef_ps(keep, p, n);
+}
+
+inline __m512i rotation(int s) {  // the permutation l -> (l + s) mod 16
+  return _mm512_and_si512(_mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                             12, 13, 14, 15), _mm512_set1_epi32(s)),
+                          _mm512_set1_epi32(15));
+}
+inline __mmask16 rotr(uint32_t m, int s) {  // bit l = bit (l + s) mod 16 of m
+  return (__mmask16)(((m >> s) | (m << ((16 - s) & 15))) & 0xffffu);
+}
+inline int64_t stored(int64_t nb) { return 8 * nb * nb * 16; }  // floats of c per kernel b
+
+// The pairs of tile (I, J) at shift s: I < J, or I = J for s in 1..8. `visit(I, keep)` gets
+// the lanes that are pairs of samples (not padding, not the second copy at s = 8).
+template <typename F>
+inline void tiles(int64_t N, int64_t nb, int64_t J, int s, F&& visit) {
+  const int64_t valid = N - 16 * J < 16 ? N - 16 * J : 16;
+  const uint32_t tail = valid >= 16 ? 0xffffu : (1u << valid) - 1;
+  const __mmask16 off = rotr(tail, s);                                // j = 16J + (l + s) mod 16 < N
+  const __mmask16 diag = (__mmask16)(off & tail & (s == 8 ? 0x00ffu : 0xffffu));
+  for (int64_t I = 0; I < J; ++I) visit(I, off);
+  if (s >= 1 && s <= 8) visit(J, diag);
+}
+
+// X: (B, C, Np) M transposed and padded; o: (B, Np); cs: (B, stored(nb)) c in visiting order
+template <int C>
+void forward(const float* mt, float* o, float* cs, int64_t N, int64_t Np, int64_t B) {
+  const int64_t nb = Np / 16;
+  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const float* X = mt + b * C * Np;
+      float* ob = o + b * Np;
+      float* cb = cs + b * stored(nb);
+      for (int64_t J = 0; J < nb; ++J) {
+        __m512 xj[C], oj = _mm512_setzero_ps();
+        for (int c = 0; c < C; ++c) xj[c] = _mm512_loadu_ps(X + c * Np + 16 * J);
+        for (int s = 0; s < 16; ++s) {
+          if (J == 0 && (s == 0 || s > 8)) continue;
+          const __m512i rot = rotation(s);
+          __m512 xs[C], acc = _mm512_setzero_ps();
+          for (int c = 0; c < C; ++c) xs[c] = _mm512_permutexvar_ps(rot, xj[c]);
+          tiles(N, nb, J, s, [&](int64_t I, __mmask16 keep) {
+            __m512 d = _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(X + 16 * I), xs[0]));
+            for (int c = 1; c < C; ++c)                                // ‖M_i − M_j‖_L1
+              d = _mm512_add_ps(d, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(X + c * Np + 16 * I),
+                                                               xs[c])));
+            const __m512 e = exp_neg(d, keep);                         // c_b(x_i, x_j)
+            _mm512_storeu_ps(cb, e);
+            cb += 16;
+            _mm512_storeu_ps(ob + 16 * I, _mm512_add_ps(_mm512_loadu_ps(ob + 16 * I), e));  // o_i
+            acc = _mm512_add_ps(acc, e);                               // o_j, rotated by s
+          });
+          oj = _mm512_add_ps(oj, _mm512_permutexvar_ps(rotation(16 - s), acc));
+        }
+        _mm512_storeu_ps(ob + 16 * J, _mm512_add_ps(_mm512_loadu_ps(ob + 16 * J), oj));
+      }
+    }
+  });
+}
+
+// Backward from the stored c: w = (g_i + g_j) c_ij, t = w sign(M_i − M_j) (0 where equal),
+// ∂L/∂M_i −= t, ∂L/∂M_j += t, in the forward's visiting order.
+template <int C>
+void backward(const float* mt, const float* g, const float* cs, float* gx, int64_t N,
+              int64_t Np, int64_t B) {
+  const int64_t nb = Np / 16;
+  const __m512i sign = _mm512_set1_epi32((int32_t)0x80000000);
+  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const float* X = mt + b * C * Np;
+      const float* G = g + b * Np;
+      const float* cb = cs + b * stored(nb);
+      float* GX = gx + b * C * Np;
+      for (int64_t J = 0; J < nb; ++J) {
+        __m512 xj[C], aj[C];
+        const __m512 gj = _mm512_loadu_ps(G + 16 * J);
+        for (int c = 0; c < C; ++c) {
+          xj[c] = _mm512_loadu_ps(X + c * Np + 16 * J);
+          aj[c] = _mm512_setzero_ps();
+        }
+        for (int s = 0; s < 16; ++s) {
+          if (J == 0 && (s == 0 || s > 8)) continue;
+          const __m512i rot = rotation(s);
+          __m512 xs[C], acc[C];
+          const __m512 gs = _mm512_permutexvar_ps(rot, gj);
+          for (int c = 0; c < C; ++c) {
+            xs[c] = _mm512_permutexvar_ps(rot, xj[c]);
+            acc[c] = _mm512_setzero_ps();
+          }
+          tiles(N, nb, J, s, [&](int64_t I, __mmask16 keep) {
+            const __m512 w = _mm512_maskz_mul_ps(keep, _mm512_add_ps(_mm512_loadu_ps(G + 16 * I), gs),
+                                                 _mm512_loadu_ps(cb));  // (g_i + g_j) c_ij
+            cb += 16;
+            for (int c = 0; c < C; ++c) {
+              float* gxi = GX + c * Np + 16 * I;
+              const __m512 v = _mm512_sub_ps(_mm512_loadu_ps(X + c * Np + 16 * I), xs[c]);
+              const __mmask16 nonzero = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+              const __m512 t = _mm512_castsi512_ps(_mm512_maskz_ternarylogic_epi32(  // w ^ (v & sign)
+                  nonzero, _mm512_castps_si512(w), _mm512_castps_si512(v), sign, 0x78));
+              _mm512_storeu_ps(gxi, _mm512_sub_ps(_mm512_loadu_ps(gxi), t));  // ∂/∂M_i
+              acc[c] = _mm512_add_ps(acc[c], t);                             // ∂/∂M_j, rotated
+            }
+          });
+          const __m512i back = rotation(16 - s);
+          for (int c = 0; c < C; ++c) aj[c] = _mm512_add_ps(aj[c], _mm512_permutexvar_ps(back, acc[c]));
+        }
+        for (int c = 0; c < C; ++c) {
+          float* gxj = GX + c * Np + 16 * J;
+          _mm512_storeu_ps(gxj, _mm512_add_ps(_mm512_loadu_ps(gxj), aj[c]));
+        }
+      }
+    }
+  });
+}
+
+}  // namespace avx512
+#endif
+
 template <template <int> class K, typename... A> void with_c(int64_t C, A... args) {
   switch (C) {  // C (kernel_dim) as a compile-time constant for the usual sizes
     case 1: return K<1>::run(args..., C);
@@ -244,8 +392,45 @@ template <int CC> struct Backward {
 
 int64_t padded(int64_t N, bool f32) { return f32 ? (N + L - 1) / L * L : N; }
 
-// m (N, B, C) -> o (N, B), and mt (B, C, Np) M transposed (padded), what the backward reads
-std::tuple<at::Tensor, at::Tensor> similarity_forward(const at::Tensor& m) {
+// The AVX-512 tiles for C known at compile time; false: the loops above
+bool tiled(int64_t C) {
+#ifdef __AVX512F__
+  return C == 1 || C == 2 || C == 3 || C == 4 || C == 5 || C == 8;
+#else
+  (void)C;
+  return false;
+#endif
+}
+
+#ifdef __AVX512F__
+template <int CC> struct TiledForward {
+  template <typename... A> static void run(A... args) { avx512::forward<CC>(args...); }
+};
+template <> struct TiledForward<0> {
+  template <typename... A> static void run(A...) {}
+};
+template <int CC> struct TiledBackward {
+  template <typename... A> static void run(A... args) { avx512::backward<CC>(args...); }
+};
+template <> struct TiledBackward<0> {
+  template <typename... A> static void run(A...) {}
+};
+template <template <int> class K, typename... A> void tiled_c(int64_t C, A... args) {
+  switch (C) {
+    case 1: return K<1>::run(args...);
+    case 2: return K<2>::run(args...);
+    case 3: return K<3>::run(args...);
+    case 4: return K<4>::run(args...);
+    case 5: return K<5>::run(args...);
+    case 8: return K<8>::run(args...);
+    default: return K<0>::run(args...);
+  }
+}
+#endif
+
+// m (N, B, C) -> o (N, B); mt (B, C, Np) M transposed (padded) and cs (the tiles' c, else
+// empty), what the backward reads
+std::tuple<at::Tensor, at::Tensor, at::Tensor> similarity_forward(const at::Tensor& m) {
   TORCH_CHECK(m.dim() == 3 && m.device().is_cpu(), "m must be a CPU (N, B, C) tensor");
   TORCH_CHECK(m.scalar_type() == at::kFloat || m.scalar_type() == at::kDouble,
               "float32 or float64 only");
@@ -255,21 +440,36 @@ std::tuple<at::Tensor, at::Tensor> similarity_forward(const at::Tensor& m) {
   at::Tensor mt = at::zeros({B, C, Np}, m.options());
   mt.narrow(2, 0, N).copy_(m.permute({1, 2, 0}));
   at::Tensor o = at::zeros({B, Np}, m.options());
-  if (f32)
+  at::Tensor cs = at::empty({0}, m.options());
+  if (f32 && tiled(C)) {
+#ifdef __AVX512F__
+    cs = at::empty({B, avx512::stored(Np / 16)}, m.options());
+    tiled_c<TiledForward>(C, (const float*)mt.data_ptr<float>(), o.data_ptr<float>(),
+                          cs.data_ptr<float>(), N, Np, B);
+#endif
+  } else if (f32) {
     with_c<Forward>(C, (const float*)mt.data_ptr<float>(), o.data_ptr<float>(), N, Np, B);
-  else
+  } else {
     forward_kernel(mt.data_ptr<double>(), o.data_ptr<double>(), N, B, C);
-  return {o.narrow(1, 0, N).t(), mt};
+  }
+  return {o.narrow(1, 0, N).t(), mt, cs};
 }
 
-// grad = ∂L/∂o (N, B), mt from the forward -> ∂L/∂M (N, B, C)
-at::Tensor similarity_backward(const at::Tensor& grad, const at::Tensor& mt, int64_t N) {
+// grad = ∂L/∂o (N, B), mt and cs from the forward -> ∂L/∂M (N, B, C)
+at::Tensor similarity_backward(const at::Tensor& grad, const at::Tensor& mt, const at::Tensor& cs,
+                               int64_t N) {
   const int64_t B = mt.size(0), C = mt.size(1), Np = mt.size(2);
   const bool f32 = mt.scalar_type() == at::kFloat;
   at::Tensor g = at::zeros({B, Np}, mt.options());
   g.narrow(1, 0, N).copy_(grad.t());
   at::Tensor gx = at::zeros({B, C, Np}, mt.options());
-  if (f32) {
+  if (f32 && cs.numel() > 0) {
+#ifdef __AVX512F__
+    TORCH_CHECK(cs.numel() == B * avx512::stored(Np / 16), "cs does not match mt");
+    tiled_c<TiledBackward>(C, (const float*)mt.data_ptr<float>(), (const float*)g.data_ptr<float>(),
+                           (const float*)cs.data_ptr<float>(), gx.data_ptr<float>(), N, Np, B);
+#endif
+  } else if (f32) {
     with_c<Backward>(C, (const float*)mt.data_ptr<float>(), (const float*)g.data_ptr<float>(),
                      gx.data_ptr<float>(), N, Np, B);
   } else {
@@ -283,8 +483,8 @@ at::Tensor similarity_backward(const at::Tensor& grad, const at::Tensor& mt, int
 }  // namespace
 
 TORCH_LIBRARY(NAMESPACE, lib) {
-  lib.def("forward(Tensor m) -> (Tensor, Tensor)", &similarity_forward);
-  lib.def("backward(Tensor grad, Tensor mt, int n) -> Tensor", &similarity_backward);
+  lib.def("forward(Tensor m) -> (Tensor, Tensor, Tensor)", &similarity_forward);
+  lib.def("backward(Tensor grad, Tensor mt, Tensor cs, int n) -> Tensor", &similarity_backward);
 }
 """
 
@@ -378,16 +578,16 @@ def disabled():
 class _Similarity(torch.autograd.Function):
     @staticmethod
     def forward(ctx, m):
-        o, mt = ops().forward(m)
-        ctx.save_for_backward(mt)
+        o, mt, cs = ops().forward(m)
+        ctx.save_for_backward(mt, cs)
         ctx.n = m.shape[0]
         return o
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        (mt,) = ctx.saved_tensors
-        return ops().backward(grad.to(mt.dtype), mt, ctx.n)
+        mt, cs = ctx.saved_tensors
+        return ops().backward(grad.to(mt.dtype), mt, cs, ctx.n)
 
 
 def similarity(m: torch.Tensor) -> torch.Tensor:
