@@ -254,3 +254,27 @@ def test_the_hubs_gan_playground_steps_with_the_kernel(monkeypatch):
     layers = [m for m in playground.live.state.model.modules()
               if isinstance(m, regularizers.MinibatchDiscrimination)]
     assert len(layers) == 1 and torch.isfinite(layers[0].T).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flags", [["-mavx2", "-mfma"], []], ids=["avx2", "no-simd-flags"])
+def test_the_kernel_built_without_avx512_is_right_too(flags, tmp_path, monkeypatch):
+    """The source's other paths (the j-vectorized triangle, recomputing c in the backward, and
+    its Cephes exp), compiled as a machine without AVX-512 gets them, into a fresh cache."""
+    _kernel()
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(minibatch_l1, "_flags", lambda: ["-O3", "-fopenmp", "-fno-math-errno", *flags])
+    monkeypatch.setattr(minibatch_l1, "_ops", None)
+    ops = minibatch_l1.ops()
+    assert ops is not None and any((tmp_path / "kernels").iterdir())
+    for size in [(9, 50, 5), (33, 2, 8), (128, 50, 5)]:
+        m = _m(*size, torch.float32)
+        o, g = _value_and_grad(minibatch_l1.similarity, m)
+        assert ops.forward(m.detach())[2].numel() == 0  # no stored c: the backward recomputes
+        o64, g64 = _value_and_grad(_direct, m.detach().double().requires_grad_(True))
+        _close(o, o64.float())
+        _close(g, g64.float())
+    m = torch.zeros(2, 3, 1)
+    m[1, :, 0] = torch.tensor([float("nan"), float("inf"), 104.0])
+    out = minibatch_l1.similarity(m)[0]
+    assert out[0].isnan() and (out[1:] == 0.0).all()

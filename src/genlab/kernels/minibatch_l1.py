@@ -8,11 +8,20 @@ The eager forms (a batched cdist, or the (B, N, N, C) difference tensor inside t
 penalty) run at ~13x the cost of a plain 2D GAN step for ~4 M pair-dimensions. This kernel
 never materializes the differences: per kernel b (kernels run in parallel; one b is one
 sequential loop, so the result does not depend on the thread count) it visits each pair
-i < j once (c is symmetric), adds c_b(x_i, x_j) to o_i and o_j, and stores nothing of size
-N² (the backward recomputes c, cheaper than writing and re-reading a (B, N, N) tensor):
+i < j once (c is symmetric) and adds c_b(x_i, x_j) to o_i and o_j. The backward is
     ∂L/∂M_{k,b,c} = −Σ_{j≠k} (g_{k,b} + g_{j,b}) c_b(x_k, x_j) sign(M_{k,b,c} − M_{j,b,c})
-(g = ∂L/∂o; sign(0) = 0, as torch's abs and cdist backward). float32 uses a Cephes-style
-exp (within 1 ulp on [−86, 0], measured; 0 below, < 1e-37 off); float64 uses std::exp.
+(g = ∂L/∂o; sign(0) = 0, as torch's abs and cdist backward).
+
+float32 with AVX-512 (C = kernel_dim in 1-5 or 8, the layer's default 5 among them): 16×16
+tiles of pairs, the tile's 16 j rotated against its 16 i, so o_i and o_j both accumulate lane
+by lane (no horizontal sums, no masked triangle); the forward keeps every c_ij (4·B·N² / 2
+bytes, 1.6 MB at N = 128, B = 50) and the backward reads them instead of recomputing exp and
+the L1 distance; exp is a degree-6 polynomial scaled by vscalefps, within 0.90 ulp of
+float64's exp on [0, 104] (31.9 M points measured; subnormal results rounded right, 0 from
+104 on). At N = 128, B = 50, C = 5 on one Zen 5 core: forward ~105 µs, backward ~96 µs per call
+(the AVX-512 j-vectorized triangle before: 346 and 463). Elsewhere (AVX2, SSE, other C) the
+j-vectorized triangle, recomputing c in the backward, with a Cephes-style exp (within 1 ulp
+on [−86, 0]; 0 below, < 1e-37 off); float64 uses std::exp.
 
 Compiled on first use with torch.utils.cpp_extension into $GENLAB_CACHE/kernels (see
 genlab.cache.cache_dir); `GENLAB_KERNELS=0` turns it off. Only CPU tensors come
@@ -44,6 +53,7 @@ _SOURCE = r"""
 #include <cstdint>
 #include <cstring>
 #include <tuple>
+#include <utility>
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
@@ -233,7 +243,10 @@ void backward_f32(const float* mt, const float* g, float* gx, int64_t N, int64_t
 // so both o_i and o_j accumulate lane-aligned: no horizontal sum per row, no masked triangle
 // (a diagonal tile I = J takes s = 1..8, which is each of its 120 pairs once; s = 8 half the
 // lanes). The forward keeps c_ij (B · 8·(Np/16)² floats, 1.6 MB at N = 128, B = 50, in L3)
-// for the backward, which then needs no exp and no L1 distance, only the signs.
+// for the backward, which then needs no exp and no L1 distance, only the signs: 96 µs per
+// call against 193 recomputing them (N = 128, B = 50, C = 5, measured).
+// Visiting order: J, then I ≤ J, then the 16 shifts s, unrolled (s a compile-time constant:
+// valignd rotations, no loop or index arithmetic inside a tile).
 namespace avx512 {
 
 // exp(−d) for d ≥ 0 (NaN for NaN), lanes outside `keep` 0: d clamped to 104 (exp(−104) rounds
@@ -256,116 +269,157 @@ inline __m512 exp_neg(__m512 d, __mmask16 keep) {
   return _mm512_maskz_scalef_ps(keep, p, n);
 }
 
-inline __m512i rotation(int s) {  // the permutation l -> (l + s) mod 16
-  return _mm512_and_si512(_mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                             12, 13, 14, 15), _mm512_set1_epi32(s)),
-                          _mm512_set1_epi32(15));
-}
 inline __mmask16 rotr(uint32_t m, int s) {  // bit l = bit (l + s) mod 16 of m
   return (__mmask16)(((m >> s) | (m << ((16 - s) & 15))) & 0xffffu);
 }
 inline int64_t stored(int64_t nb) { return 8 * nb * nb * 16; }  // floats of c per kernel b
 
-// The pairs of tile (I, J) at shift s: I < J, or I = J for s in 1..8. `visit(I, keep)` gets
-// the lanes that are pairs of samples (not padding, not the second copy at s = 8).
-template <typename F>
-inline void tiles(int64_t N, int64_t nb, int64_t J, int s, F&& visit) {
-  const int64_t valid = N - 16 * J < 16 ? N - 16 * J : 16;
-  const uint32_t tail = valid >= 16 ? 0xffffu : (1u << valid) - 1;
-  const __mmask16 off = rotr(tail, s);                                // j = 16J + (l + s) mod 16 < N
-  const __mmask16 diag = (__mmask16)(off & tail & (s == 8 ? 0x00ffu : 0xffffu));
-  for (int64_t I = 0; I < J; ++I) visit(I, off);
-  if (s >= 1 && s <= 8) visit(J, diag);
+template <int S> inline __m512 rot(__m512 v) {  // lane l <- lane (l + S) mod 16
+  return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(v), _mm512_castps_si512(v),
+                                                 S & 15));
+}
+inline __mmask16 keep_off(uint32_t tail, int s) { return rotr(tail, s); }  // I < J: j < N
+inline __mmask16 keep_diag(uint32_t tail, int s) {  // I = J: i, j < N, s = 8 once per pair
+  return (__mmask16)(rotr(tail, s) & tail & (s == 8 ? 0x00ffu : 0xffffu));
 }
 
-// X: (B, C, Np) M transposed and padded; o: (B, Np); cs: (B, stored(nb)) c in visiting order
+// The 16 rotations of block J, x[s][c] = rot_s(X_J,c) (g[s] = rot_s(G_J), backward), built
+// once per J and read as memory operands by the 16 unrolled shifts of every tile (I, J).
+template <int C> struct Rotated { alignas(64) float x[16][C][16]; alignas(64) float g[16][16]; };
+
+template <int C, int S>
+inline void rotate_into(Rotated<C>& R, const __m512* xj, const __m512* gj) {
+  for (int c = 0; c < C; ++c) _mm512_store_ps(R.x[S][c], rot<S>(xj[c]));
+  if (gj) _mm512_store_ps(R.g[S], rot<S>(*gj));
+}
+template <int C, int... S>
+inline void rotations(Rotated<C>& R, const __m512* xj, const __m512* gj,
+                      std::integer_sequence<int, S...>) {
+  (rotate_into<C, S>(R, xj, gj), ...);
+}
+
+// One shift s of tile (I, J), forward: c_ij for the 16 lanes, into o_i and (rotated back) o_j
+template <int C, int S>
+inline void forward_shift(const Rotated<C>& R, const __m512* xi, __m512& oi, __m512& oj,
+                          float* __restrict& cs, uint32_t tail, bool diag) {
+  if (diag && (S == 0 || S > 8)) return;
+  __m512 d = _mm512_abs_ps(_mm512_sub_ps(xi[0], _mm512_load_ps(R.x[S][0])));
+  for (int c = 1; c < C; ++c)                                      // ‖M_i − M_j‖_L1
+    d = _mm512_add_ps(d, _mm512_abs_ps(_mm512_sub_ps(xi[c], _mm512_load_ps(R.x[S][c]))));
+  const __m512 e = exp_neg(d, diag ? keep_diag(tail, S) : keep_off(tail, S));  // c_b(x_i, x_j)
+  _mm512_storeu_ps(cs, e);
+  cs += 16;
+  oi = _mm512_add_ps(oi, e);                                       // into o_i
+  oj = _mm512_add_ps(oj, rot<16 - S>(e));                          // into o_j (c is symmetric)
+}
+template <int C, int... S>
+inline void forward_tile(const Rotated<C>& R, const __m512* xi, __m512& oi, __m512& oj,
+                         float* __restrict& cs, uint32_t tail, bool diag,
+                         std::integer_sequence<int, S...>) {
+  (forward_shift<C, S>(R, xi, oi, oj, cs, tail, diag), ...);
+}
+
+// One shift, backward: w = (g_i + g_j) c_ij, t = w sign(M_i − M_j) (0 where equal),
+// ∂L/∂M_i −= t, ∂L/∂M_j += t (rotated back)
+template <int C, int S>
+inline void backward_shift(const Rotated<C>& R, const __m512* xi, __m512 gi, __m512* ai,
+                           __m512* aj, const float* __restrict& cs, uint32_t tail, bool diag) {
+  if (diag && (S == 0 || S > 8)) return;
+  const __mmask16 keep = diag ? keep_diag(tail, S) : keep_off(tail, S);
+  const __m512 w = _mm512_maskz_mul_ps(keep, _mm512_add_ps(gi, _mm512_load_ps(R.g[S])),
+                                       _mm512_loadu_ps(cs));      // (g_i + g_j) c_ij
+  cs += 16;
+  const __m512i sign = _mm512_set1_epi32((int32_t)0x80000000);
+  for (int c = 0; c < C; ++c) {
+    const __m512 v = _mm512_sub_ps(xi[c], _mm512_load_ps(R.x[S][c]));   // M_i − M_j
+    const __mmask16 nonzero = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    const __m512 t = _mm512_castsi512_ps(_mm512_maskz_ternarylogic_epi32(  // w ^ (v & sign)
+        nonzero, _mm512_castps_si512(w), _mm512_castps_si512(v), sign, 0x78));
+    ai[c] = _mm512_sub_ps(ai[c], t);
+    aj[c] = _mm512_add_ps(aj[c], rot<16 - S>(t));
+  }
+}
+template <int C, int... S>
+inline void backward_tile(const Rotated<C>& R, const __m512* xi, __m512 gi, __m512* ai,
+                          __m512* aj, const float* __restrict& cs, uint32_t tail, bool diag,
+                          std::integer_sequence<int, S...>) {
+  (backward_shift<C, S>(R, xi, gi, ai, aj, cs, tail, diag), ...);
+}
+
+using Shifts = std::make_integer_sequence<int, 16>;
+
+// One kernel b (X: (C, Np) M_{., b} transposed and padded; o: (Np); cs: c in visiting order:
+// J, then I ≤ J, then s). Sizes by value, pointers __restrict: no store can alias them.
 template <int C>
-void forward(const float* mt, float* o, float* cs, int64_t N, int64_t Np, int64_t B) {
+void forward_b(const float* __restrict X, float* __restrict o, float* __restrict cs, int64_t N,
+               int64_t Np) {
   const int64_t nb = Np / 16;
-  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const float* X = mt + b * C * Np;
-      float* ob = o + b * Np;
-      float* cb = cs + b * stored(nb);
-      for (int64_t J = 0; J < nb; ++J) {
-        __m512 xj[C], oj = _mm512_setzero_ps();
-        for (int c = 0; c < C; ++c) xj[c] = _mm512_loadu_ps(X + c * Np + 16 * J);
-        for (int s = 0; s < 16; ++s) {
-          if (J == 0 && (s == 0 || s > 8)) continue;
-          const __m512i rot = rotation(s);
-          __m512 xs[C], acc = _mm512_setzero_ps();
-          for (int c = 0; c < C; ++c) xs[c] = _mm512_permutexvar_ps(rot, xj[c]);
-          tiles(N, nb, J, s, [&](int64_t I, __mmask16 keep) {
-            __m512 d = _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(X + 16 * I), xs[0]));
-            for (int c = 1; c < C; ++c)                                // ‖M_i − M_j‖_L1
-              d = _mm512_add_ps(d, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(X + c * Np + 16 * I),
-                                                               xs[c])));
-            const __m512 e = exp_neg(d, keep);                         // c_b(x_i, x_j)
-            _mm512_storeu_ps(cb, e);
-            cb += 16;
-            _mm512_storeu_ps(ob + 16 * I, _mm512_add_ps(_mm512_loadu_ps(ob + 16 * I), e));  // o_i
-            acc = _mm512_add_ps(acc, e);                               // o_j, rotated by s
-          });
-          oj = _mm512_add_ps(oj, _mm512_permutexvar_ps(rotation(16 - s), acc));
-        }
-        _mm512_storeu_ps(ob + 16 * J, _mm512_add_ps(_mm512_loadu_ps(ob + 16 * J), oj));
+  Rotated<C> R;
+  for (int64_t J = 0; J < nb; ++J) {
+    const int64_t valid = N - 16 * J < 16 ? N - 16 * J : 16;
+    const uint32_t tail = valid >= 16 ? 0xffffu : (1u << valid) - 1;
+    __m512 xj[C], oj = _mm512_setzero_ps();
+    for (int c = 0; c < C; ++c) xj[c] = _mm512_loadu_ps(X + c * Np + 16 * J);
+    rotations<C>(R, xj, nullptr, Shifts{});
+    for (int64_t I = 0; I <= J; ++I) {
+      __m512 xi[C], oi = _mm512_setzero_ps();
+      for (int c = 0; c < C; ++c) xi[c] = _mm512_loadu_ps(X + c * Np + 16 * I);
+      forward_tile<C>(R, xi, oi, oj, cs, tail, I == J, Shifts{});
+      _mm512_storeu_ps(o + 16 * I, _mm512_add_ps(_mm512_loadu_ps(o + 16 * I), oi));
+    }
+    _mm512_storeu_ps(o + 16 * J, _mm512_add_ps(_mm512_loadu_ps(o + 16 * J), oj));
+  }
+}
+
+template <int C>
+void backward_b(const float* __restrict X, const float* __restrict G, const float* __restrict cs,
+                float* __restrict GX, int64_t N, int64_t Np) {
+  const int64_t nb = Np / 16;
+  Rotated<C> R;
+  for (int64_t J = 0; J < nb; ++J) {
+    const int64_t valid = N - 16 * J < 16 ? N - 16 * J : 16;
+    const uint32_t tail = valid >= 16 ? 0xffffu : (1u << valid) - 1;
+    __m512 xj[C], aj[C];
+    const __m512 gj = _mm512_loadu_ps(G + 16 * J);
+    for (int c = 0; c < C; ++c) {
+      xj[c] = _mm512_loadu_ps(X + c * Np + 16 * J);
+      aj[c] = _mm512_setzero_ps();
+    }
+    rotations<C>(R, xj, &gj, Shifts{});
+    for (int64_t I = 0; I <= J; ++I) {
+      __m512 xi[C], ai[C];
+      for (int c = 0; c < C; ++c) {
+        xi[c] = _mm512_loadu_ps(X + c * Np + 16 * I);
+        ai[c] = _mm512_setzero_ps();
+      }
+      backward_tile<C>(R, xi, _mm512_loadu_ps(G + 16 * I), ai, aj, cs, tail, I == J, Shifts{});
+      for (int c = 0; c < C; ++c) {
+        float* gxi = GX + c * Np + 16 * I;
+        _mm512_storeu_ps(gxi, _mm512_add_ps(_mm512_loadu_ps(gxi), ai[c]));
       }
     }
+    for (int c = 0; c < C; ++c) {
+      float* gxj = GX + c * Np + 16 * J;
+      _mm512_storeu_ps(gxj, _mm512_add_ps(_mm512_loadu_ps(gxj), aj[c]));
+    }
+  }
+}
+
+// X: (B, C, Np) M transposed and padded; o: (B, Np); cs: (B, stored(nb)); one b per task
+template <int C>
+void forward(const float* mt, float* o, float* cs, int64_t N, int64_t Np, int64_t B) {
+  at::parallel_for(0, B, 1, [=](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      forward_b<C>(mt + b * C * Np, o + b * Np, cs + b * stored(Np / 16), N, Np);
   });
 }
 
-// Backward from the stored c: w = (g_i + g_j) c_ij, t = w sign(M_i − M_j) (0 where equal),
-// ∂L/∂M_i −= t, ∂L/∂M_j += t, in the forward's visiting order.
 template <int C>
 void backward(const float* mt, const float* g, const float* cs, float* gx, int64_t N,
               int64_t Np, int64_t B) {
-  const int64_t nb = Np / 16;
-  const __m512i sign = _mm512_set1_epi32((int32_t)0x80000000);
-  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const float* X = mt + b * C * Np;
-      const float* G = g + b * Np;
-      const float* cb = cs + b * stored(nb);
-      float* GX = gx + b * C * Np;
-      for (int64_t J = 0; J < nb; ++J) {
-        __m512 xj[C], aj[C];
-        const __m512 gj = _mm512_loadu_ps(G + 16 * J);
-        for (int c = 0; c < C; ++c) {
-          xj[c] = _mm512_loadu_ps(X + c * Np + 16 * J);
-          aj[c] = _mm512_setzero_ps();
-        }
-        for (int s = 0; s < 16; ++s) {
-          if (J == 0 && (s == 0 || s > 8)) continue;
-          const __m512i rot = rotation(s);
-          __m512 xs[C], acc[C];
-          const __m512 gs = _mm512_permutexvar_ps(rot, gj);
-          for (int c = 0; c < C; ++c) {
-            xs[c] = _mm512_permutexvar_ps(rot, xj[c]);
-            acc[c] = _mm512_setzero_ps();
-          }
-          tiles(N, nb, J, s, [&](int64_t I, __mmask16 keep) {
-            const __m512 w = _mm512_maskz_mul_ps(keep, _mm512_add_ps(_mm512_loadu_ps(G + 16 * I), gs),
-                                                 _mm512_loadu_ps(cb));  // (g_i + g_j) c_ij
-            cb += 16;
-            for (int c = 0; c < C; ++c) {
-              float* gxi = GX + c * Np + 16 * I;
-              const __m512 v = _mm512_sub_ps(_mm512_loadu_ps(X + c * Np + 16 * I), xs[c]);
-              const __mmask16 nonzero = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-              const __m512 t = _mm512_castsi512_ps(_mm512_maskz_ternarylogic_epi32(  // w ^ (v & sign)
-                  nonzero, _mm512_castps_si512(w), _mm512_castps_si512(v), sign, 0x78));
-              _mm512_storeu_ps(gxi, _mm512_sub_ps(_mm512_loadu_ps(gxi), t));  // ∂/∂M_i
-              acc[c] = _mm512_add_ps(acc[c], t);                             // ∂/∂M_j, rotated
-            }
-          });
-          const __m512i back = rotation(16 - s);
-          for (int c = 0; c < C; ++c) aj[c] = _mm512_add_ps(aj[c], _mm512_permutexvar_ps(back, acc[c]));
-        }
-        for (int c = 0; c < C; ++c) {
-          float* gxj = GX + c * Np + 16 * J;
-          _mm512_storeu_ps(gxj, _mm512_add_ps(_mm512_loadu_ps(gxj), aj[c]));
-        }
-      }
-    }
+  at::parallel_for(0, B, 1, [=](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      backward_b<C>(mt + b * C * Np, g + b * Np, cs + b * stored(Np / 16), gx + b * C * Np, N, Np);
   });
 }
 
@@ -495,7 +549,8 @@ _ops = None  # the loaded torch.ops namespace; False once loading failed (eager 
 
 def _flags() -> list[str]:
     """-O3, OpenMP (at::parallel_for) and the widest vectors torch itself uses on this CPU
-    (AVX-512: 16 lanes, ~1.4x faster backward than AVX2's 8 here); the build is cached per
+    (AVX-512: the tiled kernel, 4.8x faster than AVX2's triangle here, 199 against 957 µs per
+    forward + backward at N = 128, B = 50, C = 5); the build is cached per
     instruction set, so a cache shared between machines never runs an unsupported one."""
     flags = ["-O3", "-fopenmp", "-fno-math-errno"]
     capability = torch.backends.cpu.get_cpu_capability()
