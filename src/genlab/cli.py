@@ -355,12 +355,28 @@ def _StepsPerSecond():
     return StepsPerSecond()
 
 
+def _two_line_progress(*columns, **kw):
+    """A rich Progress that draws the bar's columns on one line and the task's `losses` field
+    on the next: together they need ~130 columns, and on one line rich squeezes them into an
+    80-column terminal with ellipses ("30…", "0:…")."""
+    from rich.progress import Progress
+    from rich.text import Text
+
+    class TwoLineProgress(Progress):
+        def get_renderables(self):
+            yield self.make_tasks_table(self.tasks)
+            for task in self.tasks:
+                if task.fields.get("losses"):
+                    yield Text("  " + task.fields["losses"], overflow="fold")
+
+    return TwoLineProgress(*columns, **kw)
+
+
 def _show_progress(events, quiet: bool = False) -> int:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
@@ -373,10 +389,10 @@ def _show_progress(events, quiet: bool = False) -> int:
                   f"device {start['device']}, {start['precision']}"
                   + (f", resumed at step {start['resumed_from']}" if start["resumed_from"] is not None
                      else ""))
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        _StepsPerSecond(), TimeElapsedColumn(), TimeRemainingColumn(),
-                        TextColumn("{task.fields[losses]}"),
-                        console=console, disable=quiet, transient=False)
+    progress = _two_line_progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=24),
+                                  MofNCompleteColumn(), _StepsPerSecond(), TimeElapsedColumn(),
+                                  TimeRemainingColumn(), console=console, disable=quiet,
+                                  transient=False)
     with progress:
         task = progress.add_task("train", total=start["steps"], completed=start["step"], losses="")
         for event in events:
