@@ -312,13 +312,17 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def _config_file(path: str):
-    """The TrainConfig of `--config FILE`: JSON read here, every field checked by
-    TrainConfig.from_dict (the validation of a run's own config.json)."""
+    """The TrainConfig of `--config FILE`: a run folder's or an export's config.json (the
+    export's "genlab" section, which describes the weights, set aside), or a folder holding
+    one; JSON read here, every field checked by TrainConfig.from_dict."""
     import json
 
     from genlab.config import TrainConfig
     from genlab.errors import GenlabError
+    from genlab.hub_layout import CONFIG, split_config
 
+    if Path(path).is_dir():
+        path = str(Path(path) / CONFIG)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -330,6 +334,8 @@ def _config_file(path: str):
         data = json.loads(text)
     except (ValueError, RecursionError) as e:
         raise _error(f"--config {path!r} is not valid JSON ({_one_line(e)})") from None
+    if isinstance(data, dict):
+        data, _ = split_config(data)
     try:
         return TrainConfig.from_dict(data)
     except GenlabError as e:
