@@ -14,7 +14,12 @@ def test_config_file_refusals_are_one_line(tmp_path):
         "bad field": (tmp_path / "b.json", "unknown TrainConfig field"),
         "bad value": (tmp_path / "c.json", "model.depth"),
         "wrong kind": (tmp_path / "d.json", "trains a gan, not a vae"),
+        "folder without one": (tmp_path / "empty", "no such file"),
+        "not an export": (tmp_path / "e.json", "unknown TrainConfig field(s): genlab"),
     }
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "e.json").write_text(json.dumps({"model": {"kind": "gan"},
+                                                 "genlab": {"format": "something-else"}}))
     (tmp_path / "a.json").write_text("{x")
     (tmp_path / "b.json").write_text(json.dumps({"learning_rate": 1}))
     (tmp_path / "c.json").write_text(json.dumps({"model": {"kind": "gan", "depth": 0}}))

@@ -104,6 +104,26 @@ def test_the_card_command_reproduces_the_config(runs):
         assert got.to_dict() == original.to_dict()
 
 
+def test_train_config_from_an_export(runs, tmp_path):
+    """The round trip back: `genlab train --config` takes an export's config.json (its "genlab"
+    section, which describes the weights, set aside) or the export's folder, as the card says,
+    and trains the exported run's config; flags beside it override it."""
+    for name in ("vae", "gan"):
+        exported = json.loads((runs[f"{name}_hf"] / "config.json").read_text())
+        exported.pop("genlab")
+        for source in (runs[f"{name}_hf"] / "config.json", runs[f"{name}_hf"]):
+            out = tmp_path / f"{name}-{source.name}"
+            run_cli("train", "--config", source, "--steps", "2", "--quiet", "--out", out,
+                    check=True)
+            trained = json.loads((out / "config.json").read_text())
+            assert trained["steps"] == 2
+            for key in ("model", "loss", "lr", "batch_size", "ema_decay", "seed"):
+                assert trained[key] == exported[key], (name, key)
+            assert trained["data"]["name"] == exported["data"]["name"]
+    assert "genlab train --config path/to/this/folder --out runs/again" in (
+        runs["vae_hf"] / "README.md").read_text()
+
+
 @pytest.mark.parametrize("name,suffix", [("vae", ".png"), ("vae", ".npy"), ("gan", ".npy"),
                                          ("gan", ".png")])
 def test_sample_from_the_export_equals_sample_from_the_run(runs, tmp_path, name, suffix):

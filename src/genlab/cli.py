@@ -312,13 +312,17 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def _config_file(path: str):
-    """The TrainConfig of `--config FILE`: JSON read here, every field checked by
-    TrainConfig.from_dict (the validation of a run's own config.json)."""
+    """The TrainConfig of `--config FILE`: a run folder's or an export's config.json (the
+    export's "genlab" section, which describes the weights, set aside), or a folder holding
+    one; JSON read here, every field checked by TrainConfig.from_dict."""
     import json
 
     from genlab.config import TrainConfig
     from genlab.errors import GenlabError
+    from genlab.hub_layout import CONFIG, split_config
 
+    if Path(path).is_dir():
+        path = str(Path(path) / CONFIG)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -330,6 +334,8 @@ def _config_file(path: str):
         data = json.loads(text)
     except (ValueError, RecursionError) as e:
         raise _error(f"--config {path!r} is not valid JSON ({_one_line(e)})") from None
+    if isinstance(data, dict):
+        data, _ = split_config(data)
     try:
         return TrainConfig.from_dict(data)
     except GenlabError as e:
@@ -355,12 +361,28 @@ def _StepsPerSecond():
     return StepsPerSecond()
 
 
+def _two_line_progress(*columns, **kw):
+    """A rich Progress that draws the bar's columns on one line and the task's `losses` field
+    on the next: together they need ~130 columns, and on one line rich squeezes them into an
+    80-column terminal with ellipses ("30…", "0:…")."""
+    from rich.progress import Progress
+    from rich.text import Text
+
+    class TwoLineProgress(Progress):
+        def get_renderables(self):
+            yield self.make_tasks_table(self.tasks)
+            for task in self.tasks:
+                if task.fields.get("losses"):
+                    yield Text("  " + task.fields["losses"], overflow="fold")
+
+    return TwoLineProgress(*columns, **kw)
+
+
 def _show_progress(events, quiet: bool = False) -> int:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
@@ -373,10 +395,10 @@ def _show_progress(events, quiet: bool = False) -> int:
                   f"device {start['device']}, {start['precision']}"
                   + (f", resumed at step {start['resumed_from']}" if start["resumed_from"] is not None
                      else ""))
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        _StepsPerSecond(), TimeElapsedColumn(), TimeRemainingColumn(),
-                        TextColumn("{task.fields[losses]}"),
-                        console=console, disable=quiet, transient=False)
+    progress = _two_line_progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=24),
+                                  MofNCompleteColumn(), _StepsPerSecond(), TimeElapsedColumn(),
+                                  TimeRemainingColumn(), console=console, disable=quiet,
+                                  transient=False)
     with progress:
         task = progress.add_task("train", total=start["steps"], completed=start["step"], losses="")
         for event in events:

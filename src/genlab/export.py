@@ -146,7 +146,10 @@ def model_card(run, command: str, results: list[dict], license: str, name: str,
         lines.append("x3 = genlab.sample(run, 16, y=3)  # class 3")
     lines += ["```", "", "```bash"]
     lines += [f"genlab sample path/to/this/folder --n 64 --out samples.{'png' if image else 'npy'}",
-             "```", "", "## How it was trained", "", "```bash", command, "```", ""]
+             "```", "", "## How it was trained", "", "```bash", command, "```", "",
+             "To train it again from this folder's config (flags given beside it override it):",
+             "", "```bash", "genlab train --config path/to/this/folder --out runs/again", "```",
+             ""]
     if results:
         lines += ["## Evaluation", "", "| section | metric | value |", "|---|---|---|"]
         for r in eval_results(results, image):

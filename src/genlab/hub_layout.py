@@ -31,6 +31,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def split_config(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """An export's config.json as (the training config, the export's "genlab" section); any
+    other config (a run folder's) as (itself, None). A "genlab" key that is not this format's
+    section stays in the config, for TrainConfig to refuse by name."""
+    info = record.get("genlab")
+    if isinstance(info, dict) and info.get("format") == FORMAT:
+        return {k: v for k, v in record.items() if k != "genlab"}, info
+    return record, None
+
+
 def read(path: str | Path, use_ema: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """An exported folder as (meta, tensors) shaped like `checkpoints.load` gives them, after
     checking the weights against the SHA-256 that config.json records."""
@@ -39,10 +49,9 @@ def read(path: str | Path, use_ema: bool = True) -> tuple[dict[str, Any], dict[s
 
     path = Path(path)
     try:
-        record = json.loads((path / CONFIG).read_text())
-        info = record.pop("genlab")
-        assert isinstance(info, dict) and info.get("format") == FORMAT
-    except (OSError, ValueError, KeyError, AttributeError, AssertionError):
+        record, info = split_config(json.loads((path / CONFIG).read_text()))
+        assert info is not None
+    except (OSError, ValueError, AttributeError, AssertionError):
         raise GenlabError(f"{str(path / CONFIG)!r} is not a genlab export config") from None
     digest = sha256_file(path / WEIGHTS)
     if digest != info.get("sha256"):
