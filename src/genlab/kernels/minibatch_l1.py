@@ -53,7 +53,9 @@ _SOURCE = r"""
 #include <cstdint>
 #include <cstring>
 #include <tuple>
+#include <algorithm>
 #include <utility>
+#include <vector>
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
@@ -405,21 +407,78 @@ void backward_b(const float* __restrict X, const float* __restrict G, const floa
   }
 }
 
-// X: (B, C, Np) M transposed and padded; o: (B, Np); cs: (B, stored(nb)); one b per task
+// 16×16 blocks transposed in registers (unpack, shuffle, 128-bit lane shuffle)
+inline void transpose16(__m512* r) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+  for (int q = 0; q < 4; ++q) {
+    const __m512 v = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x88);
+    const __m512 w = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xdd);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x88);
+    const __m512 w2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xdd);
+    r[q] = _mm512_shuffle_f32x4(v, v2, 0x88);
+    r[8 + q] = _mm512_shuffle_f32x4(v, v2, 0xdd);
+    r[4 + q] = _mm512_shuffle_f32x4(w, w2, 0x88);
+    r[12 + q] = _mm512_shuffle_f32x4(w, w2, 0xdd);
+  }
+}
+
+// dst[c · ld_dst + r] = src[r · ld_src + c] for r < rows, c < cols (nothing else written)
+inline void transpose(const float* src, int64_t ld_src, float* dst, int64_t ld_dst, int64_t rows,
+                      int64_t cols) {
+  for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+    const int64_t nr = rows - r0 < 16 ? rows - r0 : 16;
+    const __mmask16 rm = (__mmask16)(nr >= 16 ? 0xffffu : (1u << nr) - 1);
+    for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+      const int64_t nc = cols - c0 < 16 ? cols - c0 : 16;
+      const __mmask16 cm = (__mmask16)(nc >= 16 ? 0xffffu : (1u << nc) - 1);
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < nr ? _mm512_maskz_loadu_ps(cm, src + (r0 + i) * ld_src + c0) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int i = 0; i < nc; ++i) _mm512_mask_storeu_ps(dst + (c0 + i) * ld_dst + r0, rm, r[i]);
+    }
+  }
+}
+
+// m: (N, B, C) as the layer has it; o: (N, B); cs: (B, stored(nb)). A task's kernels b0..b1
+// get M_{., b} transposed and padded into (C, Np) rows of a buffer here, in 16×16 blocks
+// (a strided torch copy costs ~10 µs more per call at N = 128, B = 50).
 template <int C>
-void forward(const float* mt, float* o, float* cs, int64_t N, int64_t Np, int64_t B) {
+void forward(const float* m, float* o, float* cs, int64_t N, int64_t Np, int64_t B) {
   at::parallel_for(0, B, 1, [=](int64_t b0, int64_t b1) {
+    const int64_t nbk = b1 - b0;
+    std::vector<float> xt(nbk * C * Np, 0.0f), ot(nbk * Np, 0.0f);
+    transpose(m + b0 * C, B * C, xt.data(), Np, N, nbk * C);
     for (int64_t b = b0; b < b1; ++b)
-      forward_b<C>(mt + b * C * Np, o + b * Np, cs + b * stored(Np / 16), N, Np);
+      forward_b<C>(xt.data() + (b - b0) * C * Np, ot.data() + (b - b0) * Np,
+                   cs + b * stored(Np / 16), N, Np);
+    transpose(ot.data(), Np, o + b0, B, nbk, N);
   });
 }
 
+// grad: (N, B); out: ∂L/∂M (N, B, C)
 template <int C>
-void backward(const float* mt, const float* g, const float* cs, float* gx, int64_t N,
+void backward(const float* m, const float* grad, const float* cs, float* out, int64_t N,
               int64_t Np, int64_t B) {
   at::parallel_for(0, B, 1, [=](int64_t b0, int64_t b1) {
+    const int64_t nbk = b1 - b0;
+    std::vector<float> xt(nbk * C * Np, 0.0f), gt(nbk * Np, 0.0f), gxt(nbk * C * Np, 0.0f);
+    transpose(m + b0 * C, B * C, xt.data(), Np, N, nbk * C);
+    transpose(grad + b0, B, gt.data(), Np, N, nbk);
     for (int64_t b = b0; b < b1; ++b)
-      backward_b<C>(mt + b * C * Np, g + b * Np, cs + b * stored(Np / 16), gx + b * C * Np, N, Np);
+      backward_b<C>(xt.data() + (b - b0) * C * Np, gt.data() + (b - b0) * Np,
+                    cs + b * stored(Np / 16), gxt.data() + (b - b0) * C * Np, N, Np);
+    transpose(gxt.data(), Np, out + b0 * C, B * C, nbk * C, N);
   });
 }
 
@@ -482,48 +541,58 @@ template <template <int> class K, typename... A> void tiled_c(int64_t C, A... ar
 }
 #endif
 
-// m (N, B, C) -> o (N, B); mt (B, C, Np) M transposed (padded) and cs (the tiles' c, else
-// empty), what the backward reads
-std::tuple<at::Tensor, at::Tensor, at::Tensor> similarity_forward(const at::Tensor& m) {
-  TORCH_CHECK(m.dim() == 3 && m.device().is_cpu(), "m must be a CPU (N, B, C) tensor");
-  TORCH_CHECK(m.scalar_type() == at::kFloat || m.scalar_type() == at::kDouble,
+// m (N, B, C) -> o (N, B); mt (B, C, Np) M transposed (padded) for the triangle's backward
+// (empty for the tiles', which reads m itself) and cs (the tiles' c, else empty)
+std::tuple<at::Tensor, at::Tensor, at::Tensor> similarity_forward(const at::Tensor& m_in) {
+  TORCH_CHECK(m_in.dim() == 3 && m_in.device().is_cpu(), "m must be a CPU (N, B, C) tensor");
+  TORCH_CHECK(m_in.scalar_type() == at::kFloat || m_in.scalar_type() == at::kDouble,
               "float32 or float64 only");
+  const at::Tensor m = m_in.contiguous();
   const int64_t N = m.size(0), B = m.size(1), C = m.size(2);
   const bool f32 = m.scalar_type() == at::kFloat;
   const int64_t Np = padded(N, f32);
+  if (f32 && tiled(C)) {
+#ifdef __AVX512F__
+    at::Tensor o = at::empty({N, B}, m.options());
+    at::Tensor cs = at::empty({B, avx512::stored(Np / 16)}, m.options());
+    tiled_c<TiledForward>(C, (const float*)m.data_ptr<float>(), o.data_ptr<float>(),
+                          cs.data_ptr<float>(), N, Np, B);
+    return {o, at::empty({0}, m.options()), cs};
+#endif
+  }
   at::Tensor mt = at::zeros({B, C, Np}, m.options());
   mt.narrow(2, 0, N).copy_(m.permute({1, 2, 0}));
   at::Tensor o = at::zeros({B, Np}, m.options());
-  at::Tensor cs = at::empty({0}, m.options());
-  if (f32 && tiled(C)) {
-#ifdef __AVX512F__
-    cs = at::empty({B, avx512::stored(Np / 16)}, m.options());
-    tiled_c<TiledForward>(C, (const float*)mt.data_ptr<float>(), o.data_ptr<float>(),
-                          cs.data_ptr<float>(), N, Np, B);
-#endif
-  } else if (f32) {
+  if (f32)
     with_c<Forward>(C, (const float*)mt.data_ptr<float>(), o.data_ptr<float>(), N, Np, B);
-  } else {
+  else
     forward_kernel(mt.data_ptr<double>(), o.data_ptr<double>(), N, B, C);
-  }
-  return {o.narrow(1, 0, N).t(), mt, cs};
+  return {o.narrow(1, 0, N).t(), mt, at::empty({0}, m.options())};
 }
 
-// grad = ∂L/∂o (N, B), mt and cs from the forward -> ∂L/∂M (N, B, C)
-at::Tensor similarity_backward(const at::Tensor& grad, const at::Tensor& mt, const at::Tensor& cs,
-                               int64_t N) {
-  const int64_t B = mt.size(0), C = mt.size(1), Np = mt.size(2);
-  const bool f32 = mt.scalar_type() == at::kFloat;
-  at::Tensor g = at::zeros({B, Np}, mt.options());
-  g.narrow(1, 0, N).copy_(grad.t());
-  at::Tensor gx = at::zeros({B, C, Np}, mt.options());
+// grad = ∂L/∂o (N, B); saved: the forward's mt, or m (N, B, C) where cs holds the tiles' c
+// -> ∂L/∂M (N, B, C)
+at::Tensor similarity_backward(const at::Tensor& grad_in, const at::Tensor& saved,
+                               const at::Tensor& cs, int64_t N) {
+  const bool f32 = saved.scalar_type() == at::kFloat;
   if (f32 && cs.numel() > 0) {
 #ifdef __AVX512F__
-    TORCH_CHECK(cs.numel() == B * avx512::stored(Np / 16), "cs does not match mt");
-    tiled_c<TiledBackward>(C, (const float*)mt.data_ptr<float>(), (const float*)g.data_ptr<float>(),
-                           (const float*)cs.data_ptr<float>(), gx.data_ptr<float>(), N, Np, B);
+    const int64_t B = saved.size(1), C = saved.size(2), Np = padded(N, true);
+    TORCH_CHECK(saved.size(0) == N && cs.numel() == B * avx512::stored(Np / 16),
+                "cs does not match m");
+    const at::Tensor m = saved.contiguous(), grad = grad_in.contiguous();
+    at::Tensor out = at::empty({N, B, C}, saved.options());
+    tiled_c<TiledBackward>(C, (const float*)m.data_ptr<float>(), (const float*)grad.data_ptr<float>(),
+                           (const float*)cs.data_ptr<float>(), out.data_ptr<float>(), N, Np, B);
+    return out;
 #endif
-  } else if (f32) {
+  }
+  const at::Tensor& mt = saved;
+  const int64_t B = mt.size(0), C = mt.size(1), Np = mt.size(2);
+  at::Tensor g = at::zeros({B, Np}, mt.options());
+  g.narrow(1, 0, N).copy_(grad_in.t());
+  at::Tensor gx = at::zeros({B, C, Np}, mt.options());
+  if (f32) {
     with_c<Backward>(C, (const float*)mt.data_ptr<float>(), (const float*)g.data_ptr<float>(),
                      gx.data_ptr<float>(), N, Np, B);
   } else {
@@ -538,7 +607,7 @@ at::Tensor similarity_backward(const at::Tensor& grad, const at::Tensor& mt, con
 
 TORCH_LIBRARY(NAMESPACE, lib) {
   lib.def("forward(Tensor m) -> (Tensor, Tensor, Tensor)", &similarity_forward);
-  lib.def("backward(Tensor grad, Tensor mt, Tensor cs, int n) -> Tensor", &similarity_backward);
+  lib.def("backward(Tensor grad, Tensor saved, Tensor cs, int n) -> Tensor", &similarity_backward);
 }
 """
 
@@ -634,15 +703,15 @@ class _Similarity(torch.autograd.Function):
     @staticmethod
     def forward(ctx, m):
         o, mt, cs = ops().forward(m)
-        ctx.save_for_backward(mt, cs)
+        ctx.save_for_backward(m if cs.numel() else mt, cs)  # the tiles' backward reads m itself
         ctx.n = m.shape[0]
         return o
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        mt, cs = ctx.saved_tensors
-        return ops().backward(grad.to(mt.dtype), mt, cs, ctx.n)
+        saved, cs = ctx.saved_tensors
+        return ops().backward(grad.to(saved.dtype), saved, cs, ctx.n)
 
 
 def similarity(m: torch.Tensor) -> torch.Tensor:
