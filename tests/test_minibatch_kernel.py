@@ -278,3 +278,19 @@ def test_the_kernel_built_without_avx512_is_right_too(flags, tmp_path, monkeypat
     m[1, :, 0] = torch.tensor([float("nan"), float("inf"), 104.0])
     out = minibatch_l1.similarity(m)[0]
     assert out[0].isnan() and (out[1:] == 0.0).all()
+
+
+def test_a_large_batch_keeps_no_n_squared_tensor_and_stays_right():
+    """Where the tiles' c (2·B·N² bytes) would pass 64 MB the op keeps nothing of size N²
+    and its backward recomputes c: the same values either way."""
+    ops = _kernel()
+    small = _m(128, 50, 5, torch.float32)
+    kept = ops.forward(small.detach())[2]
+    if torch.backends.cpu.get_cpu_capability() == "AVX512":
+        assert kept.numel() == 50 * 8 * 8 * 8 * 16  # the tiles ran and kept c
+    m = _m(1100, 30, 5, torch.float32)  # 30 · 8 · 69² · 16 floats > 2^24
+    assert ops.forward(m.detach())[2].numel() == 0
+    o, g = _value_and_grad(minibatch_l1.similarity, m)
+    o_eager, g_eager = _value_and_grad(regularizers.minibatch_similarity_eager, m)
+    _close(o, o_eager)
+    _close(g, g_eager)

@@ -14,14 +14,15 @@ i < j once (c is symmetric) and adds c_b(x_i, x_j) to o_i and o_j. The backward 
 
 float32 with AVX-512 (C = kernel_dim in 1-5 or 8, the layer's default 5 among them): 16×16
 tiles of pairs, the tile's 16 j rotated against its 16 i, so o_i and o_j both accumulate lane
-by lane (no horizontal sums, no masked triangle); the forward keeps every c_ij (4·B·N² / 2
-bytes, 1.6 MB at N = 128, B = 50) and the backward reads them instead of recomputing exp and
-the L1 distance; exp is a degree-6 polynomial scaled by vscalefps, within 0.90 ulp of
-float64's exp on [0, 104] (31.9 M points measured; subnormal results rounded right, 0 from
-104 on). At N = 128, B = 50, C = 5 on one Zen 5 core: forward ~105 µs, backward ~96 µs per call
-(the AVX-512 j-vectorized triangle before: 346 and 463). Elsewhere (AVX2, SSE, other C) the
-j-vectorized triangle, recomputing c in the backward, with a Cephes-style exp (within 1 ulp
-on [−86, 0]; 0 below, < 1e-37 off); float64 uses std::exp.
+by lane (no horizontal sums, no masked triangle); the forward keeps every c_ij (2·B·N² bytes,
+1.6 MB at N = 128, B = 50; past 64 MB the triangle below runs) and the backward reads them
+instead of recomputing exp and the L1 distance; exp is a degree-6 polynomial scaled by
+vscalefps, within 0.90 ulp of float64's exp on [0, 104] (31.9 M points measured; subnormal
+results rounded right, 0 from 104 on). At N = 128, B = 50, C = 5 on one Zen 5 core: forward
+~97 µs, backward ~97 µs per call (the AVX-512 j-vectorized triangle before: 346 and 463).
+Elsewhere (AVX2, SSE, other C, larger N·N·B) the j-vectorized triangle, recomputing c in the
+backward, with a Cephes-style exp (within 1 ulp on [−86, 0]; 0 below, < 1e-37 off); float64
+uses std::exp.
 
 Compiled on first use with torch.utils.cpp_extension into $GENLAB_CACHE/kernels (see
 genlab.cache.cache_dir); `GENLAB_KERNELS=0` turns it off. Only CPU tensors come
@@ -505,6 +506,17 @@ template <int CC> struct Backward {
 
 int64_t padded(int64_t N, bool f32) { return f32 ? (N + L - 1) / L * L : N; }
 
+// floats of c the tiles keep per kernel b (past 2^24 for all b, N ≳ 800 at B = 50, the
+// triangle runs instead: it recomputes c in the backward and keeps nothing of size N²)
+int64_t stored_floats(int64_t Np) {
+#ifdef __AVX512F__
+  return avx512::stored(Np / 16);
+#else
+  (void)Np;
+  return 0;
+#endif
+}
+
 // The AVX-512 tiles for C known at compile time; false: the loops above
 bool tiled(int64_t C) {
 #ifdef __AVX512F__
@@ -551,7 +563,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> similarity_forward(const at::Tens
   const int64_t N = m.size(0), B = m.size(1), C = m.size(2);
   const bool f32 = m.scalar_type() == at::kFloat;
   const int64_t Np = padded(N, f32);
-  if (f32 && tiled(C)) {
+  if (f32 && tiled(C) && B * stored_floats(Np) <= (int64_t(1) << 24)) {  // c kept: ≤ 64 MB
 #ifdef __AVX512F__
     at::Tensor o = at::empty({N, B}, m.options());
     at::Tensor cs = at::empty({B, avx512::stored(Np / 16)}, m.options());
@@ -618,7 +630,7 @@ _ops = None  # the loaded torch.ops namespace; False once loading failed (eager 
 
 def _flags() -> list[str]:
     """-O3, OpenMP (at::parallel_for) and the widest vectors torch itself uses on this CPU
-    (AVX-512: the tiled kernel, 4.8x faster than AVX2's triangle here, 199 against 957 µs per
+    (AVX-512: the tiled kernel, 4.9x faster than AVX2's triangle here, 195 against 957 µs per
     forward + backward at N = 128, B = 50, C = 5); the build is cached per
     instruction set, so a cache shared between machines never runs an unsupported one."""
     flags = ["-O3", "-fopenmp", "-fno-math-errno"]
