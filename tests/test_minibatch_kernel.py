@@ -306,3 +306,12 @@ def test_a_large_batch_keeps_no_n_squared_tensor_and_stays_right():
     o_eager, g_eager = _value_and_grad(regularizers.minibatch_similarity_eager, m)
     _close(o, o_eager)
     _close(g, g_eager)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 5), (4, 0, 5)], ids=["no-samples", "no-kernels"])
+def test_an_empty_batch_gives_empty_outputs_and_gradients(shape):
+    _kernel()
+    m = torch.randn(*shape, requires_grad=True)
+    o = minibatch_l1.similarity(m)
+    o.sum().backward()
+    assert o.shape == shape[:2] and m.grad.shape == shape

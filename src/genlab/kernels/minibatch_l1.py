@@ -564,7 +564,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> similarity_forward(const at::Tens
   const int64_t N = m.size(0), B = m.size(1), C = m.size(2);
   const bool f32 = m.scalar_type() == at::kFloat;
   const int64_t Np = padded(N, f32);
-  if (f32 && tiled(C) && B * stored_floats(Np) <= (int64_t(1) << 24)) {  // c kept: ≤ 64 MB
+  if (f32 && tiled(C) && N > 0 && B > 0 && B * stored_floats(Np) <= (int64_t(1) << 24)) {  // ≤ 64 MB
 #ifdef __AVX512F__
     at::Tensor o = at::empty({N, B}, m.options());
     at::Tensor cs = at::empty({B, avx512::stored(Np / 16)}, m.options());
