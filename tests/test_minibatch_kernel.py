@@ -216,19 +216,35 @@ def test_the_penalty_through_the_layer_matches_the_kernel_free_layer(monkeypatch
 
 
 def test_the_float32_exp_is_within_one_ulp_and_keeps_nan():
-    """The kernel's own float32 exp(−d) (N = 2: o_0,b = exp(−|d_b|)) against float64's."""
-    _kernel()
-    d = torch.linspace(0.0, 86.0, 100_001)
-    m = torch.zeros(2, d.numel(), 1)
-    m[1, :, 0] = d
-    got = minibatch_l1.similarity(m)[0].double()
-    exact = torch.exp(-d.double())
-    ulp = (torch.nextafter(exact.float(), torch.tensor(float("inf"))) - exact.float()).double()
-    assert ((got - exact).abs() / ulp).max().item() <= 1.0
-    m = torch.zeros(2, 3, 1)
-    m[1, :, 0] = torch.tensor([float("nan"), float("inf"), 100.0])
+    """The kernel's own float32 exp(−d) (N = 2: o_0,b = exp(−|d_b|)) against float64's, in
+    calls small enough for the AVX-512 tiles (which keep c up to 64 MB): ≤ 1 ulp (measured over
+    every float32 in [1, 86]: 0.90), subnormal results rounded right, 0 from d = 104 on and for
+    inf, NaN for NaN. The triangle's Cephes exp elsewhere: ≤ 1.02 ulp (measured: 1.016)."""
+    ops = _kernel()
+    gen = torch.Generator().manual_seed(0)
+    d = torch.cat([torch.linspace(0.0, 104.0, 200_001), torch.rand(100_000, generator=gen) * 104.0])
+    ulps, past_86, tiles = [], [], []
+    for part in d.split(50_000):
+        m = torch.zeros(2, part.numel(), 1)
+        m[1, :, 0] = part
+        tiles.append(ops.forward(m)[2].numel() > 0)
+        got = minibatch_l1.similarity(m)[0].double()
+        exact = torch.exp(-part.double())
+        ulp = (torch.nextafter(exact.float(), torch.tensor(float("inf"))) - exact.float()).double()
+        ulps.append((got - exact).abs() / ulp)  # a subnormal's ulp: 2^-149
+        past_86.append((got - exact).abs()[part > 86.0])
+    ulps, past_86, normal = torch.cat(ulps), torch.cat(past_86), d <= 86.0
+    assert len(set(tiles)) == 1
+    if torch.backends.cpu.get_cpu_capability() == "AVX512":
+        assert tiles[0], "the AVX-512 tiles did not run"
+    if tiles[0]:
+        assert ulps.max().item() <= 1.0  # the subnormals too
+    else:
+        assert ulps[normal].max().item() <= 1.02 and past_86.max().item() < 1e-37
+    m = torch.zeros(2, 4, 1)
+    m[1, :, 0] = torch.tensor([float("nan"), float("inf"), 104.0, 1e30])
     out = minibatch_l1.similarity(m)[0]
-    assert out[0].isnan() and out[1] == 0.0 and out[2] == 0.0
+    assert out[0].isnan() and (out[1:] == 0.0).all()
 
 
 def test_the_hubs_gan_playground_steps_with_the_kernel(monkeypatch):
@@ -250,3 +266,52 @@ def test_the_hubs_gan_playground_steps_with_the_kernel(monkeypatch):
     layers = [m for m in playground.live.state.model.modules()
               if isinstance(m, regularizers.MinibatchDiscrimination)]
     assert len(layers) == 1 and torch.isfinite(layers[0].T).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flags", [["-mavx2", "-mfma"], []], ids=["avx2", "no-simd-flags"])
+def test_the_kernel_built_without_avx512_is_right_too(flags, tmp_path, monkeypatch):
+    """The source's other paths (the j-vectorized triangle, recomputing c in the backward, and
+    its Cephes exp), compiled as a machine without AVX-512 gets them, into a fresh cache."""
+    _kernel()
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(minibatch_l1, "_flags", lambda: ["-O3", "-fopenmp", "-fno-math-errno", *flags])
+    monkeypatch.setattr(minibatch_l1, "_ops", None)
+    ops = minibatch_l1.ops()
+    assert ops is not None and any((tmp_path / "kernels").iterdir())
+    for size in [(9, 50, 5), (33, 2, 8), (128, 50, 5)]:
+        m = _m(*size, torch.float32)
+        o, g = _value_and_grad(minibatch_l1.similarity, m)
+        assert ops.forward(m.detach())[2].numel() == 0  # no stored c: the backward recomputes
+        o64, g64 = _value_and_grad(_direct, m.detach().double().requires_grad_(True))
+        _close(o, o64.float())
+        _close(g, g64.float())
+    m = torch.zeros(2, 3, 1)
+    m[1, :, 0] = torch.tensor([float("nan"), float("inf"), 104.0])
+    out = minibatch_l1.similarity(m)[0]
+    assert out[0].isnan() and (out[1:] == 0.0).all()
+
+
+def test_a_large_batch_keeps_no_n_squared_tensor_and_stays_right():
+    """Where the tiles' c (2·B·N² bytes) would pass 64 MB the op keeps nothing of size N²
+    and its backward recomputes c: the same values either way."""
+    ops = _kernel()
+    small = _m(128, 50, 5, torch.float32)
+    kept = ops.forward(small.detach())[2]
+    if torch.backends.cpu.get_cpu_capability() == "AVX512":
+        assert kept.numel() == 50 * 8 * 8 * 8 * 16  # the tiles ran and kept c
+    m = _m(1100, 30, 5, torch.float32)  # 30 · 8 · 69² · 16 floats > 2^24
+    assert ops.forward(m.detach())[2].numel() == 0
+    o, g = _value_and_grad(minibatch_l1.similarity, m)
+    o_eager, g_eager = _value_and_grad(regularizers.minibatch_similarity_eager, m)
+    _close(o, o_eager)
+    _close(g, g_eager)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 5), (4, 0, 5)], ids=["no-samples", "no-kernels"])
+def test_an_empty_batch_gives_empty_outputs_and_gradients(shape):
+    _kernel()
+    m = torch.randn(*shape, requires_grad=True)
+    o = minibatch_l1.similarity(m)
+    o.sum().backward()
+    assert o.shape == shape[:2] and m.grad.shape == shape
