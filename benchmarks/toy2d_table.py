@@ -88,8 +88,10 @@ def describe(cfg: dict) -> str:
                                    (f"pack {m['pack']}", m["pack"] > 1)) if on]
     gp = f", λ {cfg['gp_weight']:g}" if cfg["loss"] == "wgan-gp" else ""
     ema = f", G EMA {cfg['ema_decay']:g}" if cfg["ema_decay"] else ""
+    lr_d = cfg.get("lr_d", cfg["lr"])  # resolved: D's own rate, the same as G's unless set
+    lr = f"{cfg['lr']:g}" if lr_d in (None, cfg["lr"]) else f"G {cfg['lr']:g} / D {lr_d:g}"
     return (f"{m['hidden_dim']}×{m['depth']} MLPs, batch {cfg['batch_size']}, "
-            f"Adam({cfg['lr']:g}, β {cfg['betas'][0]:g}/{cfg['betas'][1]:g}){decay}, "
+            f"Adam({lr}, β {cfg['betas'][0]:g}/{cfg['betas'][1]:g}){decay}, "
             f"{cfg['n_critic']} D step(s){gp}, D norm {m['discriminator_norm']}{ema}"
             + "".join(f", {e}" for e in extra))
 
