@@ -34,11 +34,24 @@ from toy2d_table import describe  # noqa: E402
 # 30,000-step row, with 12,000 steps, the linear lr decay to 0 starting at 30% of them, and the
 # generator's learning rate 1.5x the discriminator's (third screen: G slower than D lost, G
 # faster lifted every weak seed).
-RECIPE_NAME = "LS + G EMA 0.999, 12000 steps, lr decay from 0.3, G lr 1.5e-3 / D lr 1e-3"
 RECIPE = {"model.kind": "gan", "data.name": "grid25", "loss": "least-squares",
           "ema_decay": 0.999, "steps": 12000, "lr_decay_start": 0.3, "lr": 1.5e-3, "lr_d": 1e-3}
-COMMAND = ("genlab train gan --data grid25 --loss least-squares --ema 0.999 --steps 12000 "
-           "--lr-decay-start 0.3 --lr 1.5e-3 --lr-d 1e-3")
+
+
+def train_command(recipe: dict) -> str:
+    """The `genlab train` line of a recipe (flat config fields), through the CLI's one table
+    of flags (genlab.config.TRAIN_FIELDS), so the page's command cannot drift from RECIPE;
+    with an --out, so it runs as printed."""
+    from genlab.config import TRAIN_FIELDS
+
+    flag = {field: "--" + dest.replace("_", "-") for dest, field in TRAIN_FIELDS.items()}
+    words = ["genlab", "train", recipe["model.kind"]]
+    for field, value in recipe.items():
+        if field != "model.kind":
+            words += [flag[field], f"{value:g}" if isinstance(value, float) else str(value)]
+    return shlex.join(words + ["--out", "runs/grid25"])
+
+
 BASELINE = ("LS + G EMA 0.999, 30,000 steps (lr decay from 0.5; docs/results/toy2d.md): "
             "95.3 ± 0.8% high quality, KL 0.007, every seed 25/25, 96 s/seed; this schedule "
             "with G and D both at lr 1e-3: 94.5 ± 0.6%, KL 0.006, 27.4 s/seed")
@@ -104,7 +117,7 @@ def section(args, results: list[dict], planned: int, recipe: dict) -> str:
         f"Goal (issue 14): the PacGAN bar on grid25 — every seed 25/25 modes, mean high-quality "
         f"fraction ≥ 95%, mean reverse KL ≤ 0.02 over seeds 0–{planned - 1} — in ≤ "
         f"{GOAL_SECONDS:.0f} s of training per seed on one thread. {verdict}.", "",
-        f"Recipe: `{COMMAND if not args.fast else 'fast smoke-test settings'}` "
+        f"Recipe: `{train_command(recipe) if not args.fast else 'fast smoke-test settings'}` "
         f"({results[0]['config']}). Before: {BASELINE}.", "",
         "*train s* = wall time of the whole `genlab.train` call (data, model, loop, final "
         "samples and checkpoint; evaluation excluded); *CPU s* = the process's CPU time over "

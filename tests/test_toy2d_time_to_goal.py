@@ -86,3 +86,20 @@ def test_speed_py_keeps_the_block_when_it_rewrites_the_page(tmp_path):
         text = page.read_text()
         assert text.count(m.BEGIN) == 1 and block in text
         assert "<!-- speed:startup -->\nold" in text and speed.HUB_BEGIN in text
+
+
+def test_the_recipes_command_trains_the_recipe():
+    """The page's `genlab train` line, parsed by genlab's own parser, gives back every field
+    of RECIPE (the command is built from it, not kept beside it)."""
+    import shlex
+
+    from genlab.cli import _train_overrides, build_parser
+
+    m = _module()
+    words = shlex.split(m.train_command(m.RECIPE))
+    args = build_parser().parse_args(words[1:])
+    assert args.model == m.RECIPE["model.kind"]
+    overrides = _train_overrides(args)
+    for field, value in m.RECIPE.items():
+        if field != "model.kind":
+            assert overrides[field] == value, field
