@@ -491,16 +491,22 @@ void backward(const float* m, const float* grad, const float* cs, float* out, in
 }  // namespace avx512
 #endif
 
-template <template <int> class K, typename... A> void with_c(int64_t C, A... args) {
-  switch (C) {  // C (kernel_dim) as a compile-time constant for the usual sizes
-    case 1: return K<1>::run(args..., C);
-    case 2: return K<2>::run(args..., C);
-    case 3: return K<3>::run(args..., C);
-    case 4: return K<4>::run(args..., C);
-    case 5: return K<5>::run(args..., C);
-    case 8: return K<8>::run(args..., C);
-    default: return K<0>::run(args..., C);
+// C (kernel_dim) as a compile-time constant for the usual sizes (the sizes `tiled` names);
+// K<0> takes any other C
+template <template <int> class K, typename... A> void dispatch_c(int64_t C, A... args) {
+  switch (C) {
+    case 1: return K<1>::run(args...);
+    case 2: return K<2>::run(args...);
+    case 3: return K<3>::run(args...);
+    case 4: return K<4>::run(args...);
+    case 5: return K<5>::run(args...);
+    case 8: return K<8>::run(args...);
+    default: return K<0>::run(args...);
   }
+}
+// the triangle's loops: C also at run time, for K<0>
+template <template <int> class K, typename... A> void with_c(int64_t C, A... args) {
+  dispatch_c<K>(C, args..., C);
 }
 template <int CC> struct Forward {
   template <typename... A> static void run(A... args) { forward_f32<CC>(args...); }
@@ -545,17 +551,6 @@ template <int CC> struct TiledBackward {
 template <> struct TiledBackward<0> {
   template <typename... A> static void run(A...) {}
 };
-template <template <int> class K, typename... A> void tiled_c(int64_t C, A... args) {
-  switch (C) {
-    case 1: return K<1>::run(args...);
-    case 2: return K<2>::run(args...);
-    case 3: return K<3>::run(args...);
-    case 4: return K<4>::run(args...);
-    case 5: return K<5>::run(args...);
-    case 8: return K<8>::run(args...);
-    default: return K<0>::run(args...);
-  }
-}
 #endif
 
 // The tiles' c buffer (1.6 MB at N = 128, B = 50) from a small pool of free blocks. A grid25
@@ -620,7 +615,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> similarity_forward(const at::Tens
 #ifdef __AVX512F__
     at::Tensor o = at::empty({N, B}, m.options());
     at::Tensor cs = pooled_empty(B, avx512::stored(Np / 16), m.options());
-    tiled_c<TiledForward>(C, (const float*)m.data_ptr<float>(), o.data_ptr<float>(),
+    dispatch_c<TiledForward>(C, (const float*)m.data_ptr<float>(), o.data_ptr<float>(),
                           cs.data_ptr<float>(), N, Np, B);
     return {o, at::empty({0}, m.options()), cs};
 #endif
@@ -647,7 +642,7 @@ at::Tensor similarity_backward(const at::Tensor& grad_in, const at::Tensor& save
                 "cs does not match m");
     const at::Tensor m = saved.contiguous(), grad = grad_in.contiguous();
     at::Tensor out = at::empty({N, B, C}, saved.options());
-    tiled_c<TiledBackward>(C, (const float*)m.data_ptr<float>(), (const float*)grad.data_ptr<float>(),
+    dispatch_c<TiledBackward>(C, (const float*)m.data_ptr<float>(), (const float*)grad.data_ptr<float>(),
                            (const float*)cs.data_ptr<float>(), out.data_ptr<float>(), N, Np, B);
     return out;
 #endif
